@@ -1,0 +1,88 @@
+from django.contrib import admin
+from django.template.response import TemplateResponse
+
+from .models import Account, Assistant, Certificate, User
+from .services import certificate_issue, certificate_revoke
+
+
+class CertificateInline(admin.TabularInline):
+    model = Certificate
+    fields = ["kid", "name", "status", "created_at", "last_used_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "id", "staff", "created_at"]
+    list_filter = ["staff"]
+    search_fields = ["name", "id"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    inlines = [CertificateInline]
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    """Adding a certificate generates the key pair and shows the private key once; it is not stored."""
+
+    list_display = ["kid", "account", "name", "status", "created_at", "last_used_at"]
+    list_filter = ["status"]
+    search_fields = ["kid", "name", "account__name", "account__id"]
+    list_select_related = ["account"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["account", "name"]
+        return ["kid", "account", "name", "status", "public_key_pem", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["kid", "account", "status", "public_key_pem", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        certificate, private_pem = certificate_issue(account=obj.account, name=obj.name)
+        obj.pk, obj.kid = certificate.pk, certificate.kid
+        request._tskr_private_key_pem = private_pem
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return TemplateResponse(request, "admin/accounts/certificate/issued.html", {
+            **self.admin_site.each_context(request), "certificate": obj, "opts": self.model._meta,
+            "private_key_pem": request._tskr_private_key_pem, "title": "Certificate issued",
+        })
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected certificates")
+    def revoke(self, request, queryset):
+        for certificate in queryset:
+            certificate_revoke(kid=certificate.kid)
+        self.message_user(request, f"Revoked {queryset.count()} certificate(s)")
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["email", "account", "first_name", "last_name", "status", "external_id", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["email", "external_id", "id", "account__name"]
+    list_select_related = ["account"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(Assistant)
+class AssistantAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "account", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "email", "id", "account__name"]
+    list_select_related = ["account"]
+    readonly_fields = ["id", "created_at", "updated_at"]

@@ -1,0 +1,27 @@
+import django_filters
+
+from .models import Assistant, User
+
+
+class UserFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=User.Status.choices)
+    email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive")
+    externalId = django_filters.CharFilter(field_name="external_id")
+
+    class Meta:
+        model = User
+        fields = ["status", "email", "externalId"]
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(email=value.strip().lower())
+
+
+class AssistantFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive")
+
+    class Meta:
+        model = Assistant
+        fields = ["email"]
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(email=value.strip().lower())

@@ -1,0 +1,163 @@
+"""Writes for accounts, certificates, users and assistants."""
+import secrets
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from directory.models import UserIdentifier
+from tskr.authentication import certificate_cache
+from tskr.exceptions import Conflict, NotFound
+
+from .models import Account, Assistant, Certificate, User
+
+
+def account_create(*, name: str, staff: bool = False) -> Account:
+    return Account.objects.create(name=name, staff=staff)
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """A fresh RSA-2048 key pair: (public SubjectPublicKeyInfo PEM, private PKCS#8 PEM)."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return public_pem, private_pem
+
+
+def certificate_issue(*, account: Account, name: str = "") -> tuple[Certificate, str]:
+    """Create a certificate and return it with its private key, which TSKR does not keep."""
+    public_pem, private_pem = generate_key_pair()
+    certificate = Certificate.objects.create(account=account, name=name, kid=f"kid_{secrets.token_urlsafe(18)}",
+                                             public_key_pem=public_pem)
+    return certificate, private_pem
+
+
+def certificate_revoke(*, kid: str) -> Certificate:
+    certificate = Certificate.objects.filter(kid=kid).first()
+    if certificate is None:
+        raise NotFound(f"No certificate with kid {kid}")
+    if certificate.status != Certificate.Status.REVOKED:
+        certificate.status = Certificate.Status.REVOKED
+        certificate.revoked_at = timezone.now()
+        certificate.save(update_fields=["status", "revoked_at"])
+    certificate_cache.clear()  # this process at once; the others within TSKR_CERTIFICATE_CACHE_SECONDS
+    return certificate
+
+
+def _link_email_identifier(*, user: User) -> None:
+    linked = UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
+                                           value=user.email, user__isnull=True).update(user=user, primary=True)
+    if not linked and not UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
+                                                        value=user.email).exists():
+        UserIdentifier.objects.create(account_id=user.account_id, user=user, type=UserIdentifier.Type.EMAIL,
+                                      value=user.email, verified=True, primary=True)
+
+
+def user_get_or_provision(*, account: Account, email: str, first_name: str = "", last_name: str = "") -> User:
+    """The user of a delegated token, created on first sight with its email identifier.
+
+    Concurrent first calls race on the (account, lower(email)) unique index: the loser's insert
+    fails, its savepoint rolls back, and it reads the winner's row. No duplicates, no 500.
+    """
+    email = email.lower()
+    user = User.objects.filter(account=account, email=email).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User.objects.create(account=account, email=email, first_name=first_name, last_name=last_name)
+            _link_email_identifier(user=user)
+            return user
+    except IntegrityError:
+        return User.objects.get(account=account, email=email)
+
+
+@transaction.atomic
+def user_create(*, account: Account, email: str, **fields) -> User:
+    email = email.lower()
+    if User.objects.filter(account=account, email=email).exists():
+        raise Conflict("A user with this email already exists", error_code="user_exists")
+    _ensure_external_id_free(account=account, external_id=fields.get("external_id"))
+    try:
+        with transaction.atomic():
+            user = User.objects.create(account=account, email=email, **fields)
+    except IntegrityError:
+        raise Conflict("A user with this email or externalId already exists", error_code="user_exists") from None
+    _link_email_identifier(user=user)
+    return user
+
+
+def _ensure_external_id_free(*, account: Account, external_id: str | None, exclude_id: str | None = None) -> None:
+    if not external_id:
+        return
+    clash = User.objects.filter(account=account, external_id=external_id).exclude(id=exclude_id)
+    if clash.exists():
+        raise Conflict("Another user of this account has this externalId", error_code="external_id_conflict")
+
+
+@transaction.atomic
+def user_update(*, user: User, **fields) -> User:
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+        _ensure_external_id_free(account=user.account, external_id=fields["external_id"], exclude_id=user.id)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict("Another user of this account has this externalId", error_code="external_id_conflict") from None
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete a user and their personal data (identifiers, memories, contacts, preferences).
+
+    Shared history is kept: chats and their messages stay; tasks they owned stay with no owner.
+    """
+    user.delete()
+
+
+def _ensure_assistant_email_free(*, account: Account, email: str, exclude_id: str | None = None) -> None:
+    if Assistant.objects.filter(account=account, email=email).exclude(id=exclude_id).exists():
+        raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken")
+
+
+@transaction.atomic
+def assistant_create(*, account: Account, name: str, email: str, **fields) -> Assistant:
+    email = email.lower()
+    _ensure_assistant_email_free(account=account, email=email)
+    try:
+        with transaction.atomic():
+            return Assistant.objects.create(account=account, name=name, email=email, **fields)
+    except IntegrityError:
+        raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken") from None
+
+
+@transaction.atomic
+def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
+    if "email" in fields:
+        fields["email"] = fields["email"].lower()
+        _ensure_assistant_email_free(account=assistant.account, email=fields["email"], exclude_id=assistant.id)
+    if "writing_style" in fields:
+        fields["writing_style"] = {**assistant.writing_style, **fields["writing_style"]}
+    for name, value in fields.items():
+        setattr(assistant, name, value)
+    try:
+        with transaction.atomic():
+            assistant.save()
+    except IntegrityError:
+        raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken") from None
+    return assistant
+
+
+@transaction.atomic
+def assistant_delete(*, assistant: Assistant) -> None:
+    """Delete an assistant. Its chats and tasks are kept (their assistant becomes null)."""
+    assistant.delete()

@@ -1,0 +1,51 @@
+"""Fixtures every app's tests share: personas, and a clean slate in Redis and process caches."""
+import pytest
+from django.conf import settings
+
+from tskr.testing import ApiClient, make_caller
+
+
+@pytest.fixture(autouse=True)
+def _clean_process_state():
+    from tskr import locks, ratelimit
+    from tskr.authentication import certificate_cache
+
+    certificate_cache.clear()
+    locks._local_locks.clear()
+    ratelimit._local_counter._counts.clear()
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_redis_once():
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def alice(db):
+    return make_caller("Acme", "alice@acme.test", first_name="Alice", last_name="Archer")
+
+
+@pytest.fixture
+def bob(alice):
+    return alice.teammate("bob@acme.test", first_name="Bob", last_name="Baker")
+
+
+@pytest.fixture
+def manager(alice):
+    return alice.management()
+
+
+@pytest.fixture
+def charlie(db):
+    return make_caller("Globex", "charlie@globex.test", first_name="Charlie", last_name="Chen")
+
+
+@pytest.fixture
+def anonymous():
+    return ApiClient()

@@ -1,0 +1,69 @@
+from django.db import models
+from django.utils import timezone
+
+from tskr.ids import PublicIdField
+from tskr.models import TimeStampedModel
+
+
+class Chat(TimeStampedModel):
+    """A conversation between users of an account and one of its assistants, on any platform.
+
+    Chats are account-wide: every user of the account sees them. `message_count` and
+    `last_message_at` are denormalised so lists cost no aggregate query.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        ARCHIVED = "archived"
+
+    id = PublicIdField("chat")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="chats")
+    assistant = models.ForeignKey("accounts.Assistant", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="chats")
+    created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    metadata = models.JSONField(default=dict, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "status", "-created_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class Message(models.Model):
+    """One message of a chat: from a user (inbound, on some platform) or from the assistant."""
+
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    class Platform(models.TextChoices):
+        EMAIL = "email"
+        SMS = "sms"
+        WHATSAPP = "whatsapp"
+        SLACK = "slack"
+        TEAMS = "teams"
+        CHAT = "chat"
+
+    id = PublicIdField("msg")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.CHAT)
+    content = models.TextField()
+    files = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["chat", "timestamp", "id"])]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:50]}"

@@ -1,0 +1,103 @@
+from django.db import models
+from django.utils import timezone
+
+from tskr.ids import PublicIdField
+from tskr.models import TimeStampedModel
+
+
+class Task(TimeStampedModel):
+    """Work an assistant does for a user: created from a chat, by the API or from a template.
+
+    Subtasks are tasks with a `parent`. Deleting a task deletes its subtasks, activities and meetings.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        ON_HOLD = "on_hold"
+        NEEDS_CLARIFICATION = "needs_clarification"
+
+    id = PublicIdField("task")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tasks")
+    owner = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="owned_tasks")
+    followers = models.ManyToManyField("accounts.User", blank=True, related_name="followed_tasks")
+    assistant = models.ForeignKey("accounts.Assistant", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="tasks")
+    source_chat = models.ForeignKey("conversations.Chat", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="tasks")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="subtasks")
+    template = models.ForeignKey("admin_catalog.TaskTemplate", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="tasks")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=64, default="task")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING)
+    summary = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "status", "-created_at"]),
+            models.Index(fields=["account", "type", "-created_at"]),
+            models.Index(fields=["account", "owner"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Activity(models.Model):
+    """An entry of a task's history: a status change, an edit, a message, a comment, an assignment."""
+
+    class Type(models.TextChoices):
+        STATUS_CHANGE = "status_change"
+        EDIT = "edit"
+        MESSAGE = "message"
+        COMMENT = "comment"
+        ASSIGNMENT = "assignment"
+        MEETING = "meeting"
+
+    id = PublicIdField("act")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    content = models.TextField(blank=True)
+    actor_user = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    actor_assistant = models.ForeignKey("accounts.Assistant", on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+")
+    files = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "created_at", "id"])]
+
+
+class Meeting(TimeStampedModel):
+    """A meeting a task arranges: when, where (place or link) and with whom."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed"
+        SCHEDULED = "scheduled"
+        CANCELLED = "cancelled"
+        COMPLETED = "completed"
+
+    id = PublicIdField("mtg")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="meetings")
+    title = models.CharField(max_length=300)
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    timezone = models.CharField(max_length=64, blank=True)
+    attendees = models.JSONField(default=list, blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    meeting_link = models.URLField(max_length=1000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "start_at"])]

@@ -1,0 +1,206 @@
+"""Certificate-based JWT authentication (contract: "Authentication").
+
+The token's unverified header is read only to find `kid`; everything else is verified with the
+certificate's RSA public key, RS256 only. Header fields such as `jku`, `x5u` or `jwk` are ignored
+and never fetched. Each rejection has its own `error_code` so an integrator can tell them apart.
+"""
+import threading
+import time
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from .exceptions import Forbidden
+from .principal import Principal
+
+
+class TokenRejected(exceptions.AuthenticationFailed):
+    """A 401 carrying a specific `error_code`."""
+
+    def __init__(self, message: str, error_code: str):
+        super().__init__(message)
+        self.error_code = error_code
+
+
+@dataclass(frozen=True)
+class _CertificateEntry:
+    certificate_id: str
+    account: object
+    public_key: RSAPublicKey | None
+    revoked: bool
+    loaded_at: float
+
+
+class CertificateCache:
+    """Process-local cache of parsed public keys by kid.
+
+    An entry is trusted for TSKR_CERTIFICATE_CACHE_SECONDS (default 5): that bounds how long a
+    revoked certificate keeps working on any server process, with no cross-process signalling.
+    Unknown kids are cached too, so a flood of bogus kids costs one query per kid per period.
+    """
+
+    def __init__(self):
+        self._entries: dict[str, _CertificateEntry | None] = {}
+        self._loaded_at: dict[str, float] = {}
+        self._last_touch: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kid: str) -> _CertificateEntry | None:
+        now = time.monotonic()
+        ttl = settings.TSKR_CERTIFICATE_CACHE_SECONDS
+        if kid in self._entries and now - self._loaded_at[kid] < ttl:
+            return self._entries[kid]
+        entry = self._load(kid, now)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+                self._loaded_at.clear()
+            self._entries[kid] = entry
+            self._loaded_at[kid] = now
+        return entry
+
+    @staticmethod
+    def _load(kid: str, now: float) -> _CertificateEntry | None:
+        from accounts.models import Certificate
+
+        certificate = Certificate.objects.select_related("account").filter(kid=kid).first()
+        if certificate is None:
+            return None
+        try:
+            key = load_pem_public_key(certificate.public_key_pem.encode())
+        except ValueError:
+            key = None
+        if not isinstance(key, RSAPublicKey):
+            key = None
+        return _CertificateEntry(certificate.id, certificate.account, key,
+                                 certificate.status == certificate.Status.REVOKED, now)
+
+    def touch(self, entry: _CertificateEntry) -> None:
+        """Record last use at most once a minute per certificate per process (not a write per request)."""
+        now = time.monotonic()
+        if now - self._last_touch.get(entry.certificate_id, -3600.0) < 60:
+            return
+        self._last_touch[entry.certificate_id] = now
+        from accounts.models import Certificate
+
+        Certificate.objects.filter(id=entry.certificate_id).update(last_used_at=timezone.now())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._loaded_at.clear()
+            self._last_touch.clear()
+
+
+certificate_cache = CertificateCache()
+
+
+def _verify(token: str) -> tuple[_CertificateEntry, dict]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise TokenRejected("The bearer token is not a well-formed JWT", "malformed_token") from None
+    if header.get("alg") != "RS256":
+        raise TokenRejected("Only RS256-signed tokens are accepted", "unsupported_algorithm")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenRejected("The token header has no kid", "missing_kid")
+    entry = certificate_cache.get(kid)
+    if entry is None or entry.public_key is None:
+        raise TokenRejected("No certificate is registered for this kid", "unknown_kid")
+    if entry.revoked:
+        raise TokenRejected("The certificate for this kid has been revoked", "certificate_revoked")
+
+    leeway = settings.TSKR_JWT_LEEWAY_SECONDS
+    try:
+        claims = jwt.decode(
+            token, entry.public_key, algorithms=["RS256"], leeway=leeway,
+            options={"require": ["exp", "iat"], "verify_aud": False, "verify_iss": False},
+        )
+    except jwt.InvalidSignatureError:
+        raise TokenRejected("The token signature does not verify", "invalid_signature") from None
+    except jwt.ExpiredSignatureError:
+        raise TokenRejected("The token has expired", "token_expired") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenRejected(f"The token has no {exc.claim} claim", f"missing_{exc.claim}") from None
+    except jwt.ImmatureSignatureError:
+        raise TokenRejected("The token is not valid yet (iat or nbf in the future)", "token_not_yet_valid") from None
+    except jwt.InvalidAlgorithmError:
+        raise TokenRejected("Only RS256-signed tokens are accepted", "unsupported_algorithm") from None
+    except jwt.InvalidTokenError:
+        raise TokenRejected("The token claims are malformed", "malformed_token") from None
+
+    iat, exp = claims["iat"], claims["exp"]
+    if not isinstance(iat, (int, float)) or not isinstance(exp, (int, float)):
+        raise TokenRejected("iat and exp must be numeric dates", "malformed_token")
+    if iat > time.time() + leeway:
+        raise TokenRejected("The token's iat is in the future", "token_not_yet_valid")
+    if exp - iat > settings.TSKR_JWT_MAX_LIFETIME_SECONDS:
+        raise TokenRejected("The token lifetime (exp - iat) is longer than 24 hours", "token_lifetime_too_long")
+    if "aud" in claims:
+        audience = settings.TSKR_JWT_AUDIENCE
+        values = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if not audience or audience not in values:
+            raise TokenRejected("The token's aud is not this API", "invalid_audience")
+    return entry, claims
+
+
+def _delegated_identity(claims: dict) -> tuple[str, str, str] | None:
+    email = claims.get("email")
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        raise TokenRejected("The email claim must be a string", "invalid_email_claim")
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise TokenRejected("The email claim is not a valid email address", "invalid_email_claim") from None
+    first, last = claims.get("firstName") or "", claims.get("lastName") or ""
+    if not isinstance(first, str) or not isinstance(last, str):
+        raise TokenRejected("firstName and lastName must be strings", "malformed_token")
+    return email, first.strip()[:150], last.strip()[:150]
+
+
+def is_super_admin_email(email: str) -> bool:
+    return email.rsplit("@", 1)[-1].lower() in settings.TSKR_SUPER_ADMIN_DOMAINS
+
+
+class CertificateJWTAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <jwt>` only: never a query string or a cookie."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header:
+            return None
+        parts = header.split()
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            raise TokenRejected("The Authorization header must be 'Bearer <token>'", "invalid_authorization_header")
+        entry, claims = _verify(parts[1])
+        certificate_cache.touch(entry)
+        identity = _delegated_identity(claims)
+        user, super_admin = None, False
+        if identity is not None:
+            from accounts.services import user_get_or_provision
+
+            user = user_get_or_provision(account=entry.account, email=identity[0], first_name=identity[1],
+                                         last_name=identity[2])
+            if user.status != user.Status.ACTIVE:
+                raise Forbidden("This user is inactive", error_code="user_inactive")
+            super_admin = entry.account.staff and is_super_admin_email(user.email)
+        principal = Principal(account=entry.account, certificate_id=entry.certificate_id, user=user,
+                              is_super_admin=super_admin)
+        return principal, claims
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="tskr"'

@@ -1,0 +1,68 @@
+"""GET /health: each dependency checked for real, 503 naming the failing part when one is down."""
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check() or {}
+        status = "ok"
+    except Exception as exc:  # a health check reports every failure instead of raising it
+        detail, status = {"error": exc.__class__.__name__}, "down"
+    return {"status": status, "latencyMs": round((time.perf_counter() - started) * 1000, 2), **detail}
+
+
+def _check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"engine": connection.vendor}
+
+
+def _check_cache():
+    if not settings.REDIS_URL:
+        return {"backend": "in-process"}
+    from .redis_client import get_redis
+
+    get_redis().ping()
+    return {"backend": "redis"}
+
+
+def _check_broker():
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "eager"}
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return {"mode": "redis"}
+
+
+def _check_ai_engine():
+    from conversations.engine import engine_status
+
+    return engine_status()
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker, "ai": _check_ai_engine}
+
+
+@require_GET
+def health(request):
+    checks = {name: _timed(check) for name, check in CHECKS.items()}
+    failing = [name for name, result in checks.items() if result["status"] != "ok"]
+    if failing:
+        from django.db import close_old_connections
+
+        close_old_connections()
+        return JsonResponse({"error": f"Unavailable: {', '.join(failing)}", "error_code": "dependency_unavailable",
+                             "details": {name: [checks[name].get("error", "down")] for name in failing},
+                             "checks": checks}, status=503)
+    return JsonResponse({"ok": True, "status": "healthy", "checks": checks})

@@ -1,0 +1,101 @@
+"""OpenAPI generation that tells the truth about the envelopes.
+
+- Success bodies are wrapped as the renderer wraps them: `{"ok": true, <envelope_key>: ...}`, lists
+  under `envelope_list_key`, paginated lists with `page`, `perPage`, `total`.
+- A serializer with `envelope = True` describes the whole body already (irregular contract shapes).
+- DELETE answers 200 with `{"id", "message"}` under the resource key (the contract), not 204.
+- Every operation documents the error envelope for the statuses it can answer, and the rate-limit
+  headers (postprocessing hook below).
+"""
+from drf_spectacular.openapi import AutoSchema
+
+from .serializers import DeletedSerializer
+
+ERROR_STATUSES = {
+    "400": "Bad request: malformed JSON, invalid parameters or a validation error (`details` names the fields)",
+    "401": "Missing, malformed or rejected token (see `error_code`)",
+    "403": "The token may not use this endpoint (e.g. `user_context_required`, `super_admin_required`)",
+    "404": "No such resource in the caller's account",
+    "405": "Method not allowed on this path",
+    "409": "Conflict with the current state (duplicate, lock held, illegal transition)",
+    "413": "Request body too large",
+    "415": "Unsupported media type (send application/json)",
+    "429": "Rate limit exceeded; see Retry-After",
+    "503": "A dependency (database, cache, AI engine) is unavailable; retry shortly",
+}
+
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed per minute for the account", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Unix time (seconds) when the window resets", "schema": {"type": "integer"}},
+}
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    def _get_paginator(self):
+        paginator = super()._get_paginator()
+        if paginator is not None:
+            paginator.schema_list_key = getattr(self.view, "envelope_list_key", "items")
+        return paginator
+
+    def _get_response_bodies(self, direction="response"):
+        response_serializers = self.get_response_serializers()
+        if self.method == "DELETE" and not isinstance(response_serializers, dict):
+            return {"200": self._get_response_for_code(DeletedSerializer, "200", direction=direction)}
+        return super()._get_response_bodies(direction)
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        if not ("200" <= status_code < "300") or "content" not in response:
+            return response
+        instance = serializer() if isinstance(serializer, type) else serializer
+        if getattr(getattr(instance, "child", instance), "envelope", False):
+            return response
+        for media in response["content"].values():
+            schema = media.get("schema", {})
+            if "$ref" in schema and schema["$ref"].split("/")[-1].startswith("Paginated"):
+                continue
+            is_list = schema.get("type") == "array"
+            key = getattr(self.view, "envelope_list_key" if is_list else "envelope_key", "data")
+            media["schema"] = {
+                "type": "object",
+                "required": ["ok", key],
+                "properties": {"ok": {"type": "boolean", "enum": [True]}, key: schema},
+            }
+        return response
+
+
+def add_error_responses(result, generator, request, public):
+    """Postprocessing hook: the Error component, error responses and rate-limit headers everywhere."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = {
+        "type": "object",
+        "required": ["error", "error_code"],
+        "properties": {
+            "error": {"type": "string", "description": "Human-readable message"},
+            "error_code": {"type": "string", "description": "Stable machine-readable code to branch on"},
+            "details": {
+                "type": "object",
+                "description": "Validation errors: field path -> messages",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    }
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            public_operation = operation.get("security") in ([{}], [])
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_STATUSES.items():
+                if public_operation and code in {"401", "403", "429"}:
+                    continue
+                responses.setdefault(code, {
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                })
+            if not public_operation:
+                for code, response in responses.items():
+                    if code != "401":
+                        response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
+    return result

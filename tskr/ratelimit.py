@@ -1,0 +1,88 @@
+"""Per-account rate limiting: a fixed one-minute window counted atomically.
+
+On Redis, one round trip per request runs a Lua script (INCR, and PEXPIRE on the first hit), so
+concurrent requests on any number of processes can never slip past the limit. On the embedded
+default the count is kept in-process under a lock.
+"""
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework.throttling import BaseThrottle
+
+WINDOW_SECONDS = 60
+
+_INCREMENT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    limit: int
+    remaining: int
+    reset_at: int  # epoch seconds when the window ends
+    allowed: bool
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+
+
+class _LocalCounter:
+    def __init__(self):
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def incr(self, key: str) -> int:
+        with self._lock:
+            if len(self._counts) > 100_000:
+                self._counts.clear()
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return self._counts[key]
+
+
+_local_counter = _LocalCounter()
+_script = None
+
+
+def _redis_incr(key: str) -> int:
+    global _script
+    from .redis_client import get_redis
+
+    client = get_redis()
+    if _script is None:
+        _script = client.register_script(_INCREMENT)
+    return int(_script(keys=[key], args=[WINDOW_SECONDS * 1000 + 1000], client=client))
+
+
+def hit(account_id: str) -> RateLimitState:
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    key = f"tskr:rl:{account_id}:{window}"
+    count = _redis_incr(key) if settings.REDIS_URL else _local_counter.incr(key)
+    limit = settings.TSKR_RATE_LIMIT_PER_MINUTE
+    return RateLimitState(limit=limit, remaining=max(0, limit - count), reset_at=(window + 1) * WINDOW_SECONDS,
+                          allowed=count <= limit)
+
+
+class AccountRateThrottle(BaseThrottle):
+    """Counts each authenticated request against its account; the headers go on by middleware."""
+
+    def allow_request(self, request, view):
+        principal = request.user
+        if not getattr(principal, "is_authenticated", False):
+            return True
+        self.state = hit(principal.account_id)
+        request._request.tskr_rate_limit = self.state
+        return self.state.allowed
+
+    def wait(self):
+        return max(1, math.ceil(self.state.reset_at - time.time()))

@@ -1,0 +1,231 @@
+"""TSKR settings. Every value comes from the environment; see the README's configuration table.
+
+With nothing set the project runs on its embedded defaults: SQLite, an in-process cache and
+locks, and Celery tasks executed eagerly. Production differs from development only by environment.
+"""
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import database_from_url, env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("TSKR_DEBUG", True)
+
+SECRET_KEY = env_str("TSKR_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("TSKR_SECRET_KEY must be set when TSKR_DEBUG is off")
+    SECRET_KEY = "tskr-development-only-secret-key-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("TSKR_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("TSKR_ALLOWED_HOSTS must list the API's host names when TSKR_DEBUG is off")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "accounts",
+    "directory",
+    "conversations",
+    "tasks_app",
+    "calendars_app",
+    "admin_catalog",
+]
+
+MIDDLEWARE = [
+    "tskr.middleware.JsonErrorMiddleware",
+    "tskr.middleware.BodySizeLimitMiddleware",
+    "tskr.middleware.RateLimitHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tskr.urls"
+WSGI_APPLICATION = "tskr.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+_database = database_from_url(DATABASE_URL or "sqlite:///db.sqlite3", base_dir=BASE_DIR)
+# Persistent connections with a health check: a restarted PostgreSQL is reconnected to by itself.
+_database["CONN_MAX_AGE"] = env_int("TSKR_DB_CONN_MAX_AGE", 60, minimum=0)
+_database["CONN_HEALTH_CHECKS"] = True
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["OPTIONS"].setdefault("connect_timeout", env_int("TSKR_DB_CONNECT_TIMEOUT", 3, minimum=1))
+else:
+    _database["OPTIONS"] = {"timeout": 20}
+_test_database_name = env_str("TSKR_TEST_DATABASE_NAME")
+if _test_database_name:
+    _database["TEST"] = {"NAME": _test_database_name}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, locks, rate limits, Celery broker ----------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tskr",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                "CONNECTION_POOL_KWARGS": {"retry_on_timeout": False, "health_check_interval": 30},
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tskr"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = env_str("TSKR_CELERY_QUEUE", "tskr")
+
+# --- Authentication and API policy ---------------------------------------------------------
+TSKR_JWT_AUDIENCE = env_str("TSKR_JWT_AUDIENCE")
+TSKR_JWT_LEEWAY_SECONDS = env_int("TSKR_JWT_LEEWAY_SECONDS", 60, minimum=0)
+TSKR_JWT_MAX_LIFETIME_SECONDS = env_int("TSKR_JWT_MAX_LIFETIME_SECONDS", 24 * 3600, minimum=60)
+# How long a server process trusts its copy of a certificate: the bound on revocation delay.
+TSKR_CERTIFICATE_CACHE_SECONDS = env_int("TSKR_CERTIFICATE_CACHE_SECONDS", 5, minimum=0)
+TSKR_SUPER_ADMIN_DOMAINS = [d.lower() for d in env_list("TSKR_SUPER_ADMIN_DOMAINS", ["skej.com"])]
+TSKR_RATE_LIMIT_PER_MINUTE = env_int("TSKR_RATE_LIMIT_PER_MINUTE", 1000, minimum=1)
+TSKR_MAX_BODY_BYTES = env_int("TSKR_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = TSKR_MAX_BODY_BYTES
+
+# --- AI engine ------------------------------------------------------------------------------
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
+ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-4-5")
+TSKR_AI_ENGINE = env_choice("TSKR_AI_ENGINE", "anthropic" if ANTHROPIC_API_KEY else "local", {"anthropic", "local"})
+TSKR_AI_TIMEOUT_SECONDS = env_int("TSKR_AI_TIMEOUT_SECONDS", 20, minimum=1)
+TSKR_AI_MAX_RETRIES = env_int("TSKR_AI_MAX_RETRIES", 1, minimum=0)
+
+# --- OAuth providers and resource sync (calendars_app) ---------------------------------------
+GOOGLE_OAUTH_CLIENT_ID = env_str("GOOGLE_OAUTH_CLIENT_ID")
+GOOGLE_OAUTH_CLIENT_SECRET = env_str("GOOGLE_OAUTH_CLIENT_SECRET")
+GOOGLE_OAUTH_AUTHORIZE_URL = env_str("GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_OAUTH_TOKEN_URL = env_str("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+GOOGLE_OAUTH_REVOKE_URL = env_str("GOOGLE_OAUTH_REVOKE_URL", "https://oauth2.googleapis.com/revoke")
+GOOGLE_CALENDAR_API_URL = env_str("GOOGLE_CALENDAR_API_URL", "https://www.googleapis.com/calendar/v3")
+GOOGLE_PEOPLE_API_URL = env_str("GOOGLE_PEOPLE_API_URL", "https://people.googleapis.com/v1")
+MICROSOFT_OAUTH_CLIENT_ID = env_str("MICROSOFT_OAUTH_CLIENT_ID")
+MICROSOFT_OAUTH_CLIENT_SECRET = env_str("MICROSOFT_OAUTH_CLIENT_SECRET")
+MICROSOFT_OAUTH_AUTHORIZE_URL = env_str("MICROSOFT_OAUTH_AUTHORIZE_URL",
+                                        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize")
+MICROSOFT_OAUTH_TOKEN_URL = env_str("MICROSOFT_OAUTH_TOKEN_URL",
+                                    "https://login.microsoftonline.com/common/oauth2/v2.0/token")
+MICROSOFT_GRAPH_API_URL = env_str("MICROSOFT_GRAPH_API_URL", "https://graph.microsoft.com/v1.0")
+# Where providers send the browser back after consent: <TSKR_PUBLIC_URL>/oauth/<platform>/callback
+TSKR_PUBLIC_URL = env_str("TSKR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+TSKR_SYNC_MODE = env_choice("TSKR_SYNC_MODE", "queue" if REDIS_URL else "inline", {"inline", "queue"})
+TSKR_SYNC_INTERVAL_MINUTES = env_int("TSKR_SYNC_INTERVAL_MINUTES", 30, minimum=1)
+# Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
+# new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
+TSKR_ENCRYPTION_KEYS = env_list("TSKR_ENCRYPTION_KEYS", [])
+if not TSKR_ENCRYPTION_KEYS and not DEBUG:
+    raise ImproperlyConfigured("TSKR_ENCRYPTION_KEYS must be set when TSKR_DEBUG is off")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tskr.authentication.CertificateJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tskr.permissions.IsAccountMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["tskr.ratelimit.AccountRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["tskr.renderers.EnvelopeRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "tskr.pagination.EnvelopePagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "tskr.openapi.EnvelopeAutoSchema",
+    "EXCEPTION_HANDLER": "tskr.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+    "PAGE_SIZE": 20,
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TSKR Platform API",
+    "DESCRIPTION": (
+        "REST API for AI assistants. Authenticate with `Authorization: Bearer <JWT>` signed RS256 with "
+        "your certificate's private key (`kid` header). Every success is `{\"ok\": true, <resource>: ...}`; "
+        "every error is `{\"error\", \"error_code\"}` (+ `details` for validation errors)."
+    ),
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "certificateJWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RS256, kid header)"}
+        }
+    },
+    "SECURITY": [{"certificateJWT": []}],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tskr.openapi.add_error_responses"],
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("TSKR_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

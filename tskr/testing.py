@@ -1,0 +1,105 @@
+"""Test helpers shared by every app: callers (personas) with signed tokens and a JSON API client.
+
+Personas, as in healthchecks: `alice` (a user of account Acme), `bob` (her teammate, same account),
+`manager` (Acme management token, no user), `charlie` (a user of another account, Globex) who must
+see 404s for everything of Acme's.
+"""
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rest_framework.test import APIClient
+
+from accounts.models import Account, Certificate, User
+from accounts.services import generate_key_pair, user_get_or_provision
+from accounts.tokens import mint_token
+from tskr.ids import new_id
+
+
+@lru_cache(maxsize=4)
+def key_pair(slot: int = 0) -> tuple[str, str]:
+    """(public PEM, private PEM), generated once per test session per slot: RSA generation is slow."""
+    return generate_key_pair()
+
+
+def make_certificate(account: Account, *, slot: int = 0, status: str = Certificate.Status.ACTIVE) -> tuple[Certificate, str]:
+    public_pem, private_pem = key_pair(slot)
+    certificate = Certificate.objects.create(account=account, kid=new_id("kid"), public_key_pem=public_pem,
+                                             status=status)
+    return certificate, private_pem
+
+
+class ApiClient:
+    """JSON requests with a bearer token; returns DRF test responses (`.status_code`, `.json()`)."""
+
+    def __init__(self, token: str | None = None):
+        self._client = APIClient()
+        self.token = token
+
+    def request(self, method: str, path: str, data=None, *, token: str | None = None, headers: dict | None = None):
+        extra = {}
+        bearer = token if token is not None else self.token
+        if bearer:
+            extra["HTTP_AUTHORIZATION"] = f"Bearer {bearer}"
+        for name, value in (headers or {}).items():
+            extra["HTTP_" + name.upper().replace("-", "_")] = value
+        call = getattr(self._client, method.lower())
+        if method.upper() == "GET":
+            return call(path, data=data, **extra)
+        return call(path, data=data, format="json", **extra)
+
+    def get(self, path, params=None, **kwargs):
+        return self.request("GET", path, params, **kwargs)
+
+    def post(self, path, data=None, **kwargs):
+        return self.request("POST", path, data, **kwargs)
+
+    def put(self, path, data=None, **kwargs):
+        return self.request("PUT", path, data, **kwargs)
+
+    def patch(self, path, data=None, **kwargs):
+        return self.request("PATCH", path, data, **kwargs)
+
+    def delete(self, path, data=None, **kwargs):
+        return self.request("DELETE", path, data, **kwargs)
+
+
+@dataclass
+class Caller:
+    """Somebody calling the API: an account's certificate, and an email for delegated tokens."""
+
+    account: Account
+    certificate: Certificate
+    private_pem: str
+    email: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    _user: User | None = field(default=None, repr=False)
+
+    def token(self, **claims) -> str:
+        return mint_token(kid=self.certificate.kid, private_key_pem=self.private_pem, email=self.email,
+                          first_name=self.first_name, last_name=self.last_name, **claims)
+
+    @property
+    def client(self) -> ApiClient:
+        return ApiClient(self.token())
+
+    @property
+    def user(self) -> User:
+        """The provisioned user (as the first delegated request would create it)."""
+        if self._user is None:
+            assert self.email, "a management caller has no user"
+            self._user = user_get_or_provision(account=self.account, email=self.email, first_name=self.first_name,
+                                               last_name=self.last_name)
+        return self._user
+
+    def teammate(self, email: str, **names) -> "Caller":
+        return Caller(self.account, self.certificate, self.private_pem, email, **names)
+
+    def management(self) -> "Caller":
+        return Caller(self.account, self.certificate, self.private_pem, None)
+
+
+def make_caller(account_name: str, email: str | None, *, staff: bool = False, **names) -> Caller:
+    account = Account.objects.create(name=account_name, staff=staff)
+    certificate, private_pem = make_certificate(account)
+    return Caller(account, certificate, private_pem, email, **names)

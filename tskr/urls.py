@@ -1,0 +1,43 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from .health import health
+
+
+def not_found(request, *args, **kwargs):
+    return JsonResponse({"error": f"No route for {request.method} {request.path}", "error_code": "not_found"},
+                        status=404)
+
+
+def bad_request(request, exception=None):
+    return JsonResponse({"error": "Bad request", "error_code": "bad_request"}, status=400)
+
+
+def permission_denied(request, exception=None):
+    return JsonResponse({"error": "Forbidden", "error_code": "forbidden"}, status=403)
+
+
+def server_error(request):
+    return JsonResponse({"error": "Internal server error", "error_code": "internal_error"}, status=500)
+
+
+handler400 = bad_request
+handler403 = permission_denied
+handler404 = not_found
+handler500 = server_error
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("staff/", admin.site.urls),
+    path("", include("accounts.api.urls")),
+    path("", include("directory.api.urls")),
+    path("", include("conversations.api.urls")),
+    path("", include("tasks_app.api.urls")),
+    path("", include("calendars_app.api.urls")),
+    path("", include("admin_catalog.api.urls")),
+    re_path(r"^.*$", not_found),
+]

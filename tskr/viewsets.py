@@ -1,0 +1,74 @@
+"""The base viewset every API resource uses: account (and user) scoping lives here, once.
+
+Subclasses describe what to list (`get_base_queryset`, usually a selector) and the scope is applied
+on top of it, so a forgotten filter in a selector still cannot leak another account's rows.
+"""
+from django.db.models import Model, QuerySet
+from rest_framework import viewsets
+
+from .exceptions import NotFound
+from .permissions import IsAccountMember, IsDelegated
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    envelope_key = "data"
+    envelope_list_key = "items"
+    #: "account": rows of the caller's account; "user": rows of the calling user (delegated only).
+    scope = "account"
+    account_field = "account"
+    user_field = "user"
+    lookup_field = "pk"
+    lookup_value_regex = "[^/]+"
+    permission_classes = [IsAccountMember]
+
+    # -- who is calling ------------------------------------------------------------------
+    @property
+    def account(self):
+        return self.request.user.account
+
+    @property
+    def acting_user(self):
+        return self.request.user.user
+
+    # -- scoping ---------------------------------------------------------------------------
+    def get_permissions(self):
+        if self.scope == "user" and IsDelegated not in self.permission_classes:
+            return [IsDelegated()] + [permission() for permission in self.permission_classes]
+        return super().get_permissions()
+
+    def get_base_queryset(self) -> QuerySet:
+        return self.queryset.all()
+
+    def apply_scope(self, queryset: QuerySet) -> QuerySet:
+        queryset = queryset.filter(**{self.account_field: self.account})
+        if self.scope == "user":
+            queryset = queryset.filter(**{self.user_field: self.acting_user})
+        return queryset
+
+    def get_queryset(self):
+        return self.apply_scope(self.get_base_queryset())
+
+    def get_scoped(self, model_or_queryset, message: str | None = None, **lookup) -> Model:
+        """Fetch one row of another resource (a parent, a referenced ID) within the caller's account."""
+        queryset = model_or_queryset if isinstance(model_or_queryset, QuerySet) else model_or_queryset.objects.all()
+        obj = queryset.filter(account=self.account, **lookup).first()
+        if obj is None:
+            raise NotFound(message or f"{queryset.model._meta.verbose_name.capitalize()} not found")
+        return obj
+
+    def get_object(self):
+        obj = self.get_queryset().filter(**{self.lookup_field: self.kwargs[self.lookup_url_kwarg or self.lookup_field]}).first()
+        if obj is None:
+            raise NotFound(f"{self.get_queryset().model._meta.verbose_name.capitalize()} not found")
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    # -- responses -------------------------------------------------------------------------
+    def paginated(self, queryset, serializer_class):
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def deleted(object_id: str, message: str) -> dict:
+    """The contract's delete body: `{"id", "message"}` under the resource key."""
+    return {"id": object_id, "message": message}
