@@ -4,8 +4,18 @@ Personas, as in healthchecks: `alice` (a user of account Acme), `bob` (her teamm
 `manager` (Acme management token, no user), `charlie` (a user of another account, Globex) who must
 see 404s for everything of Acme's.
 """
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
 
 from rest_framework.test import APIClient
 
@@ -103,3 +113,46 @@ def make_caller(account_name: str, email: str | None, *, staff: bool = False, **
     account = Account.objects.create(name=account_name, staff=staff)
     certificate, private_pem = make_certificate(account)
     return Caller(account, certificate, private_pem, email, **names)
+
+
+@contextmanager
+def running_celery_worker(*, timeout: float = 30.0):
+    """Run a real `celery worker` subprocess on the test database and the test Redis, then stop it.
+
+    Tests using it need committed data: mark them `@pytest.mark.django_db(transaction=True)`.
+    The worker's log is attached to the assertion message when it fails to start.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.REDIS_URL:
+        pytest.skip("a real Celery worker needs REDIS_URL")
+    db = connection.settings_dict
+    env = os.environ.copy()
+    env["DATABASE_URL"] = (f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST']}:"
+                           f"{db['PORT']}/{db['NAME']}")
+    env.pop("TSKR_TEST_DATABASE_NAME", None)
+    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tskr", "worker", "--pool=solo", "--without-heartbeat",
+         "--without-gossip", "--without-mingle", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-l", "INFO",
+         "-n", f"test-{os.getpid()}@%h"],
+        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while b" ready." not in Path(log.name).read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("celery worker did not start:\n" + Path(log.name).read_text())
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+
