@@ -1,0 +1,266 @@
+"""Writes of the platform-wide catalog, and building tasks from templates.
+
+Catalog writes take `actor` (the super admin's email, or a staff username from Django admin) and record
+it in `created_by` / `updated_by`. Uniqueness is checked first for a clear 409 and enforced by the
+database for races (the IntegrityError is mapped to the same 409).
+"""
+import re
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Model
+from django.utils import timezone
+
+from accounts.models import Account, Assistant, User
+from tasks_app.models import Task
+from tasks_app.services import task_create
+from tskr.exceptions import BadRequest, Conflict
+
+from .models import Agent, Skill, SkillCategory, TaskTemplate
+
+TITLE_MAX_LENGTH = 300
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+# -- templates -> tasks ----------------------------------------------------------------------------------
+
+
+def render_template_text(text: str, context: dict | None) -> str:
+    """Replace `{name}` placeholders with `context[name]`; unknown placeholders stay as written.
+
+    Deliberately not `str.format`: no attribute or index access (`{x.__class__}`), no format specs,
+    and stray braces are plain text, so a template can never fail to render or leak internals.
+    """
+    if not text or not context:
+        return text
+    return _PLACEHOLDER.sub(lambda match: str(context[match[1]]) if match[1] in context else match[0], text)
+
+
+def _step_parts(step) -> tuple[str, str]:
+    if isinstance(step, str):
+        return step, ""
+    return step["title"], step.get("description", "")
+
+
+@transaction.atomic
+def task_create_from_template(*, account: Account, template: TaskTemplate, actor_user: User | None,
+                              owner: User | None = None, assistant: Assistant | None = None,
+                              followers: Iterable[User] = (), title: str | None = None,
+                              description: str | None = None, context: dict | None = None) -> Task:
+    """Create a task and one pending subtask per template step, all or nothing.
+
+    1. Refuse an inactive template (400 `template_inactive`).
+    2. Title: `title` if given, else the rendered title template, else the template's display name.
+       Description likewise (`description` or the rendered description template).
+    3. The task gets the template's task type and default status and links to the template.
+    4. Each step (a string, or `{"title", "description"}`) becomes a subtask with the same type, owner
+       and assistant, status pending, `metadata.templateStep` = its position (0-based).
+    """
+    if template.status != TaskTemplate.Status.ACTIVE:
+        raise BadRequest(f"Task template '{template.name}' is inactive", error_code="template_inactive")
+    task_title = title or render_template_text(template.title_template, context) or template.display_name
+    task_description = description if description is not None else render_template_text(
+        template.description_template, context)
+    task = task_create(account=account, title=task_title[:TITLE_MAX_LENGTH], description=task_description,
+                       type=template.task_type, status=template.default_status, owner=owner,
+                       assistant=assistant, followers=followers, actor_user=actor_user, template=template)
+    for position, step in enumerate(template.steps):
+        step_title, step_description = _step_parts(step)
+        task_create(account=account, parent=task, title=render_template_text(step_title, context)[:TITLE_MAX_LENGTH],
+                    description=render_template_text(step_description, context), type=template.task_type,
+                    owner=owner, assistant=assistant, actor_user=actor_user, metadata={"templateStep": position})
+    return task
+
+
+# -- shared helpers ------------------------------------------------------------------------------------------
+
+
+def _save(obj: Model, *, actor: str, fields: dict, conflict: Conflict) -> Model:
+    """Apply fields, stamp the actor, save; a unique-constraint race becomes the given 409."""
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    if obj._state.adding:
+        obj.created_by = actor
+    obj.updated_by = actor
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise conflict from None
+    return obj
+
+
+def _ensure_name_free(model: type[Model], *, name: str | None, exclude_id: str | None, conflict: Conflict) -> None:
+    if name is not None and model.objects.filter(name=name).exclude(id=exclude_id).exists():
+        raise conflict
+
+
+# -- skill categories -------------------------------------------------------------------------------------
+
+
+def _category_exists(name) -> Conflict:
+    return Conflict(f"A skill category named '{name}' already exists", error_code="skill_category_exists")
+
+
+@transaction.atomic
+def skill_category_create(*, actor: str, name: str, display_name: str, description: str = "",
+                          sort_order: int | None = None) -> SkillCategory:
+    """A new category goes last unless `sort_order` says otherwise."""
+    _ensure_name_free(SkillCategory, name=name, exclude_id=None, conflict=_category_exists(name))
+    if sort_order is None:
+        highest = SkillCategory.objects.aggregate(highest=Max("sort_order"))["highest"]
+        sort_order = 0 if highest is None else highest + 1
+    return _save(SkillCategory(), actor=actor, conflict=_category_exists(name),
+                 fields={"name": name, "display_name": display_name, "description": description,
+                         "sort_order": sort_order})
+
+
+@transaction.atomic
+def skill_category_update(*, category: SkillCategory, actor: str, **fields) -> SkillCategory:
+    name = fields.get("name")
+    _ensure_name_free(SkillCategory, name=name, exclude_id=category.id, conflict=_category_exists(name))
+    return _save(category, actor=actor, fields=fields, conflict=_category_exists(name))
+
+
+@transaction.atomic
+def skill_category_delete(*, category: SkillCategory) -> None:
+    """Refuse (409 `skill_category_not_empty`) while skills still belong to the category."""
+    count = Skill.objects.filter(category=category).count()
+    if count:
+        raise Conflict(f"The category still has {count} skill(s); move or delete them first",
+                       error_code="skill_category_not_empty")
+    category.delete()
+
+
+@transaction.atomic
+def skill_categories_reorder(*, actor: str, category_ids: list[str]) -> list[SkillCategory]:
+    """Rewrite every category's sort_order (0, 1, 2...) from the full ordered list of ids.
+
+    The rows are locked first so two concurrent reorders serialize instead of interleaving. The list
+    must be exactly the set of existing ids, each once (400 `invalid_category_order` otherwise).
+    """
+    categories = {category.id: category for category in SkillCategory.objects.select_for_update().order_by("id")}
+    if len(category_ids) != len(set(category_ids)) or set(category_ids) != set(categories):
+        missing, unknown = set(categories) - set(category_ids), set(category_ids) - set(categories)
+        raise BadRequest("categoryIds must list every skill category exactly once", error_code="invalid_category_order",
+                         details={"categoryIds": [f"missing: {', '.join(sorted(missing)) or '-'}; "
+                                                  f"unknown: {', '.join(sorted(unknown)) or '-'}; "
+                                                  f"duplicates: {len(category_ids) - len(set(category_ids))}"]})
+    now = timezone.now()
+    ordered = []
+    for position, category_id in enumerate(category_ids):
+        category = categories[category_id]
+        category.sort_order, category.updated_by, category.updated_at = position, actor, now
+        ordered.append(category)
+    SkillCategory.objects.bulk_update(ordered, ["sort_order", "updated_by", "updated_at"])
+    return ordered
+
+
+# -- skills ---------------------------------------------------------------------------------------------------
+
+
+def _skill_exists(name) -> Conflict:
+    return Conflict(f"A skill named '{name}' already exists", error_code="skill_exists")
+
+
+@transaction.atomic
+def skill_create(*, actor: str, name: str, display_name: str, **fields) -> Skill:
+    _ensure_name_free(Skill, name=name, exclude_id=None, conflict=_skill_exists(name))
+    return _save(Skill(), actor=actor, conflict=_skill_exists(name),
+                 fields={"name": name, "display_name": display_name, **fields})
+
+
+@transaction.atomic
+def skill_update(*, skill: Skill, actor: str, **fields) -> Skill:
+    name = fields.get("name")
+    _ensure_name_free(Skill, name=name, exclude_id=skill.id, conflict=_skill_exists(name))
+    return _save(skill, actor=actor, fields=fields, conflict=_skill_exists(name))
+
+
+@transaction.atomic
+def skill_delete(*, skill: Skill) -> None:
+    """Refuse (409 `skill_in_use`) while agents or task templates use the skill.
+
+    Deleting would silently strip the skill from agents (changing what assistants do) and orphan
+    templates; the admin detaches it explicitly, or sets the skill's status to `disabled` instead.
+    """
+    agents = skill.agents.count()
+    templates = TaskTemplate.objects.filter(skill=skill).count()
+    if agents or templates:
+        raise Conflict(f"The skill is used by {agents} agent(s) and {templates} task template(s); detach it "
+                       f"first or set its status to disabled", error_code="skill_in_use")
+    skill.delete()
+
+
+# -- task templates -------------------------------------------------------------------------------------------
+
+
+def _template_exists(name) -> Conflict:
+    return Conflict(f"A task template named '{name}' already exists", error_code="task_template_exists")
+
+
+@transaction.atomic
+def task_template_create(*, actor: str, name: str, display_name: str, **fields) -> TaskTemplate:
+    _ensure_name_free(TaskTemplate, name=name, exclude_id=None, conflict=_template_exists(name))
+    return _save(TaskTemplate(), actor=actor, conflict=_template_exists(name),
+                 fields={"name": name, "display_name": display_name, **fields})
+
+
+@transaction.atomic
+def task_template_update(*, template: TaskTemplate, actor: str, **fields) -> TaskTemplate:
+    name = fields.get("name")
+    _ensure_name_free(TaskTemplate, name=name, exclude_id=template.id, conflict=_template_exists(name))
+    return _save(template, actor=actor, fields=fields, conflict=_template_exists(name))
+
+
+@transaction.atomic
+def task_template_delete(*, template: TaskTemplate) -> None:
+    """Tasks already built from the template are kept; their `template` link becomes null."""
+    template.delete()
+
+
+# -- agents -------------------------------------------------------------------------------------------------------
+
+
+def _agent_exists(name) -> Conflict:
+    return Conflict(f"An agent named '{name}' already exists", error_code="agent_exists")
+
+
+def _apply_agent(agent: Agent, *, actor: str, fields: dict, skills: Iterable[Skill] | None) -> Agent:
+    """Save an agent; becoming the default takes the flag from the previous default in the same transaction."""
+    is_default = fields.get("is_default", agent.is_default)
+    status = fields.get("status", agent.status)
+    if is_default and status != Agent.Status.ACTIVE:
+        raise BadRequest("The default agent must be active", error_code="default_agent_inactive")
+    if fields.get("is_default"):
+        Agent.objects.select_for_update().filter(is_default=True).exclude(id=agent.id).update(
+            is_default=False, updated_by=actor, updated_at=timezone.now())
+    agent = _save(agent, actor=actor, fields=fields, conflict=_agent_exists(fields.get("name", agent.name)))
+    if skills is not None:
+        agent.skills.set(skills)
+    return agent
+
+
+@transaction.atomic
+def agent_create(*, actor: str, name: str, skills: Iterable[Skill] = (), **fields) -> Agent:
+    _ensure_name_free(Agent, name=name, exclude_id=None, conflict=_agent_exists(name))
+    return _apply_agent(Agent(), actor=actor, fields={"name": name, **fields}, skills=skills)
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, actor: str, skills: Iterable[Skill] | None = None, **fields) -> Agent:
+    """`skills`, when given, replaces the agent's whole skill set."""
+    _ensure_name_free(Agent, name=fields.get("name"), exclude_id=agent.id, conflict=_agent_exists(fields.get("name")))
+    return _apply_agent(agent, actor=actor, fields=fields, skills=skills)
+
+
+@transaction.atomic
+def agent_delete(*, agent: Agent) -> None:
+    """Refuse to delete the default agent (409 `agent_is_default`): make another agent the default first.
+
+    Assistants using a deleted agent are detached (their agent becomes null) and fall back to the default.
+    """
+    if agent.is_default:
+        raise Conflict("The default agent cannot be deleted; make another agent the default first",
+                       error_code="agent_is_default")
+    agent.delete()
