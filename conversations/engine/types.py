@@ -1,0 +1,159 @@
+"""What goes into the assistant engine and what comes out: plain frozen dataclasses, no ORM rows.
+
+Callers (chat processing here, task processing in tasks_app) build a context from the database,
+hand it to `get_engine()`, and write the result back themselves. Engines never touch the database,
+so a failed model call can never leave half-written state.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+
+from admin_catalog.selectors import AgentConfig
+
+
+class Skill(models.TextChoices):
+    """The skills an engine can turn a request into; a task's `type` is the skill's value."""
+
+    SCHEDULING = "scheduling"
+    REMINDERS = "reminders"
+    FOLLOWUPS = "followups"
+    TRAVEL = "travel"
+
+
+ALL_SKILLS = frozenset(Skill.values)
+
+
+class DraftStatus(models.TextChoices):
+    """The statuses an engine may give a task it creates (a subset of tasks_app's Task.Status)."""
+
+    PENDING = "pending"
+    NEEDS_CLARIFICATION = "needs_clarification"
+
+
+class TaskOutcome(models.TextChoices):
+    """The statuses an engine may move an existing task to (None in `TaskResult` leaves it unchanged)."""
+
+    IN_PROGRESS = "in_progress"
+    NEEDS_CLARIFICATION = "needs_clarification"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class AssistantProfile:
+    """The persona the engine writes as."""
+
+    name: str
+    email: str
+    personality: str = ""
+    signature: str = ""
+    #: {"professionalism": 0-10, "humor": 0-10, "emojiUse": 0-10}; missing keys mean "moderate" (5).
+    writing_style: dict = field(default_factory=dict)
+
+    def style(self, key: str) -> int:
+        value = self.writing_style.get(key)
+        return value if isinstance(value, int) else 5
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """The human the engine works for (the sender's user, or a task's owner), with what it knows of them."""
+
+    name: str
+    email: str
+    timezone: str = ""
+    #: Short facts the user asked the assistant to remember, most relevant first.
+    memories: tuple[str, ...] = ()
+    #: Per-skill preferences, e.g. {"scheduling": {"defaultDuration": 30}}.
+    preferences: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One message of a conversation (or one activity of a task), oldest first."""
+
+    role: str  # "user" or "assistant"
+    content: str
+    author: str = ""  # email, phone or display name of who wrote it
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    """Everything the engine needs to answer the latest inbound message of a chat."""
+
+    assistant: AssistantProfile
+    #: The assistant's agent (or the default agent); None means built-in settings and all skills.
+    agent: AgentConfig | None
+    #: The sender's user when known.
+    user: UserProfile | None
+    platform: str
+    #: The conversation so far, oldest first; its last entry is `latest`.
+    transcript: tuple[TranscriptEntry, ...]
+    latest: TranscriptEntry
+    #: Humans the latest message reached (sender, to, cc, participants), the assistant excluded.
+    audience: int
+    #: The latest message names the assistant or its email, or has it in `to`: always answer it.
+    directly_addressed: bool
+    subject: str = ""
+    now: datetime | None = None
+
+    @property
+    def skills(self) -> frozenset[str]:
+        """Skills that may create tasks: the agent's usable skills among ours, else all of ours."""
+        return ALL_SKILLS if self.agent is None else self.agent.skill_names & ALL_SKILLS
+
+    @property
+    def may_ignore(self) -> bool:
+        """Only group messages that do not address the assistant may be left unanswered."""
+        return self.audience > 1 and not self.directly_addressed
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    """A task the engine wants created; the caller creates it (through tasks_app.services.task_create)."""
+
+    title: str
+    type: str
+    status: str = DraftStatus.PENDING
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """The engine's answer to a chat: ignore it, or reply and maybe create tasks."""
+
+    ignored: bool = False
+    reply: str = ""
+    tasks: tuple[TaskDraft, ...] = ()
+
+    @property
+    def needs_clarification(self) -> bool:
+        return any(task.status == DraftStatus.NEEDS_CLARIFICATION for task in self.tasks)
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """Everything the engine needs to work on an existing task (`POST /tasks/:id/process`)."""
+
+    assistant: AssistantProfile
+    agent: AgentConfig | None
+    #: The task's owner when known.
+    user: UserProfile | None
+    title: str
+    description: str
+    type: str
+    status: str
+    #: The task's history (activities), oldest first.
+    history: tuple[TranscriptEntry, ...] = ()
+    #: The new message from the user, when the call carries one.
+    message: str = ""
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """The engine's reply on a task and, when it decided so, the task's new status."""
+
+    reply: str
+    new_status: str | None = None
