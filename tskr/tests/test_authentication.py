@@ -1,0 +1,223 @@
+"""Every way a token is rejected answers 401 with its own error_code; good tokens get through."""
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from django.test import override_settings
+
+from accounts.models import Certificate, User
+from accounts.services import certificate_revoke
+from tskr.testing import ApiClient, key_pair, make_certificate
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_token(header: dict, claims: dict, signature: bytes = b"") -> str:
+    return ".".join([b64(json.dumps(header).encode()), b64(json.dumps(claims).encode()), b64(signature)])
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def assert_rejected(response, error_code: str):
+    assert response.status_code == 401, response.content
+    assert response.json()["error_code"] == error_code
+    assert response.json()["error"]
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.smoke
+def test_a_valid_management_token_is_accepted(manager):
+    response = manager.client.get("/assistants")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "assistants": []}
+
+
+def test_missing_header_is_401_authentication_required(alice, anonymous):
+    assert_rejected(anonymous.get("/users"), "authentication_required")
+
+
+@pytest.mark.parametrize("header", ["Token abc", "Bearer", "Bearer a b", "bearer"])
+def test_malformed_authorization_header_is_401(alice, header):
+    response = ApiClient().get("/users", headers={"Authorization": header})
+    assert_rejected(response, "invalid_authorization_header")
+
+
+def test_token_in_query_string_or_cookie_is_ignored(alice):
+    client = ApiClient()
+    client._client.cookies["token"] = alice.token()
+    assert_rejected(client.get("/users", {"token": alice.token(), "access_token": alice.token()}),
+                    "authentication_required")
+
+
+def test_garbage_token_is_malformed(alice):
+    assert_rejected(ApiClient("not-a-jwt").get("/users"), "malformed_token")
+
+
+def test_unknown_kid_is_rejected(alice):
+    token = jwt.encode({"iat": now(), "exp": now() + 60}, alice.private_pem, algorithm="RS256",
+                       headers={"kid": "kid_does_not_exist"})
+    assert_rejected(ApiClient(token).get("/users"), "unknown_kid")
+
+
+def test_missing_kid_is_rejected(alice):
+    token = jwt.encode({"iat": now(), "exp": now() + 60}, alice.private_pem, algorithm="RS256")
+    assert_rejected(ApiClient(token).get("/users"), "missing_kid")
+
+
+def test_revoked_certificate_is_rejected(alice):
+    token = alice.token()
+    assert ApiClient(token).get("/users").status_code == 200
+    certificate_revoke(kid=alice.certificate.kid)
+    assert_rejected(ApiClient(token).get("/users"), "certificate_revoked")
+
+
+def test_revocation_reaches_other_processes_within_the_cache_period(alice, settings):
+    """Another process's revocation is only visible through the DB: the cache entry must age out."""
+    from tskr.authentication import certificate_cache
+
+    settings.TSKR_CERTIFICATE_CACHE_SECONDS = 1
+    token = alice.token()
+    assert ApiClient(token).get("/users").status_code == 200
+    # Simulate a revocation by another server process: a DB write without touching this process's cache.
+    Certificate.objects.filter(kid=alice.certificate.kid).update(status=Certificate.Status.REVOKED)
+    assert ApiClient(token).get("/users").status_code == 200  # still cached here
+    time.sleep(1.05)
+    assert_rejected(ApiClient(token).get("/users"), "certificate_revoked")
+    assert certificate_cache.get(alice.certificate.kid).revoked
+
+
+def test_signature_from_another_key_is_rejected(alice):
+    _, other_private = key_pair(1)
+    token = jwt.encode({"iat": now(), "exp": now() + 60}, other_private, algorithm="RS256",
+                       headers={"kid": alice.certificate.kid})
+    assert_rejected(ApiClient(token).get("/users"), "invalid_signature")
+
+
+def test_tampered_claims_are_rejected(alice):
+    header, _, signature = alice.token().split(".")
+    forged = b64(json.dumps({"iat": now(), "exp": now() + 60, "email": "admin@skej.com"}).encode())
+    assert_rejected(ApiClient(f"{header}.{forged}.{signature}").get("/users"), "invalid_signature")
+
+
+def test_alg_none_is_rejected(alice):
+    token = unsigned_token({"alg": "none", "kid": alice.certificate.kid}, {"iat": now(), "exp": now() + 60})
+    assert_rejected(ApiClient(token).get("/users"), "unsupported_algorithm")
+
+
+def test_hs256_signed_with_the_public_key_as_secret_is_rejected(alice):
+    """The classic key-confusion attack: HMAC with the (public) PEM as the shared secret."""
+    import hashlib
+    import hmac
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": alice.certificate.kid}).encode())
+    claims = b64(json.dumps({"iat": now(), "exp": now() + 60}).encode())
+    signing_input = f"{header}.{claims}".encode()
+    signature = hmac.new(alice.certificate.public_key_pem.encode(), signing_input, hashlib.sha256).digest()
+    assert_rejected(ApiClient(f"{header}.{claims}.{b64(signature)}").get("/users"), "unsupported_algorithm")
+
+
+@pytest.mark.parametrize("alg", ["RS512", "PS256", "ES256"])
+def test_other_asymmetric_algorithms_are_rejected(alice, alg):
+    token = unsigned_token({"alg": alg, "kid": alice.certificate.kid}, {"iat": now(), "exp": now() + 60}, b"x")
+    assert_rejected(ApiClient(token).get("/users"), "unsupported_algorithm")
+
+
+def test_jku_x5u_and_jwk_headers_are_ignored_and_never_fetched(alice):
+    """A token pointing at a foreign key source still verifies only against the registered key."""
+    _, attacker_private = key_pair(1)
+    evil_headers = {"kid": alice.certificate.kid, "jku": "http://127.0.0.1:9/keys", "x5u": "http://127.0.0.1:9/x",
+                    "jwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}}
+    forged = jwt.encode({"iat": now(), "exp": now() + 60}, attacker_private, algorithm="RS256", headers=evil_headers)
+    assert_rejected(ApiClient(forged).get("/users"), "invalid_signature")
+    genuine = jwt.encode({"iat": now(), "exp": now() + 60}, alice.private_pem, algorithm="RS256",
+                         headers=evil_headers)
+    assert ApiClient(genuine).get("/users").status_code == 200
+
+
+def test_expired_token_is_rejected(alice):
+    token = alice.token(iat=now() - 7200, exp=now() - 3600)
+    assert_rejected(ApiClient(token).get("/users"), "token_expired")
+
+
+def sign(alice, claims: dict) -> str:
+    return jwt.encode(claims, alice.private_pem, algorithm="RS256", headers={"kid": alice.certificate.kid})
+
+
+def test_missing_exp_is_rejected(alice):
+    assert_rejected(ApiClient(sign(alice, {"iat": now()})).get("/users"), "missing_exp")
+
+
+def test_missing_iat_is_rejected(alice):
+    assert_rejected(ApiClient(sign(alice, {"exp": now() + 60})).get("/users"), "missing_iat")
+
+
+def test_iat_in_the_future_beyond_leeway_is_rejected(alice):
+    token = sign(alice, {"iat": now() + 600, "exp": now() + 1200})
+    assert_rejected(ApiClient(token).get("/users"), "token_not_yet_valid")
+
+
+def test_iat_slightly_in_the_future_is_within_leeway(alice):
+    token = sign(alice, {"iat": now() + 20, "exp": now() + 1200})
+    assert ApiClient(token).get("/users").status_code == 200
+
+
+def test_lifetime_over_24_hours_is_rejected(alice):
+    token = sign(alice, {"iat": now(), "exp": now() + 24 * 3600 + 1})
+    assert_rejected(ApiClient(token).get("/users"), "token_lifetime_too_long")
+
+
+def test_lifetime_of_exactly_24_hours_is_accepted(alice):
+    assert ApiClient(sign(alice, {"iat": now(), "exp": now() + 24 * 3600})).get("/users").status_code == 200
+
+
+def test_string_dates_are_malformed(alice):
+    assert_rejected(ApiClient(sign(alice, {"iat": "yesterday", "exp": now() + 60})).get("/users"),
+                    "malformed_token")
+
+
+@override_settings(TSKR_JWT_AUDIENCE="https://api.tskr.ai")
+def test_aud_must_match_the_configured_audience_when_present(alice):
+    assert_rejected(ApiClient(sign(alice, {"iat": now(), "exp": now() + 60, "aud": "https://evil.example"}))
+                    .get("/users"), "invalid_audience")
+    assert ApiClient(sign(alice, {"iat": now(), "exp": now() + 60, "aud": "https://api.tskr.ai"})).get(
+        "/users").status_code == 200
+    assert ApiClient(sign(alice, {"iat": now(), "exp": now() + 60, "aud": ["x", "https://api.tskr.ai"]})).get(
+        "/users").status_code == 200
+    assert ApiClient(sign(alice, {"iat": now(), "exp": now() + 60})).get("/users").status_code == 200
+
+
+def test_aud_is_rejected_when_no_audience_is_configured(alice):
+    assert_rejected(ApiClient(sign(alice, {"iat": now(), "exp": now() + 60, "aud": "anything"})).get("/users"),
+                    "invalid_audience")
+
+
+@pytest.mark.parametrize("email", ["not-an-email", 42, ""])
+def test_invalid_email_claim_is_rejected(alice, email):
+    assert_rejected(ApiClient(sign(alice, {"iat": now(), "exp": now() + 60, "email": email})).get("/users"),
+                    "invalid_email_claim")
+
+
+def test_inactive_user_gets_403(alice):
+    User.objects.filter(id=alice.user.id).update(status=User.Status.INACTIVE)
+    response = alice.client.get("/users")
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "user_inactive"
+
+
+def test_certificate_last_used_is_recorded(alice):
+    assert alice.certificate.last_used_at is None
+    alice.client.get("/users")
+    alice.certificate.refresh_from_db()
+    assert alice.certificate.last_used_at is not None
+
+
+def test_a_revoked_certificate_does_not_affect_other_certificates_of_the_account(alice):
+    other, _ = make_certificate(alice.account)
+    certificate_revoke(kid=other.kid)
+    assert alice.client.get("/users").status_code == 200
