@@ -1,0 +1,255 @@
+"""The Anthropic engine: one Messages API call per run, through the official SDK.
+
+The ignore decision, the reply and the tasks come back together: text blocks are the reply,
+`create_task` tool calls are tasks, an `ignore_message` tool call leaves a group message unanswered.
+A plain text answer with no tool call is simply the reply.
+
+The system prompt is two blocks: a stable prefix (agent prompt, persona, style, signature, rules;
+identical for every message of an assistant, so it is marked for prompt caching together with the
+tools before it) and a volatile block (the user, their memories and preferences, the situation).
+
+Time: the SDK's own retries are off (its defaults allow minutes); this module retries transient
+failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`.
+"""
+import json
+import random
+import time
+
+import anthropic
+from django.conf import settings
+
+from .base import Deadline, Engine, EngineBadResponse, EngineTimeout, EngineUnavailable
+from .types import (
+    AssistantProfile,
+    ChatContext,
+    ChatResult,
+    DraftStatus,
+    TaskContext,
+    TaskDraft,
+    TaskOutcome,
+    TaskResult,
+    TranscriptEntry,
+    UserProfile,
+)
+
+#: Below this much time left an attempt cannot succeed; give up instead of starting it.
+MIN_ATTEMPT_SECONDS = 1.0
+DEFAULT_MAX_TOKENS = 1024
+
+_BASE_PROMPT = ("You are an executive assistant working for the people of a company over email, chat and "
+                "messaging apps. You answer briefly and helpfully, and you turn requests you can act on into tasks.")
+
+_CHAT_RULES = """Rules:
+- Reply in plain text, in your own voice, ending with your signature when you have one.
+- For each request you can act on with one of your skills, call create_task once. Use status
+  "needs_clarification" and put your question in `question` when a date or time you need is missing;
+  otherwise status "pending".
+- Requests outside your skills get a polite reply and no task.
+- In a group conversation that does not address you, call ignore_message when the message is not meant
+  for you (people talking among themselves), and write nothing else."""
+
+_TASK_RULES = """You are working on one task. Reply to the user in plain text about the task.
+Call set_task_status with "needs_clarification" when you need an answer from the user to go on,
+"completed" when the task is done or no longer needed, "in_progress" when you are working on it."""
+
+
+def _style_line(assistant: AssistantProfile) -> str:
+    return (f"Writing style (0-10): professionalism {assistant.style('professionalism')}, "
+            f"humor {assistant.style('humor')}, emoji use {assistant.style('emojiUse')}.")
+
+
+def _persona(assistant: AssistantProfile, agent_prompt: str) -> str:
+    lines = [agent_prompt or _BASE_PROMPT, "", f"Your name is {assistant.name}."]
+    if assistant.email:
+        lines.append(f"Your email address is {assistant.email}.")
+    if assistant.personality:
+        lines.append(f"Personality: {assistant.personality}")
+    lines.append(_style_line(assistant))
+    if assistant.signature:
+        lines.append(f"Signature:\n{assistant.signature}")
+    return "\n".join(lines)
+
+
+def _about_user(user: UserProfile | None, now) -> str:
+    lines = [f"Current time (UTC): {now.isoformat() if now else 'unknown'}"]
+    if user is None:
+        lines.append("The person writing is not a known user of the account.")
+        return "\n".join(lines)
+    lines.append(f"You are working for {user.name} <{user.email}>"
+                 + (f", time zone {user.timezone}." if user.timezone else "."))
+    if user.memories:
+        lines.append("What you remember about them:\n" + "\n".join(f"- {memory}" for memory in user.memories))
+    if user.preferences:
+        lines.append("Their preferences, by skill: " + json.dumps(user.preferences, sort_keys=True))
+    return "\n".join(lines)
+
+
+def _system(stable: str, volatile: str) -> list[dict]:
+    return [{"type": "text", "text": stable, "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": volatile}]
+
+
+def _messages(transcript: tuple[TranscriptEntry, ...], final: str | None = None) -> list[dict]:
+    """The transcript as alternating turns starting with the user, as the Messages API requires."""
+    turns: list[dict] = []
+    entries = list(transcript)
+    if final:
+        entries.append(TranscriptEntry(role="user", content=final))
+    for entry in entries:
+        role = "assistant" if entry.role == "assistant" else "user"
+        text = f"[{entry.author}] {entry.content}" if role == "user" and entry.author else entry.content
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"] += "\n\n" + text
+        else:
+            turns.append({"role": role, "content": text})
+    if not turns or turns[0]["role"] != "user":
+        turns.insert(0, {"role": "user", "content": "(conversation start)"})
+    if turns[-1]["role"] != "user":
+        turns.append({"role": "user", "content": "(please continue)"})
+    return turns
+
+
+def _chat_tools(skills: frozenset[str]) -> list[dict]:
+    tools = [{
+        "name": "ignore_message",
+        "description": "Leave a group message unanswered because it is not meant for you.",
+        "input_schema": {"type": "object", "properties": {"reason": {"type": "string"}}},
+    }]
+    if skills:
+        tools.append({
+            "name": "create_task",
+            "description": "Create a task for a request you can act on with one of your skills.",
+            "input_schema": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string", "description": "Short imperative title"},
+                    "description": {"type": "string", "description": "Everything needed to do the task"},
+                    "type": {"type": "string", "enum": sorted(skills)},
+                    "status": {"type": "string", "enum": list(DraftStatus.values)},
+                    "question": {"type": "string", "description": "For needs_clarification: what to ask"},
+                },
+                "required": ["title", "type", "status"],
+            },
+        })
+    return tools
+
+
+_TASK_TOOLS = [{
+    "name": "set_task_status",
+    "description": "Change the task's status.",
+    "input_schema": {"type": "object", "properties": {"status": {"type": "string", "enum": list(TaskOutcome.values)}},
+                     "required": ["status"]},
+}]
+
+
+class AnthropicEngine(Engine):
+    name = "anthropic"
+
+    def __init__(self, *, api_key: str, base_url: str | None, model: str, timeout: float, max_retries: int):
+        self.model, self.timeout, self.max_retries = model, timeout, max_retries
+        self.client = anthropic.Anthropic(api_key=api_key, base_url=base_url or None, max_retries=0, timeout=timeout)
+
+    @classmethod
+    def from_settings(cls) -> "AnthropicEngine":
+        if not settings.ANTHROPIC_API_KEY:
+            raise EngineUnavailable("The AI engine is not configured (ANTHROPIC_API_KEY is not set)")
+        return cls(api_key=settings.ANTHROPIC_API_KEY, base_url=settings.ANTHROPIC_BASE_URL,
+                   model=settings.ANTHROPIC_MODEL, timeout=settings.TSKR_AI_TIMEOUT_SECONDS,
+                   max_retries=settings.TSKR_AI_MAX_RETRIES)
+
+    # -- entry points ----------------------------------------------------------------------------
+    def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
+        agent = context.agent
+        stable = _persona(context.assistant, agent.system_prompt if agent else "") + "\n\n" + _CHAT_RULES
+        situation = [_about_user(context.user, context.now), f"Platform: {context.platform}."]
+        if context.subject:
+            situation.append(f"Subject: {context.subject}")
+        situation.append(f"The latest message reached {context.audience} people besides you"
+                         + (" and addresses you directly: answer it." if context.directly_addressed else "."))
+        response = self._create(deadline=deadline, agent=agent, system=_system(stable, "\n".join(situation)),
+                                tools=_chat_tools(context.skills), messages=_messages(context.transcript))
+        reply, calls = _split(response)
+        if context.may_ignore and any(name == "ignore_message" for name, _ in calls):
+            return ChatResult(ignored=True)
+        tasks, questions = [], []
+        for name, arguments in calls:
+            if name == "create_task":
+                task, question = _draft(arguments, context.skills)
+                if task is not None:
+                    tasks.append(task)
+                    questions.extend([question] if question else [])
+        if not reply:
+            reply = " ".join(questions) or "; ".join(task.title for task in tasks)
+        if not reply:
+            raise EngineBadResponse("The AI engine returned neither a reply nor a task")
+        return ChatResult(reply=reply, tasks=tuple(tasks))
+
+    def process_task(self, context: TaskContext, *, deadline: Deadline) -> TaskResult:
+        agent = context.agent
+        stable = _persona(context.assistant, agent.system_prompt if agent else "") + "\n\n" + _TASK_RULES
+        situation = "\n".join([
+            _about_user(context.user, context.now),
+            f"Task ({context.type}, status {context.status}): {context.title}",
+            context.description,
+        ])
+        response = self._create(deadline=deadline, agent=agent, system=_system(stable, situation), tools=_TASK_TOOLS,
+                                messages=_messages(context.history, context.message or "Please work on this task."))
+        reply, calls = _split(response)
+        statuses = [arguments.get("status") for name, arguments in calls if name == "set_task_status"]
+        new_status = next((status for status in reversed(statuses) if status in TaskOutcome.values), None)
+        if not reply:
+            raise EngineBadResponse("The AI engine returned no reply")
+        return TaskResult(reply=reply, new_status=new_status)
+
+    # -- the call --------------------------------------------------------------------------------
+    def _create(self, *, deadline: Deadline, agent, **request):
+        request["model"] = (agent.model if agent and agent.model else self.model)
+        request["max_tokens"] = agent.max_tokens if agent and agent.max_tokens else DEFAULT_MAX_TOKENS
+        if agent is not None:
+            request["temperature"] = agent.temperature
+        failure: Exception = EngineTimeout()
+        for attempt in range(self.max_retries + 1):
+            remaining = deadline.remaining()
+            if remaining < MIN_ATTEMPT_SECONDS:
+                break
+            try:
+                return self.client.messages.create(**request, timeout=min(self.timeout, remaining))
+            except anthropic.APITimeoutError:
+                failure = EngineTimeout()
+            except anthropic.APIConnectionError:
+                failure = EngineUnavailable("The AI engine could not be reached; retry shortly")
+            except anthropic.APIStatusError as exc:
+                if exc.status_code in (401, 403):
+                    raise EngineUnavailable("The AI engine refused our credentials") from exc
+                if exc.status_code < 500 and exc.status_code not in (408, 409, 429):
+                    raise EngineBadResponse(f"The AI engine rejected the request ({exc.status_code})") from exc
+                failure = EngineUnavailable(f"The AI engine is unavailable ({exc.status_code}); retry shortly")
+            if attempt < self.max_retries:
+                time.sleep(min(0.25 * 2 ** attempt + random.uniform(0, 0.1), deadline.remaining()))
+        raise failure
+
+
+def _split(response) -> tuple[str, list[tuple[str, dict]]]:
+    """(reply text, [(tool name, arguments)]) of a Messages API response."""
+    texts, calls = [], []
+    for block in response.content or []:
+        if block.type == "text" and block.text.strip():
+            texts.append(block.text.strip())
+        elif block.type == "tool_use":
+            calls.append((block.name, block.input if isinstance(block.input, dict) else {}))
+    return "\n\n".join(texts), calls
+
+
+def _draft(arguments: dict, skills: frozenset[str]) -> tuple[TaskDraft | None, str]:
+    """A task from a create_task call; None for a skill that is not enabled or a call without a title."""
+    title = str(arguments.get("title") or "").strip()[:300]
+    skill = arguments.get("type")
+    if not title or skill not in skills:
+        return None, ""
+    status = arguments.get("status")
+    status = status if status in DraftStatus.values else DraftStatus.PENDING
+    question = str(arguments.get("question") or "").strip()
+    description = str(arguments.get("description") or "").strip()
+    if question:
+        description = f"{description}\n\nClarification needed: {question}".strip()
+    return TaskDraft(title=title, type=skill, status=status, description=description), question
