@@ -4,7 +4,10 @@ import time
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
 
 
 def _timed(check) -> dict:
@@ -54,8 +57,41 @@ def _check_ai_engine():
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker, "ai": _check_ai_engine}
 
 
-@require_GET
-def health(request):
+_check_schema = inline_serializer("HealthCheck", {
+    "status": serializers.ChoiceField(choices=["ok", "down"]),
+    "latencyMs": serializers.FloatField(),
+    "error": serializers.CharField(required=False),
+})
+
+
+class HealthySerializer(serializers.Serializer):
+    envelope = True  # the whole body, as below
+    ok = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["healthy"])
+    checks = serializers.DictField(child=_check_schema)
+
+
+class HealthView(APIView):
+    """No authentication, no rate limit: load balancers and monitors call it."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        auth=[],
+        summary="Health of the API and its dependencies",
+        responses={
+            200: HealthySerializer,
+            503: OpenApiResponse(description="A dependency is down: the error envelope, `details` naming the "
+                                             "failing checks, and `checks`"),
+        },
+    )
+    def get(self, request):
+        return health_response()
+
+
+def health_response() -> JsonResponse:
     checks = {name: _timed(check) for name, check in CHECKS.items()}
     failing = [name for name, result in checks.items() if result["status"] != "ok"]
     if failing:

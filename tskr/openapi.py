@@ -7,6 +7,7 @@
 - Every operation documents the error envelope for the statuses it can answer, and the rate-limit
   headers (postprocessing hook below).
 """
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 from .serializers import DeletedSerializer
@@ -29,6 +30,20 @@ RATE_LIMIT_HEADERS = {
     "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Unix time (seconds) when the window resets", "schema": {"type": "integer"}},
 }
+
+
+class CertificateJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "tskr.authentication.CertificateJWTAuthentication"
+    name = "certificateJWT"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "RS256 JWT signed with your certificate's private key; `kid` header names the "
+                           "certificate. Add an `email` claim (and optional firstName/lastName) for delegated APIs.",
+        }
 
 
 class EnvelopeAutoSchema(AutoSchema):
@@ -85,15 +100,13 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            public_operation = operation.get("security") in ([{}], [])
+            public_operation = operation.get("security") in (None, [], [{}])
             responses = operation.setdefault("responses", {})
             for code, description in ERROR_STATUSES.items():
                 if public_operation and code in {"401", "403", "429"}:
                     continue
-                responses.setdefault(code, {
-                    "description": description,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                })
+                response = responses.setdefault(code, {"description": description})
+                response.setdefault("content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
             if not public_operation:
                 for code, response in responses.items():
                     if code != "401":

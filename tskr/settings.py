@@ -192,12 +192,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "certificateJWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RS256, kid header)"}
-        }
-    },
-    "SECURITY": [{"certificateJWT": []}],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tskr.openapi.add_error_responses"],
 }
 

@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from .health import health
+from .health import HealthView
 
 
 def not_found(request, *args, **kwargs):
@@ -29,7 +29,7 @@ handler404 = not_found
 handler500 = server_error
 
 urlpatterns = [
-    path("health", health, name="health"),
+    path("health", HealthView.as_view(), name="health"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("staff/", admin.site.urls),

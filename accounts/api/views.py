@@ -25,6 +25,7 @@ class UserViewSet(ScopedViewSet):
     envelope_key, envelope_list_key = "user", "users"
     default_per_page = 50
     queryset = User.objects.all()
+    serializer_class = UserSerializer
     filterset_class = UserFilter
 
     def get_base_queryset(self):
@@ -60,6 +61,7 @@ class AssistantViewSet(ScopedViewSet):
 
     envelope_key, envelope_list_key = "assistant", "assistants"
     queryset = Assistant.objects.all()
+    serializer_class = AssistantSerializer
     filterset_class = AssistantFilter
     pagination_class = None
 
