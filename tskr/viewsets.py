@@ -30,6 +30,17 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def acting_user(self):
         return self.request.user.user
 
+    def check_permissions(self, request):
+        # Count the request before permission checks, so a 403 is rate limited and carries the headers too.
+        self.check_throttles(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        if getattr(request, "_tskr_throttle_checked", False):
+            return
+        request._tskr_throttle_checked = True
+        super().check_throttles(request)
+
     # -- scoping ---------------------------------------------------------------------------
     def get_permissions(self):
         if self.scope == "user" and IsDelegated not in self.permission_classes:

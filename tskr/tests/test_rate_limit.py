@@ -20,6 +20,17 @@ def test_every_authenticated_response_carries_rate_limit_headers(manager, settin
     assert error.status_code == 400 and error["X-RateLimit-Remaining"] == "48"
 
 
+@pytest.mark.urls("tskr.tests.urls_failing")
+def test_forbidden_responses_are_counted_and_carry_the_headers(manager, settings):
+    """A management token on a delegated-only endpoint still spends (and reports) its budget."""
+    settings.TSKR_RATE_LIMIT_PER_MINUTE = 50
+    response = manager.client.get("/delegated-only")
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "user_context_required"
+    assert response["X-RateLimit-Remaining"] == "49"
+    assert manager.client.get("/delegated-only")["X-RateLimit-Remaining"] == "48"
+
+
 def test_past_the_limit_requests_get_429_with_retry_after(manager, settings):
     settings.TSKR_RATE_LIMIT_PER_MINUTE = 3
     statuses = [manager.client.get("/assistants").status_code for _ in range(5)]

@@ -1,4 +1,4 @@
-"""A URLconf for tests only: a view that crashes, to prove a crash still answers in the envelope."""
+"""A URLconf for tests only: a view that crashes (a crash still answers in the envelope), a delegated-only one."""
 from django.urls import path
 from rest_framework.response import Response
 
@@ -13,4 +13,14 @@ class CrashingViewSet(ScopedViewSet):
         return Response({"ok": "fine"})
 
 
-urlpatterns = [path("crash", CrashingViewSet.as_view({"get": "list", "post": "create"}))]
+class DelegatedOnlyViewSet(ScopedViewSet):
+    scope = "user"
+
+    def list(self, request):
+        return Response([])
+
+
+urlpatterns = [
+    path("crash", CrashingViewSet.as_view({"get": "list", "post": "create"})),
+    path("delegated-only", DelegatedOnlyViewSet.as_view({"get": "list"})),
+]
