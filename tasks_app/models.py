@@ -49,6 +49,25 @@ class Task(TimeStampedModel):
     def __str__(self):
         return self.title
 
+    @property
+    def allowed_transitions(self) -> list[str]:
+        """Statuses this task may move to next (see TRANSITIONS)."""
+        return list(TRANSITIONS[self.status])
+
+
+S = Task.Status
+#: The task lifecycle. Finished work (completed) only comes back by reopening through in_progress;
+#: a failed task may be retried (in_progress) or re-queued (pending). Staying on the same status is
+#: not a transition and is always accepted.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.PENDING: (S.IN_PROGRESS, S.ON_HOLD, S.NEEDS_CLARIFICATION, S.COMPLETED, S.FAILED),
+    S.IN_PROGRESS: (S.PENDING, S.ON_HOLD, S.NEEDS_CLARIFICATION, S.COMPLETED, S.FAILED),
+    S.ON_HOLD: (S.PENDING, S.IN_PROGRESS, S.FAILED),
+    S.NEEDS_CLARIFICATION: (S.PENDING, S.IN_PROGRESS, S.ON_HOLD, S.FAILED),
+    S.COMPLETED: (S.IN_PROGRESS,),
+    S.FAILED: (S.PENDING, S.IN_PROGRESS),
+}
+
 
 class Activity(models.Model):
     """An entry of a task's history: a status change, an edit, a message, a comment, an assignment."""

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from tskr.routers import ApiRouter
+
+from .views import TaskViewSet
+
+router = ApiRouter()
+router.register("tasks", TaskViewSet, basename="task")
+urlpatterns = router.urls

@@ -1,0 +1,54 @@
+"""Staff view of tasks: browse a task with its history and meetings, or delete it.
+
+Changes are read-only here on purpose: edits through the API go through the lifecycle rules and leave
+an activity naming who made them, which a bare admin form would bypass.
+"""
+from django.contrib import admin
+
+from .models import Activity, Meeting, Task
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ActivityInline(ReadOnlyInline):
+    model = Activity
+    fields = ["created_at", "type", "content", "actor_user", "actor_assistant", "metadata"]
+    ordering = ["created_at", "id"]
+
+
+class MeetingInline(ReadOnlyInline):
+    model = Meeting
+    fields = ["title", "start_at", "end_at", "timezone", "location", "meeting_link", "status"]
+    ordering = ["start_at"]
+
+
+class SubtaskInline(ReadOnlyInline):
+    model = Task
+    fk_name = "parent"
+    fields = ["title", "type", "status", "owner", "created_at"]
+    show_change_link = True
+    verbose_name_plural = "subtasks"
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["title", "id", "account", "type", "status", "owner", "created_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["id", "title", "account__name", "account__id", "owner__email"]
+    list_select_related = ["account", "owner"]
+    inlines = [SubtaskInline, ActivityInline, MeetingInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Task._meta.fields] + ["followers"]
+
+    def has_add_permission(self, request):
+        return False

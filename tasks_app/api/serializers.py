@@ -1,0 +1,187 @@
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from tskr.fields import JSONObjectField, TimezoneField
+from tskr.serializers import InputSerializer
+
+from ..models import Activity, Meeting, Task
+from ..services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.EmailField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """A task without its embedded collections: list items and write responses."""
+
+    owner = UserRefSerializer(allow_null=True)
+    followers = UserRefSerializer(many=True)
+    assistantId = serializers.CharField(source="assistant_id", allow_null=True)
+    parentId = serializers.CharField(source="parent_id", allow_null=True)
+    sourceChatId = serializers.CharField(source="source_chat_id", allow_null=True)
+    templateId = serializers.CharField(source="template_id", allow_null=True)
+    dueAt = serializers.DateTimeField(source="due_at", allow_null=True)
+    allowedTransitions = serializers.ListField(
+        source="allowed_transitions", child=serializers.ChoiceField(choices=Task.Status.choices),
+        help_text="Statuses this task may move to next with PUT")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Task
+        fields = ["id", "title", "description", "status", "type", "summary", "metadata", "owner", "followers",
+                  "assistantId", "parentId", "sourceChatId", "templateId", "dueAt", "allowedTransitions",
+                  "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class ActorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["user", "assistant"])
+    id = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Activity
+        fields = ["id", "type", "content", "actor", "files", "metadata", "createdAt"]
+        read_only_fields = fields
+
+    @staticmethod
+    def _actor(activity: Activity) -> dict | None:
+        if activity.actor_user is not None:
+            user = activity.actor_user
+            return {"type": "user", "id": user.id, "name": user.full_name, "email": user.email}
+        if activity.actor_assistant is not None:
+            assistant = activity.actor_assistant
+            return {"type": "assistant", "id": assistant.id, "name": assistant.name, "email": assistant.email}
+        if activity.metadata.get("role") == "assistant":
+            return {"type": "assistant", "id": None, "name": "Assistant", "email": ""}
+        return None
+
+    def get_actor(self, activity) -> ActorSerializer(allow_null=True):
+        return self._actor(activity)
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    start = serializers.DateTimeField(source="start_at")
+    end = serializers.DateTimeField(source="end_at")
+    link = serializers.URLField(source="meeting_link")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Meeting
+        fields = ["id", "title", "start", "end", "timezone", "attendees", "location", "link", "status",
+                  "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """`GET /tasks/:id`: the task with its subtasks, its history (oldest first) and its meetings."""
+
+    subtasks = TaskSerializer(many=True)
+    activities = ActivitySerializer(many=True)
+    meetings = MeetingSerializer(many=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = TaskSerializer.Meta.fields[:-2] + ["subtasks", "activities", "meetings", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class FileSerializer(serializers.Serializer):
+    """An attachment by reference: TSKR stores the link, not the bytes."""
+
+    url = serializers.URLField(max_length=2000)
+    name = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    mimeType = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class ImageFileSerializer(FileSerializer):
+    def validate_mimeType(self, value):
+        if value and not value.startswith("image/"):
+            raise serializers.ValidationError("Only images can be attached when processing a task")
+        return value
+
+
+type_field_kwargs = {"max_length": 64, "validators": [RegexValidator(TASK_TYPE_PATTERN, f"Type {TASK_TYPE_RULE}")]}
+
+
+class TaskUpdateSerializer(InputSerializer):
+    title = serializers.CharField(max_length=300, required=False)
+    description = serializers.CharField(allow_blank=True, required=False, max_length=20000)
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
+    type = serializers.CharField(required=False, **type_field_kwargs)
+    summary = serializers.CharField(allow_blank=True, required=False, max_length=20000)
+    metadata = JSONObjectField(required=False)
+    dueAt = serializers.DateTimeField(source="due_at", allow_null=True, required=False)
+    ownerId = serializers.CharField(source="owner_id", allow_null=True, required=False, max_length=40,
+                                    help_text="A user of the account, or null for no owner")
+    followerIds = serializers.ListField(source="follower_ids", child=serializers.CharField(max_length=40),
+                                        required=False, max_length=100,
+                                        help_text="Replaces the whole follower list")
+
+
+class TaskCreateSerializer(TaskUpdateSerializer):
+    title = serializers.CharField(max_length=300, required=False,
+                                  help_text="Required unless templateId is given (then it overrides the template's)")
+    type = serializers.CharField(required=False, default="task", **type_field_kwargs)
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False, default=Task.Status.PENDING)
+    ownerId = serializers.CharField(source="owner_id", allow_null=True, required=False, max_length=40,
+                                    help_text="A user of the account; defaults to the calling user")
+    parentId = serializers.CharField(source="parent_id", required=False, max_length=40,
+                                     help_text="Makes the new task a subtask of this task")
+    assistantId = serializers.CharField(source="assistant_id", required=False, max_length=40)
+    templateId = serializers.CharField(source="template_id", required=False, max_length=40,
+                                       help_text="Build the task (and one subtask per step) from a catalog template")
+
+    def validate(self, attrs):
+        if not attrs.get("title") and not attrs.get("template_id"):
+            raise serializers.ValidationError({"title": ["This field is required."]})
+        return attrs
+
+
+class TaskProcessSerializer(InputSerializer):
+    message = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    files = ImageFileSerializer(many=True, required=False, max_length=20)
+
+
+class TaskProcessResultSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    message = serializers.CharField(help_text="The assistant's reply, also stored as a message activity")
+
+
+class CommentCreateSerializer(InputSerializer):
+    content = serializers.CharField(max_length=20000)
+    files = FileSerializer(many=True, required=False, max_length=20)
+
+
+class MeetingCreateSerializer(InputSerializer):
+    title = serializers.CharField(max_length=300)
+    start = serializers.DateTimeField(source="start_at")
+    end = serializers.DateTimeField(source="end_at")
+    timezone = TimezoneField(required=False)
+    attendees = serializers.ListField(child=serializers.EmailField(), required=False, max_length=200)
+    location = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    link = serializers.URLField(source="meeting_link", max_length=1000, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Meeting.Status.choices, required=False)
+
+
+class ActivityEnvelopeSerializer(serializers.Serializer):
+    envelope = True
+    ok = serializers.BooleanField()
+    activity = ActivitySerializer()
+
+
+class MeetingEnvelopeSerializer(serializers.Serializer):
+    envelope = True
+    ok = serializers.BooleanField()
+    meeting = MeetingSerializer()

@@ -1,0 +1,130 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from tskr.permissions import IsDelegated
+from tskr.renderers import Envelope
+from tskr.viewsets import ScopedViewSet, deleted
+
+from .. import selectors, services
+from ..filters import TaskFilter
+from ..models import TRANSITIONS, Task
+from .serializers import (
+    ActivityEnvelopeSerializer,
+    ActivitySerializer,
+    CommentCreateSerializer,
+    MeetingCreateSerializer,
+    MeetingEnvelopeSerializer,
+    MeetingSerializer,
+    TaskCreateSerializer,
+    TaskDetailSerializer,
+    TaskProcessResultSerializer,
+    TaskProcessSerializer,
+    TaskSerializer,
+    TaskUpdateSerializer,
+)
+
+TRANSITION_TABLE = "; ".join(f"`{source}` -> {', '.join(f'`{t}`' for t in targets)}"
+                             for source, targets in TRANSITIONS.items())
+LIFECYCLE_DOC = (
+    f"Allowed status transitions: {TRANSITION_TABLE}. Keeping the same status is always accepted. "
+    "An illegal change answers 409 `invalid_transition` with `details.status` listing the allowed targets. "
+    "Every status change, every edit of title/description and every change of owner/followers writes an "
+    "activity naming who did it."
+)
+
+
+class TaskViewSet(ScopedViewSet):
+    """Delegated API: the account's tasks. Management tokens get 403 `user_context_required`, because
+    every change is recorded with the user who made it and `mine` needs a user."""
+
+    envelope_key, envelope_list_key = "task", "tasks"
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    filterset_class = TaskFilter
+    permission_classes = [IsDelegated]
+
+    def get_base_queryset(self):
+        if self.action == "retrieve":
+            return selectors.task_detail(account=self.account)
+        return selectors.task_list(account=self.account)
+
+    def _references(self, data: dict) -> dict:
+        """Pop the body's IDs and return the rows they name (404 when not in the account)."""
+        ids = {name: data.pop(name) for name in ("owner_id", "follower_ids", "parent_id", "assistant_id",
+                                                 "template_id") if name in data}
+        return selectors.task_references(account=self.account, **ids)
+
+    @extend_schema(
+        responses=TaskSerializer(many=True),
+        description="All tasks of the account, newest first. `mine=true`: only those the caller owns or follows.",
+        parameters=[OpenApiParameter("type", str, description="Task type (a slug such as task, scheduling)")],
+    )
+    def list(self, request):
+        return self.paginated(self.filter_queryset(self.get_queryset()), TaskSerializer)
+
+    @extend_schema(request=TaskCreateSerializer, responses={201: TaskSerializer}, description=(
+        "Create a task. Beyond the contract: `ownerId` (default: the caller; null for none), `followerIds`, "
+        "`parentId` (subtask), `assistantId`, `dueAt`, `summary`, `metadata`, and `templateId` (a catalog "
+        "template builds the title, description, type, status and one subtask per step; fields given in the "
+        "body override it; 404 `template_not_found`, 400 `template_inactive`). `type` is a slug: lowercase "
+        "letters, digits, underscores, starting with a letter (task, scheduling, reminders...)."))
+    def create(self, request):
+        data = TaskCreateSerializer.validated(request.data)
+        data.setdefault("owner_id", self.acting_user.id)
+        refs = self._references(data)
+        template = refs.pop("template", None)
+        if template is not None:
+            task = services.task_create_with_template(account=self.account, template=template,
+                                                      actor_user=self.acting_user, **refs, **data)
+        else:
+            task = services.task_create(account=self.account, actor_user=self.acting_user, **refs, **data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=TaskDetailSerializer, description=(
+        "The task with `subtasks` (oldest first), `activities` (its history, newest last) and `meetings` "
+        "(by start time)."))
+    def retrieve(self, request, pk=None):
+        return Response(TaskDetailSerializer(self.get_object()).data)
+
+    @extend_schema(request=TaskUpdateSerializer, responses=TaskSerializer, description=LIFECYCLE_DOC)
+    def update(self, request, pk=None):
+        data = TaskUpdateSerializer.validated(request.data)
+        refs = self._references(data)
+        task = services.task_update(task=self.get_object(), actor_user=self.acting_user, **refs, **data)
+        return Response(TaskSerializer(task).data)
+
+    @extend_schema(description="Delete the task with its subtasks, activities and meetings, in one transaction. "
+                               "409 `task_processing` while the task is being processed.")
+    def destroy(self, request, pk=None):
+        services.task_delete(task=self.get_object())
+        return Response(deleted(pk, "Task deleted successfully"))
+
+    @extend_schema(request=TaskProcessSerializer, responses=TaskProcessResultSerializer, description=(
+        "Store the message (and image files) as a message activity, run the assistant engine on the task "
+        "(title, description, history, the owner's profile and preferences), store its reply as a message "
+        "activity and apply the status it decides when the lifecycle allows it. One run per task at a time "
+        "(30 s lock): 409 `task_processing` while held. On engine failure (503 `ai_unavailable`, 504 "
+        "`ai_timeout`, 502 `ai_bad_response`) nothing is written."))
+    @action(detail=True, methods=["post"], url_path="process")
+    def process(self, request, pk=None):
+        data = TaskProcessSerializer.validated(request.data)
+        task, reply = services.task_process(task=self.get_object(), actor_user=self.acting_user, **data)
+        return Response({"id": task.id, "message": reply.content})
+
+    @extend_schema(request=CommentCreateSerializer, responses={201: ActivityEnvelopeSerializer},
+                   description="Addition to the contract: add a comment to the task's history.")
+    @action(detail=True, methods=["post"], url_path="activities")
+    def activities(self, request, pk=None):
+        data = CommentCreateSerializer.validated(request.data)
+        activity = services.task_comment_add(task=self.get_object(), actor_user=self.acting_user, **data)
+        return Response(Envelope({"activity": ActivitySerializer(activity).data}), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer},
+                   description="Addition to the contract: attach a meeting to the task (`end` after `start`).")
+    @action(detail=True, methods=["post"], url_path="meetings")
+    def meetings(self, request, pk=None):
+        data = MeetingCreateSerializer.validated(request.data)
+        meeting = services.meeting_create(task=self.get_object(), actor_user=self.acting_user, **data)
+        return Response(Envelope({"meeting": MeetingSerializer(meeting).data}), status=status.HTTP_201_CREATED)

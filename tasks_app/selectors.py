@@ -1,0 +1,70 @@
+"""Reads for tasks: every queryset carries the joins and prefetches its serializer needs."""
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts.models import Account, Assistant, User
+from admin_catalog.models import TaskTemplate
+from tskr.exceptions import NotFound
+
+from .models import Activity, Meeting, Task
+
+
+def task_list(*, account: Account) -> QuerySet[Task]:
+    """Newest first; owner joined, followers prefetched (one extra query per page)."""
+    return (Task.objects.filter(account=account).select_related("owner")
+            .prefetch_related("followers").order_by("-created_at", "-id"))
+
+
+def task_filter_mine(queryset: QuerySet[Task], *, user: User) -> QuerySet[Task]:
+    """Tasks the user owns or follows; a subquery rather than a join so no task is listed twice."""
+    followed = Task.followers.through.objects.filter(user=user).values("task_id")
+    return queryset.filter(Q(owner=user) | Q(id__in=followed))
+
+
+def task_detail(*, account: Account) -> QuerySet[Task]:
+    """One task with everything the detail view embeds, in a fixed number of queries."""
+    return task_list(account=account).prefetch_related(
+        Prefetch("subtasks", queryset=Task.objects.select_related("owner").prefetch_related("followers")
+                 .order_by("created_at", "id")),
+        Prefetch("activities", queryset=Activity.objects.select_related("actor_user", "actor_assistant")
+                 .order_by("created_at", "id")),
+        Prefetch("meetings", queryset=Meeting.objects.order_by("start_at", "id")),
+    )
+
+
+_UNSET = object()
+
+
+def task_references(*, account: Account, owner_id=_UNSET, follower_ids=None, parent_id=None, assistant_id=None,
+                    template_id=None) -> dict:
+    """Turn the IDs of a create/update body into rows, each looked up inside the account.
+
+    Returns only the keys that were given (`owner` may be None: "no owner"). An unknown ID, or one
+    of another account, is a 404 naming what was not found. Templates are platform-wide.
+    """
+    refs: dict = {}
+    if owner_id is not _UNSET:
+        refs["owner"] = None if owner_id is None else _one(User.objects.filter(account=account, id=owner_id),
+                                                           "User", owner_id, "user_not_found")
+    if follower_ids is not None:
+        followers = list(User.objects.filter(account=account, id__in=set(follower_ids)))
+        missing = set(follower_ids) - {user.id for user in followers}
+        if missing:
+            raise NotFound(f"User not found: {', '.join(sorted(missing))}", error_code="user_not_found")
+        refs["followers"] = followers
+    if parent_id is not None:
+        refs["parent"] = _one(Task.objects.filter(account=account, id=parent_id), "Parent task", parent_id,
+                              "parent_task_not_found")
+    if assistant_id is not None:
+        refs["assistant"] = _one(Assistant.objects.filter(account=account, id=assistant_id), "Assistant",
+                                 assistant_id, "assistant_not_found")
+    if template_id is not None:
+        refs["template"] = _one(TaskTemplate.objects.filter(id=template_id), "Task template", template_id,
+                                "template_not_found")
+    return refs
+
+
+def _one(queryset: QuerySet, label: str, object_id: str, error_code: str):
+    obj = queryset.first()
+    if obj is None:
+        raise NotFound(f"{label} not found: {object_id}", error_code=error_code)
+    return obj
