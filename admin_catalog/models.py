@@ -1,8 +1,13 @@
 """The platform-wide catalog (not per account): skills, their categories, task templates, agents."""
+from django.core.validators import RegexValidator
 from django.db import models
 
+from tasks_app.models import Task
 from tskr.ids import PublicIdField
 from tskr.models import TimeStampedModel
+
+
+HEX_COLOR = RegexValidator(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$", "Must be a hex color such as #3B82F6")
 
 
 class AuditedModel(TimeStampedModel):
@@ -45,7 +50,7 @@ class Skill(AuditedModel):
     name = models.SlugField(max_length=100, unique=True)
     display_name = models.CharField(max_length=200)
     icon = models.CharField(max_length=100, blank=True)
-    color = models.CharField(max_length=7, blank=True)
+    color = models.CharField(max_length=7, blank=True, validators=[HEX_COLOR])
     description = models.TextField(blank=True)
     category = models.ForeignKey(SkillCategory, on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="skills")
@@ -71,7 +76,7 @@ class TaskTemplate(AuditedModel):
     description = models.TextField(blank=True)
     skill = models.ForeignKey(Skill, on_delete=models.SET_NULL, null=True, blank=True, related_name="templates")
     task_type = models.CharField(max_length=64, default="task")
-    default_status = models.CharField(max_length=32, default="pending")
+    default_status = models.CharField(max_length=32, choices=Task.Status.choices, default=Task.Status.PENDING)
     title_template = models.CharField(max_length=300, blank=True)
     description_template = models.TextField(blank=True)
     steps = models.JSONField(default=list, blank=True)

@@ -226,6 +226,18 @@ def _agent_exists(name) -> Conflict:
     return Conflict(f"An agent named '{name}' already exists", error_code="agent_exists")
 
 
+def agent_claim_default(*, agent: Agent, actor: str) -> None:
+    """Take the default flag from whichever other agent has it; call in the transaction that saves `agent`.
+
+    The partial unique index `one_default_agent` would refuse a second default, so the old one is unset
+    first. Every agent row is locked (a small table) so concurrent claims queue up: the second one then
+    sees and unsets the first one's new default instead of failing on the index.
+    """
+    list(Agent.objects.select_for_update().order_by("id").values_list("id", flat=True))
+    Agent.objects.filter(is_default=True).exclude(id=agent.id).update(
+        is_default=False, updated_by=actor, updated_at=timezone.now())
+
+
 def _apply_agent(agent: Agent, *, actor: str, fields: dict, skills: Iterable[Skill] | None) -> Agent:
     """Save an agent; becoming the default takes the flag from the previous default in the same transaction."""
     is_default = fields.get("is_default", agent.is_default)
@@ -233,8 +245,7 @@ def _apply_agent(agent: Agent, *, actor: str, fields: dict, skills: Iterable[Ski
     if is_default and status != Agent.Status.ACTIVE:
         raise BadRequest("The default agent must be active", error_code="default_agent_inactive")
     if fields.get("is_default"):
-        Agent.objects.select_for_update().filter(is_default=True).exclude(id=agent.id).update(
-            is_default=False, updated_by=actor, updated_at=timezone.now())
+        agent_claim_default(agent=agent, actor=actor)
     agent = _save(agent, actor=actor, fields=fields, conflict=_agent_exists(fields.get("name", agent.name)))
     if skills is not None:
         agent.skills.set(skills)

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from tasks_app.models import Task
 from tskr.serializers import InputSerializer
 
-from ..models import Agent, Skill, SkillCategory, TaskTemplate
+from ..models import HEX_COLOR, Agent, Skill, SkillCategory, TaskTemplate
 
 
 # -- fields -----------------------------------------------------------------------------------------------------
@@ -172,8 +172,8 @@ class SkillUpdateSerializer(InputSerializer):
     name = serializers.SlugField(max_length=100, required=False)
     displayName = serializers.CharField(source="display_name", max_length=200, required=False)
     icon = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    color = serializers.RegexField(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$", allow_blank=True, required=False,
-                                   error_messages={"invalid": "Must be a hex color such as #3B82F6"})
+    color = serializers.CharField(max_length=7, allow_blank=True, required=False, validators=[HEX_COLOR],
+                                  help_text="#RGB or #RRGGBB")
     description = serializers.CharField(allow_blank=True, max_length=5000, required=False)
     category = CatalogReferenceField(queryset=SkillCategory.objects.all(), allow_null=True, required=False,
                                      help_text="Category name (slug) or id; null for none")
