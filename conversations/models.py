@@ -23,6 +23,8 @@ class Chat(TimeStampedModel):
     created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     title = models.CharField(max_length=300)
+    #: The title was made up at creation (none given); the first user message replaces it.
+    title_generated = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     metadata = models.JSONField(default=dict, blank=True)
     message_count = models.PositiveIntegerField(default=0)
@@ -67,3 +69,33 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.role}: {self.content[:50]}"
+
+
+class ChatJob(TimeStampedModel):
+    """One asynchronous `POST /chats/:id/process` run, so callers can poll for its outcome.
+
+    Moves queued -> running -> succeeded | failed exactly once: the worker claims it with a
+    conditional UPDATE, so a redelivered Celery message never processes the chat twice.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = PublicIdField("job")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="jobs")
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    #: The process result body (message, taskIds, ignored/suppressed) once succeeded.
+    result = models.JSONField(null=True, blank=True)
+    #: `{"error", "error_code"}` once failed.
+    error = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.id} ({self.status})"

@@ -1,0 +1,136 @@
+from rest_framework import serializers
+
+from tskr.fields import JSONObjectField
+from tskr.serializers import InputSerializer
+
+from ..models import Chat, ChatJob, Message
+
+_ADDRESS_LIST_KEYS = ("to", "cc", "participants")
+_TEXT_KEYS = ("from", "subject")
+
+
+class ChatAssistantSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class ChatSerializer(serializers.ModelSerializer):
+    messageCount = serializers.IntegerField(source="message_count")
+    assistant = ChatAssistantSerializer(allow_null=True, help_text="null once the assistant was deleted")
+    lastMessageAt = serializers.DateTimeField(source="last_message_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Chat
+        fields = ["id", "title", "status", "messageCount", "assistant", "metadata", "lastMessageAt", "createdAt",
+                  "updatedAt"]
+        read_only_fields = fields
+
+
+class ChatCreateSerializer(InputSerializer):
+    assistantId = serializers.CharField(source="assistant_id", max_length=40)
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True,
+                                  help_text="Generated when omitted, then replaced by the first user message")
+    metadata = JSONObjectField(required=False)
+
+
+class ChatUpdateSerializer(InputSerializer):
+    title = serializers.CharField(max_length=300, required=False)
+    status = serializers.ChoiceField(choices=Chat.Status.choices, required=False)
+    metadata = JSONObjectField(required=False, help_text="Merged key by key into the existing metadata")
+
+
+class MessageMetadataField(JSONObjectField):
+    """Free-form, but the addressing keys a gateway posts must have their documented shapes:
+    `from`, `subject`: strings; `to`, `cc`, `participants`: a list of strings (or one string)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        errors = {}
+        for key in _TEXT_KEYS:
+            if key in value and not isinstance(value[key], str):
+                errors[key] = ["Must be a string"]
+        for key in _ADDRESS_LIST_KEYS:
+            if key in value and not (isinstance(value[key], str) or (
+                    isinstance(value[key], list) and all(isinstance(item, str) for item in value[key]))):
+                errors[key] = ["Must be a list of strings"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Message
+        fields = ["id", "role", "platform", "content", "files", "timestamp", "metadata", "updatedAt"]
+        read_only_fields = fields
+
+
+class MessageUpdateSerializer(InputSerializer):
+    content = serializers.CharField(required=False, max_length=100_000)
+    files = serializers.ListField(child=serializers.JSONField(), max_length=50, required=False)
+    metadata = MessageMetadataField(required=False, help_text="Merged key by key into the existing metadata")
+
+
+class MessageCreateSerializer(MessageUpdateSerializer):
+    content = serializers.CharField(max_length=100_000)
+    role = serializers.ChoiceField(choices=Message.Role.choices, default=Message.Role.USER)
+    platform = serializers.ChoiceField(choices=Message.Platform.choices, default=Message.Platform.CHAT)
+    metadata = MessageMetadataField(
+        required=False,
+        help_text="Email: `from`, `to`, `cc`, `subject`; other platforms: `from`, `participants`. "
+                  "These decide the audience and the reply's recipients when the chat is processed.")
+
+
+class ProcessRequestSerializer(InputSerializer):
+    async_ = serializers.BooleanField(source="run_async", default=False, required=False,
+                                      help_text="Queue the work for a worker and answer 202 with a job to poll")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["async"] = fields.pop("async_")
+        return fields
+
+
+class ReplySerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The stored assistant message")
+    to = serializers.ListField(child=serializers.CharField())
+    cc = serializers.ListField(child=serializers.CharField(), required=False, help_text="Email only")
+    subject = serializers.CharField(required=False, help_text="Email only")
+    content = serializers.CharField()
+    platform = serializers.ChoiceField(choices=Message.Platform.choices)
+
+
+class ProcessResultSerializer(serializers.Serializer):
+    envelope = True
+    ok = serializers.BooleanField()
+    message = ReplySerializer(allow_null=True, help_text="null when ignored or suppressed")
+    taskIds = serializers.ListField(child=serializers.CharField())
+    ignored = serializers.BooleanField(required=False, help_text="Present (true) when the message was not meant "
+                                                                  "for the assistant")
+    suppressed = serializers.BooleanField(required=False, help_text="Present (true) for an email with tasks: the "
+                                                                     "tasks carry the conversation on")
+
+
+class JobErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    error_code = serializers.CharField()
+
+
+class ChatJobSerializer(serializers.ModelSerializer):
+    chatId = serializers.CharField(source="chat_id")
+    result = serializers.JSONField(allow_null=True, help_text="The process body (message, taskIds, ignored, "
+                                                              "suppressed) once succeeded")
+    error = JobErrorSerializer(allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+    class Meta:
+        model = ChatJob
+        fields = ["id", "chatId", "status", "attempts", "result", "error", "createdAt", "updatedAt", "finishedAt"]
+        read_only_fields = fields

@@ -1,0 +1,155 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.models import Assistant
+from tskr.exceptions import NotFound
+from tskr.permissions import IsDelegated
+from tskr.renderers import Envelope
+from tskr.viewsets import ScopedViewSet, deleted
+
+from .. import selectors, services
+from ..filters import ChatFilter
+from ..models import Chat, Message
+from .serializers import (
+    ChatCreateSerializer,
+    ChatJobSerializer,
+    ChatSerializer,
+    ChatUpdateSerializer,
+    MessageCreateSerializer,
+    MessageSerializer,
+    MessageUpdateSerializer,
+    ProcessRequestSerializer,
+    ProcessResultSerializer,
+)
+
+_METADATA_PARAMETER = OpenApiParameter(
+    "metadata.{key}", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    description="Any number of `metadata.<key>=<value>` parameters, e.g. `metadata.source=dashboard-chat`; "
+                "values are compared as text.")
+
+PROCESS_DESCRIPTION = """Answer the chat's latest user message with the assistant's engine.
+
+Holds a per-chat lock (30 s TTL, never waited for): a second call meanwhile answers 409 `chat_processing`.
+- Ignore check: when the message reached more than one human and does not address the assistant (its email in
+  `to`, or its name or email mentioned), the engine may leave it: `{"message": null, "taskIds": [], "ignored": true}`.
+- Email replies go `to` the sender, `cc` the other humans (reply-all), with `subject` "Re: ..." (never stacked).
+  Other platforms: `to` everyone, and `content`.
+- A task in `needs_clarification` sends the reply to the sender only.
+- Email with tasks (none needing clarification): `{"message": null, "taskIds": [...], "suppressed": true}`.
+- A reply that is sent is stored as an assistant message (its `id` is in `message.id`).
+- Nothing is written on failure: 503 `ai_unavailable`, 504 `ai_timeout`, 502 `ai_bad_response`.
+- `{"async": true}` queues the same work and answers 202 `{"ok": true, "job": {...}}`; poll
+  `GET /chats/:chatId/jobs/:jobId` until `status` is `succeeded` (`result` holds the body above) or `failed`.
+"""
+
+
+class ChatViewSet(ScopedViewSet):
+    """Delegated API: the account's chats (account-wide: every user of the account sees them)."""
+
+    envelope_key, envelope_list_key = "chat", "chats"
+    permission_classes = [IsDelegated]
+    queryset = Chat.objects.all()
+    serializer_class = ChatSerializer
+    filterset_class = ChatFilter
+
+    def get_base_queryset(self):
+        return selectors.chat_list(account=self.account)
+
+    @extend_schema(parameters=[_METADATA_PARAMETER], responses=ChatSerializer(many=True),
+                   description="Chats without their messages, newest activity (last message, else creation) first.")
+    def list(self, request):
+        return self.paginated(self.filter_queryset(self.get_queryset()), ChatSerializer)
+
+    @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer})
+    def create(self, request):
+        data = ChatCreateSerializer.validated(request.data)
+        assistant = self.get_scoped(Assistant, "Assistant not found", id=data.pop("assistant_id"))
+        chat = services.chat_create(account=self.account, actor=self.acting_user, assistant=assistant, **data)
+        return Response(ChatSerializer(chat).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ChatSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(ChatSerializer(self.get_object()).data)
+
+    @extend_schema(request=ChatUpdateSerializer, responses=ChatSerializer,
+                   description="Rename, archive (`status`) or merge metadata.")
+    def update(self, request, pk=None):
+        chat = services.chat_update(chat=self.get_object(), **ChatUpdateSerializer.validated(request.data))
+        return Response(ChatSerializer(chat).data)
+
+    @extend_schema(description="Delete a chat and its messages; tasks created from it are kept.")
+    def destroy(self, request, pk=None):
+        services.chat_delete(chat=self.get_object())
+        return Response(deleted(pk, "Chat deleted successfully"))
+
+    @extend_schema(request=ProcessRequestSerializer, description=PROCESS_DESCRIPTION,
+                   responses={200: ProcessResultSerializer, 202: ChatJobSerializer,
+                              502: OpenApiResponse(description="The AI engine answered something unusable"),
+                              504: OpenApiResponse(description="The AI engine did not answer in time")})
+    @action(detail=True, methods=["post"])
+    def process(self, request, pk=None):
+        chat = self.get_object()
+        if ProcessRequestSerializer.validated(request.data or {})["run_async"]:
+            job = services.chat_process_enqueue(chat=chat, actor=self.acting_user)
+            job.refresh_from_db()  # eager mode (no broker) has already run it
+            return Response(Envelope({"job": ChatJobSerializer(job).data}), status=status.HTTP_202_ACCEPTED)
+        return Response(Envelope(services.chat_process(chat=chat).body()))
+
+    @extend_schema(responses=ChatJobSerializer, description="Poll an asynchronous process job.")
+    @action(detail=True, methods=["get"], url_path=r"jobs/(?P<job_id>[^/]+)")
+    def job(self, request, pk=None, job_id=None):
+        job = selectors.chat_job_get(chat=self.get_object(), job_id=job_id)
+        if job is None:
+            raise NotFound("Job not found")
+        return Response(Envelope({"job": ChatJobSerializer(job).data}))
+
+
+class MessageViewSet(ScopedViewSet):
+    """Delegated API: the messages of one chat, oldest first."""
+
+    envelope_key, envelope_list_key = "message", "messages"
+    permission_classes = [IsDelegated]
+    queryset = Message.objects.all()
+    serializer_class = MessageSerializer
+    lookup_url_kwarg = "message_id"
+
+    @property
+    def chat(self) -> Chat:
+        if not hasattr(self, "_chat"):
+            self._chat = self.get_scoped(Chat, "Chat not found", id=self.kwargs["chat_id"])
+        return self._chat
+
+    def get_base_queryset(self):
+        return selectors.message_list(chat=self.chat)
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    def list(self, request, chat_id=None):
+        return self.paginated(self.get_queryset(), MessageSerializer)
+
+    @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    def create(self, request, chat_id=None):
+        message = services.message_add(chat=self.chat, actor=self.acting_user,
+                                       **MessageCreateSerializer.validated(request.data))
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=MessageSerializer)
+    def retrieve(self, request, chat_id=None, message_id=None):
+        return Response(MessageSerializer(self.get_object()).data)
+
+    @extend_schema(request=MessageUpdateSerializer, responses=MessageSerializer)
+    def update(self, request, chat_id=None, message_id=None):
+        message = services.message_update(message=self.get_object(),
+                                          **MessageUpdateSerializer.validated(request.data))
+        return Response(MessageSerializer(message).data)
+
+    def destroy(self, request, chat_id=None, message_id=None):
+        services.message_delete(message=self.get_object())
+        return Response(deleted(message_id, "Message deleted successfully"))
+
+    @extend_schema(operation_id="chats_messages_clear", description="Delete every message of the chat.")
+    def clear(self, request, chat_id=None):
+        services.messages_clear(chat=self.chat)
+        return Response(Envelope({"messages": deleted(self.chat.id, "All messages cleared successfully")}))

@@ -1,0 +1,314 @@
+"""Writes for chats and messages, and chat processing (the engine run under the per-chat lock).
+
+Counters: every message write updates `message_count` / `last_message_at` in the same transaction,
+with F() expressions for additions and a recount under the chat's row lock for deletions, so they
+stay exact under concurrent writes.
+"""
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Case, Count, F, Max, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from accounts.models import Account, Assistant, User
+from directory.models import UserIdentifier
+from tasks_app.services import task_create
+from tskr.exceptions import ApplicationError, BadRequest, Conflict
+from tskr.locks import Lock, is_locked, try_acquire
+
+from . import selectors
+from .addressing import Addressing, analyse, handle
+from .engine import (
+    ChatContext,
+    ChatResult,
+    Deadline,
+    EngineTimeout,
+    EngineUnavailable,
+    TranscriptEntry,
+    agent_for,
+    assistant_profile,
+    get_engine,
+    user_profile,
+)
+from .models import Chat, ChatJob, Message
+
+#: The contract's lock TTL ("Redis Distributed Locks": 30 s).
+PROCESS_LOCK_TTL_MS = 30_000
+#: The engine's whole run (attempts, timeouts, back-off) must end within this; the rest of the TTL
+#: is for reading the context and writing the result, so the lock cannot expire under its owner.
+ENGINE_BUDGET_SECONDS = 24.0
+#: An asynchronous job waiting for a busy chat or a transient AI outage is tried this many times.
+MAX_JOB_ATTEMPTS = 5
+
+
+class ChatBusy(Conflict):
+    error_code = "chat_processing"
+    default_message = "Chat is already being processed"
+
+
+def _lock_name(chat: Chat) -> str:
+    return f"chat-process:{chat.id}"
+
+
+# -- chats ----------------------------------------------------------------------------------------
+def _generated_title(assistant: Assistant) -> str:
+    return f"Chat with {assistant.name} on {timezone.now():%b %d, %Y}"
+
+
+def _title_from(content: str) -> str:
+    first_line = next((line.strip() for line in content.splitlines() if line.strip()), "")
+    return (first_line[:77].rstrip() + "…") if len(first_line) > 80 else first_line
+
+
+@transaction.atomic
+def chat_create(*, account: Account, actor: User | None, assistant: Assistant, title: str | None = None,
+                metadata: dict | None = None) -> Chat:
+    """A new chat; without a title one is generated, and replaced by the first user message's first line."""
+    return Chat.objects.create(account=account, assistant=assistant, created_by=actor,
+                               title=title or _generated_title(assistant), title_generated=not title,
+                               metadata=metadata or {})
+
+
+@transaction.atomic
+def chat_update(*, chat: Chat, title: str | None = None, status: str | None = None,
+                metadata: dict | None = None) -> Chat:
+    """Title, status (active/archived) and metadata (merged key by key into what is there)."""
+    locked = Chat.objects.select_for_update().get(pk=chat.pk)
+    if title:
+        locked.title, locked.title_generated = title, False
+    if status:
+        locked.status = status
+    if metadata is not None:
+        locked.metadata = {**locked.metadata, **metadata}
+    locked.save()
+    return selectors.chat_list(account=chat.account).get(pk=chat.pk)
+
+
+@transaction.atomic
+def chat_delete(*, chat: Chat) -> None:
+    """Deletes the chat and its messages; tasks created from it stay (their source link is cleared)."""
+    chat.delete()
+
+
+# -- messages -------------------------------------------------------------------------------------
+def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata: dict) -> User | None:
+    """The user who wrote an inbound message: `metadata.from` looked up among the account's identifiers,
+    else the caller (a user typing in a dashboard). Unknown senders stay None."""
+    if role != Message.Role.USER:
+        return None
+    raw_from = metadata.get("from")
+    if not raw_from:
+        return actor
+    sender = handle(raw_from)
+    identifier = (UserIdentifier.objects.filter(account=account, value=sender, user__isnull=False)
+                  .select_related("user").first())
+    if identifier is not None:
+        return identifier.user
+    return User.objects.filter(account=account, email=sender).first()
+
+
+def _message_create(*, chat: Chat, sender: User | None, role: str, platform: str, content: str,
+                    files: list | None = None, metadata: dict | None = None) -> Message:
+    """Insert a message and bump the chat's counters in one statement each (call inside a transaction)."""
+    message = Message.objects.create(account_id=chat.account_id, chat=chat, sender=sender, role=role,
+                                     platform=platform, content=content, files=files or [], metadata=metadata or {})
+    changes = {
+        "message_count": F("message_count") + 1,
+        "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(message.timestamp)),
+                                    Value(message.timestamp)),
+        "updated_at": timezone.now(),
+    }
+    if role == Message.Role.USER and content.strip():
+        changes["title"] = Case(When(title_generated=True, then=Value(_title_from(content))), default=F("title"))
+        changes["title_generated"] = Value(False)
+    Chat.objects.filter(pk=chat.pk).update(**changes)
+    return message
+
+
+@transaction.atomic
+def message_add(*, chat: Chat, actor: User | None, content: str, role: str = Message.Role.USER,
+                platform: str = Message.Platform.CHAT, files: list | None = None,
+                metadata: dict | None = None) -> Message:
+    metadata = metadata or {}
+    sender = _resolve_sender(account=chat.account, actor=actor, role=role, metadata=metadata)
+    return _message_create(chat=chat, sender=sender, role=role, platform=platform, content=content, files=files,
+                           metadata=metadata)
+
+
+@transaction.atomic
+def message_update(*, message: Message, content: str | None = None, files: list | None = None,
+                   metadata: dict | None = None) -> Message:
+    """Content and files replaced when given; metadata merged key by key."""
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if content is not None:
+        locked.content = content
+    if files is not None:
+        locked.files = files
+    if metadata is not None:
+        locked.metadata = {**locked.metadata, **metadata}
+    locked.save()
+    return locked
+
+
+def _recount(chat: Chat) -> None:
+    """Counters from the rows, under the chat's row lock taken before the delete (see module docstring)."""
+    remaining = Message.objects.filter(chat=OuterRef("pk")).order_by().values("chat")
+    Chat.objects.filter(pk=chat.pk).update(
+        message_count=Coalesce(Subquery(remaining.annotate(n=Count("id")).values("n")), Value(0)),
+        last_message_at=Subquery(remaining.annotate(last=Max("timestamp")).values("last")),
+        updated_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def message_delete(*, message: Message) -> None:
+    Chat.objects.select_for_update().filter(pk=message.chat_id).first()
+    Message.objects.filter(pk=message.pk).delete()
+    _recount(message.chat)
+
+
+@transaction.atomic
+def messages_clear(*, chat: Chat) -> int:
+    Chat.objects.select_for_update().filter(pk=chat.pk).first()
+    deleted, _ = Message.objects.filter(chat=chat).delete()
+    _recount(chat)
+    return deleted
+
+
+# -- processing -----------------------------------------------------------------------------------
+@dataclass
+class ProcessOutcome:
+    """The result of processing, shaped as the contract's body (without `ok`)."""
+
+    message: dict | None = None
+    task_ids: list[str] = field(default_factory=list)
+    ignored: bool = False
+    suppressed: bool = False
+
+    def body(self) -> dict:
+        body = {"message": self.message, "taskIds": self.task_ids}
+        if self.ignored:
+            body["ignored"] = True
+        if self.suppressed:
+            body["suppressed"] = True
+        return body
+
+
+def chat_process(*, chat: Chat) -> ProcessOutcome:
+    """Answer the chat's latest inbound message, holding the chat's processing lock throughout.
+
+    Steps: take the lock without waiting (409 `chat_processing` when held); read the context; run the
+    engine within ENGINE_BUDGET_SECONDS; confirm we still own the lock; write tasks and the reply in
+    one transaction; release the lock (compare-and-delete, so only our own), also on any error.
+    """
+    lock = try_acquire(_lock_name(chat), PROCESS_LOCK_TTL_MS)
+    if lock is None:
+        raise ChatBusy()
+    try:
+        return _process_locked(chat=chat, lock=lock)
+    finally:
+        lock.release()
+
+
+def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
+    latest = selectors.message_latest_inbound(chat=chat)
+    if latest is None:
+        raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
+    assistant = chat.assistant
+    profile = assistant_profile(assistant)
+    addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
+    context = ChatContext(
+        assistant=profile, agent=agent_for(assistant), user=user_profile(latest.sender), platform=latest.platform,
+        transcript=tuple(_entry(message) for message in selectors.message_transcript(chat=chat, until=latest)),
+        latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
+        subject=addressing.subject, now=timezone.now(),
+    )
+    result = get_engine().process_chat(context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
+    if not lock.extend():
+        raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
+    if result.ignored and context.may_ignore:
+        return ProcessOutcome(ignored=True)
+    return _write_result(chat=chat, latest=latest, addressing=addressing, result=result)
+
+
+def _entry(message: Message) -> TranscriptEntry:
+    author = (message.metadata or {}).get("from") or (message.sender.email if message.sender else "")
+    return TranscriptEntry(role=message.role, content=message.content, author=str(author),
+                           timestamp=message.timestamp)
+
+
+@transaction.atomic
+def _write_result(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult) -> ProcessOutcome:
+    """Tasks, then the reply (unless suppressed), all or nothing.
+
+    Email replies are suppressed when tasks were created (the tasks carry the conversation on), except
+    a clarification request, which must reach the sender (and only the sender).
+    """
+    tasks = [
+        task_create(account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
+                    status=str(draft.status), owner=latest.sender, assistant=chat.assistant, source_chat=chat,
+                    actor_assistant=chat.assistant, metadata={"sourceMessageId": latest.id})
+        for draft in result.tasks
+    ]
+    task_ids = [task.id for task in tasks]
+    clarifying = result.needs_clarification
+    if latest.platform == Message.Platform.EMAIL and tasks and not clarifying:
+        return ProcessOutcome(task_ids=task_ids, suppressed=True)
+    recipients = addressing.reply_recipients(sender_only=clarifying)
+    assistant_from = chat.assistant.email if chat.assistant else ""
+    stored = _message_create(chat=chat, sender=None, role=Message.Role.ASSISTANT, platform=latest.platform,
+                             content=result.reply,
+                             metadata={"from": assistant_from, **recipients, "inReplyTo": latest.id,
+                                       "taskIds": task_ids})
+    return ProcessOutcome(message={"id": stored.id, **recipients, "content": stored.content,
+                                   "platform": stored.platform}, task_ids=task_ids)
+
+
+# -- asynchronous processing ----------------------------------------------------------------------
+@transaction.atomic
+def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
+    """Queue `chat_process` for a worker; 409 at once when the chat is being processed right now."""
+    from .tasks import process_chat_job
+
+    if is_locked(_lock_name(chat)):
+        raise ChatBusy()
+    job = ChatJob.objects.create(account_id=chat.account_id, chat=chat, requested_by=actor)
+    transaction.on_commit(lambda: process_chat_job.delay(job.id, chat.account_id))
+    return job
+
+
+def chat_job_run(*, job_id: str, account_id: str) -> bool:
+    """Run a queued job once. Returns True when it should be tried again later (chat busy, AI outage).
+
+    The job is claimed with a conditional UPDATE (queued -> running): a redelivered message finds it
+    claimed and does nothing.
+    """
+    claimed = ChatJob.objects.filter(id=job_id, account_id=account_id, status=ChatJob.Status.QUEUED).update(
+        status=ChatJob.Status.RUNNING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    if not claimed:
+        return False
+    job = ChatJob.objects.select_related("chat__account", "chat__assistant").get(id=job_id, account_id=account_id)
+    try:
+        outcome = chat_process(chat=job.chat)
+    except (ChatBusy, EngineUnavailable, EngineTimeout) as exc:
+        if job.attempts < MAX_JOB_ATTEMPTS:
+            ChatJob.objects.filter(id=job.id).update(status=ChatJob.Status.QUEUED, updated_at=timezone.now())
+            return True
+        _job_finish(job, error=exc)
+        return False
+    except ApplicationError as exc:
+        _job_finish(job, error=exc)
+        return False
+    except Exception:
+        _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
+        raise
+    _job_finish(job, result=outcome.body())
+    return False
+
+
+def _job_finish(job: ChatJob, *, result: dict | None = None, error: ApplicationError | None = None) -> None:
+    ChatJob.objects.filter(id=job.id).update(
+        status=ChatJob.Status.FAILED if error else ChatJob.Status.SUCCEEDED, result=result,
+        error={"error": error.message, "error_code": error.error_code} if error else None,
+        finished_at=timezone.now(), updated_at=timezone.now())

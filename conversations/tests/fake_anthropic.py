@@ -1,0 +1,90 @@
+"""A local HTTP server speaking the Anthropic Messages API (POST /v1/messages), for the real SDK to call.
+
+Scripted answers are served in order (then the default text answer); every request is recorded with
+its headers and JSON body so tests can assert what the SDK sent.
+"""
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def text(value: str) -> dict:
+    return {"type": "text", "text": value}
+
+
+def tool_use(name: str, arguments: dict, index: int = 1) -> dict:
+    return {"type": "tool_use", "id": f"toolu_fake_{index}", "name": name, "input": arguments}
+
+
+@dataclass
+class Answer:
+    blocks: list = field(default_factory=list)
+    status: int = 200
+    delay: float = 0.0
+    error_type: str = "api_error"
+
+
+class FakeAnthropic:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.script: list[Answer] = []
+        self.default = Answer([text("Noted, thank you.\n\nBest,\nTess")])
+        self.on_request = None  # called in the server thread with the parsed body, before answering
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                with fake._lock:
+                    fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    answer = fake.script.pop(0) if fake.script else fake.default
+                if fake.on_request:
+                    fake.on_request(body)
+                time.sleep(answer.delay)
+                if self.path != "/v1/messages":
+                    return self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": "no"}})
+                if answer.status != 200:
+                    return self._send(answer.status, {"type": "error",
+                                                      "error": {"type": answer.error_type, "message": "fake failure"}})
+                uses_tool = any(block["type"] == "tool_use" for block in answer.blocks)
+                self._send(200, {
+                    "id": f"msg_fake_{len(fake.requests)}", "type": "message", "role": "assistant",
+                    "model": body["model"], "content": answer.blocks,
+                    "stop_reason": "tool_use" if uses_tool else "end_turn", "stop_sequence": None,
+                    "usage": {"input_tokens": 120, "output_tokens": 30, "cache_creation_input_tokens": 0,
+                              "cache_read_input_tokens": 100},
+                })
+
+            def _send(self, status, payload):
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("request-id", "req_fake")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, *blocks, status: int = 200, delay: float = 0.0, error_type: str = "api_error") -> None:
+        self.script.append(Answer(list(blocks), status, delay, error_type))
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
