@@ -4,7 +4,7 @@ from django.contrib import admin
 from rest_framework import serializers
 
 from . import services
-from .api.serializers import TemplateStepField
+from .api.serializers import TASK_TYPE, TemplateStepField
 from .models import Agent, Skill, SkillCategory, TaskTemplate
 
 AUDIT_FIELDS = ["id", "created_at", "updated_at", "created_by", "updated_by"]
@@ -83,6 +83,10 @@ class TaskTemplateForm(forms.ModelForm):
     class Meta:
         model = TaskTemplate
         fields = "__all__"
+
+    def clean_task_type(self):
+        TASK_TYPE(self.cleaned_data["task_type"])
+        return self.cleaned_data["task_type"]
 
     def clean_steps(self):
         """The same step rules as the API: a string, or {"title", "description"}."""

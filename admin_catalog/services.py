@@ -16,6 +16,7 @@ from tasks_app.models import Task
 from tasks_app.services import task_create
 from tskr.exceptions import BadRequest, Conflict
 
+from . import builtin
 from .models import Agent, Skill, SkillCategory, TaskTemplate
 
 TITLE_MAX_LENGTH = 300
@@ -275,3 +276,35 @@ def agent_delete(*, agent: Agent) -> None:
         raise Conflict("The default agent cannot be deleted; make another agent the default first",
                        error_code="agent_is_default")
     agent.delete()
+
+
+# -- the built-in catalog -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def catalog_seed(*, actor: str = "seed_catalog") -> dict[str, dict[str, int]]:
+    """Install the built-in catalog (admin_catalog/builtin.py); rows that already exist are left untouched.
+
+    Rows are matched by name, so a second run (or a run after staff edited a built-in row) changes
+    nothing. The agent becomes the default only when no default agent exists yet. Answers per kind the
+    number of rows created and unchanged.
+    """
+    counts = {kind: {"created": 0, "unchanged": 0} for kind in ("categories", "skills", "taskTemplates", "agents")}
+
+    def ensure(model: type[Model], kind: str, fields: dict) -> tuple[Model, bool]:
+        obj = model.objects.filter(name=fields["name"]).first()
+        counts[kind]["unchanged" if obj else "created"] += 1
+        if obj is not None:
+            return obj, False
+        conflict = Conflict(f"{kind} '{fields['name']}' appeared while seeding; run again")
+        return _save(model(), actor=actor, fields=fields, conflict=conflict), True
+
+    category, _ = ensure(SkillCategory, "categories", builtin.CATEGORY)
+    skills = {spec["name"]: ensure(Skill, "skills", {**spec, "category": category})[0] for spec in builtin.SKILLS}
+    for spec in builtin.TEMPLATES:
+        ensure(TaskTemplate, "taskTemplates", {**spec, "skill": skills[spec["skill"]]})
+    no_default = not Agent.objects.filter(is_default=True).exists()
+    agent, created = ensure(Agent, "agents", {**builtin.AGENT, "is_default": no_default})
+    if created:
+        agent.skills.set(skills.values())
+    return counts

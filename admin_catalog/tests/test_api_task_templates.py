@@ -43,6 +43,7 @@ def test_minimal_template_gets_defaults(ops):
     ("steps", "not a list"),
     ("skill", "no-such-skill"),
     ("taskType", "has spaces"),
+    ("taskType", "Has-Dash"),
 ])
 def test_invalid_fields_answer_validation_error(ops, travel, field, value):
     response = ops.client.post("/admin/task-templates", {**BODY, field: value})
