@@ -6,6 +6,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from admin_catalog.selectors import agent_get_assignable
 from directory.models import UserIdentifier
 from tskr.authentication import certificate_cache
 from tskr.exceptions import Conflict, NotFound
@@ -129,10 +130,18 @@ def _ensure_assistant_email_free(*, account: Account, email: str, exclude_id: st
         raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken")
 
 
+def _resolve_agent(fields: dict) -> None:
+    """`agent_id` from the API -> `agent` (an active catalog agent, or None for the default agent)."""
+    if "agent_id" in fields:
+        agent_id = fields.pop("agent_id")
+        fields["agent"] = agent_get_assignable(agent_id=agent_id) if agent_id else None
+
+
 @transaction.atomic
 def assistant_create(*, account: Account, name: str, email: str, **fields) -> Assistant:
     email = email.lower()
     _ensure_assistant_email_free(account=account, email=email)
+    _resolve_agent(fields)
     try:
         with transaction.atomic():
             return Assistant.objects.create(account=account, name=name, email=email, **fields)
@@ -147,6 +156,7 @@ def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
         _ensure_assistant_email_free(account=assistant.account, email=fields["email"], exclude_id=assistant.id)
     if "writing_style" in fields:
         fields["writing_style"] = {**assistant.writing_style, **fields["writing_style"]}
+    _resolve_agent(fields)
     for name, value in fields.items():
         setattr(assistant, name, value)
     try:

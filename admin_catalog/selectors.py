@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Assistant
+from tskr.exceptions import BadRequest
 
 from .models import Agent, Skill, SkillCategory, TaskTemplate
 
@@ -73,3 +74,18 @@ def task_template_list() -> QuerySet[TaskTemplate]:
 def agent_list() -> QuerySet[Agent]:
     return Agent.objects.prefetch_related(
         Prefetch("skills", queryset=Skill.objects.order_by("name"))).order_by("name", "id")
+
+
+def agent_get_assignable(*, agent_id: str) -> Agent:
+    """An agent an assistant may be given: it exists and is active (400 `unknown_agent` / `agent_inactive`).
+
+    Agents are platform-wide, so any account may pick any active agent by id.
+    """
+    agent = Agent.objects.filter(id=agent_id).first()
+    if agent is None:
+        raise BadRequest(f"No agent with id {agent_id}", error_code="unknown_agent",
+                         details={"agentId": ["Unknown agent"]})
+    if agent.status != Agent.Status.ACTIVE:
+        raise BadRequest(f"Agent {agent_id} is inactive", error_code="agent_inactive",
+                         details={"agentId": ["This agent is inactive"]})
+    return agent

@@ -50,13 +50,15 @@ class WritingStyleSerializer(serializers.Serializer):
 
 class AssistantSerializer(serializers.ModelSerializer):
     writingStyle = serializers.JSONField(source="writing_style")
+    agentId = serializers.CharField(source="agent_id", allow_null=True,
+                                    help_text="The catalog agent driving the assistant; null means the default agent")
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
     class Meta:
         model = Assistant
-        fields = ["id", "name", "email", "personality", "signature", "status", "writingStyle", "createdAt",
-                  "updatedAt"]
+        fields = ["id", "name", "email", "personality", "signature", "status", "writingStyle", "agentId",
+                  "createdAt", "updatedAt"]
         read_only_fields = fields
 
 
@@ -67,6 +69,9 @@ class AssistantUpdateSerializer(InputSerializer):
     signature = serializers.CharField(allow_blank=True, required=False, max_length=2000)
     writingStyle = WritingStyleSerializer(source="writing_style", required=False)
     status = serializers.ChoiceField(choices=Assistant.Status.choices, required=False)
+    agentId = serializers.CharField(source="agent_id", max_length=40, allow_null=True, required=False,
+                                    help_text="An active agent's id (GET /admin/agents); null for the default agent. "
+                                              "400 `unknown_agent` / `agent_inactive` otherwise")
 
 
 class AssistantCreateSerializer(AssistantUpdateSerializer):
