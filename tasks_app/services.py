@@ -81,7 +81,7 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
 def task_create_with_template(*, account: Account, template, actor_user: User | None, owner: User | None = None,
                               assistant: Assistant | None = None, followers=(), title: str | None = None,
                               description: str | None = None, parent: Task | None = None, type: str | None = None,
-                              status: str | None = None, **fields) -> Task:
+                              status: str | None = None, context: dict | None = None, **fields) -> Task:
     """Build a task from a catalog template (admin_catalog decides title, steps, type and status), then
     apply what the caller gave beyond the template: a parent, an explicit type or status, due date,
     metadata, summary. All in one transaction with the template's subtasks.
@@ -93,7 +93,8 @@ def task_create_with_template(*, account: Account, template, actor_user: User | 
     if status is not None:
         _validate_status(status)
     task = task_create_from_template(account=account, template=template, actor_user=actor_user, owner=owner,
-                                     assistant=assistant, followers=followers, title=title, description=description)
+                                     assistant=assistant, followers=followers, title=title, description=description,
+                                     context=context)
     overrides = {name: value for name, value in {"parent": parent, "type": type, "status": status}.items()
                  if value is not None}
     overrides.update(fields)
@@ -225,7 +226,8 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
         engine = get_engine()
         result = engine.process_task(_task_context(task, message, files), deadline=Deadline(ENGINE_BUDGET_SECONDS))
         if not lock.extend():
-            raise task_processing_conflict()
+            raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",
+                           error_code="lock_expired")
         return _task_record_run(task=task, actor_user=actor_user, message=message, files=files,
                                 received_at=received_at, reply=result.reply, new_status=result.new_status,
                                 engine=engine.name)

@@ -133,8 +133,10 @@ class TaskUpdateSerializer(InputSerializer):
 class TaskCreateSerializer(TaskUpdateSerializer):
     title = serializers.CharField(max_length=300, required=False,
                                   help_text="Required unless templateId is given (then it overrides the template's)")
-    type = serializers.CharField(required=False, default="task", **type_field_kwargs)
-    status = serializers.ChoiceField(choices=Task.Status.choices, required=False, default=Task.Status.PENDING)
+    type = serializers.CharField(required=False, help_text="Default: task (or the template's type)",
+                                 **type_field_kwargs)
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False,
+                                     help_text="Default: pending (or the template's default status)")
     ownerId = serializers.CharField(source="owner_id", allow_null=True, required=False, max_length=40,
                                     help_text="A user of the account; defaults to the calling user")
     parentId = serializers.CharField(source="parent_id", required=False, max_length=40,
@@ -142,10 +144,14 @@ class TaskCreateSerializer(TaskUpdateSerializer):
     assistantId = serializers.CharField(source="assistant_id", required=False, max_length=40)
     templateId = serializers.CharField(source="template_id", required=False, max_length=40,
                                        help_text="Build the task (and one subtask per step) from a catalog template")
+    templateContext = JSONObjectField(source="context", required=False,
+                                      help_text="Values for the template's {placeholders}, e.g. {\"city\": \"Paris\"}")
 
     def validate(self, attrs):
         if not attrs.get("title") and not attrs.get("template_id"):
             raise serializers.ValidationError({"title": ["This field is required."]})
+        if "context" in attrs and not attrs.get("template_id"):
+            raise serializers.ValidationError({"templateContext": ["Only allowed with templateId."]})
         return attrs
 
 
