@@ -8,6 +8,9 @@ The system prompt is two blocks: a stable prefix (agent prompt, persona, style, 
 identical for every message of an assistant, so it is marked for prompt caching together with the
 tools before it) and a volatile block (the user, their memories and preferences, the situation).
 
+The agent's model and max_tokens are used; its temperature is not sent (the SDK's Messages API no
+longer takes sampling parameters).
+
 Time: the SDK's own retries are off (its defaults allow minutes); this module retries transient
 failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`.
 """
@@ -205,8 +208,6 @@ class AnthropicEngine(Engine):
     def _create(self, *, deadline: Deadline, agent, **request):
         request["model"] = (agent.model if agent and agent.model else self.model)
         request["max_tokens"] = agent.max_tokens if agent and agent.max_tokens else DEFAULT_MAX_TOKENS
-        if agent is not None:
-            request["temperature"] = agent.temperature
         failure: Exception = EngineTimeout()
         for attempt in range(self.max_retries + 1):
             remaining = deadline.remaining()

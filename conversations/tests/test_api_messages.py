@@ -1,0 +1,151 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from conversations import services
+from conversations.models import Chat, Message
+
+from .factories import ChatFactory
+
+
+@pytest.mark.smoke
+def test_add_message_returns_201_and_updates_the_chat_counters(alice, chat):
+    response = alice.client.post(f"/chats/{chat.id}/messages", {"content": "Hello!", "files": []})
+    assert response.status_code == 201, response.json()
+    message = response.json()["message"]
+    assert message["role"] == "user" and message["platform"] == "chat" and message["content"] == "Hello!"
+    assert message["files"] == [] and message["metadata"] == {} and message["timestamp"]
+    chat_body = alice.client.get(f"/chats/{chat.id}").json()["chat"]
+    assert chat_body["messageCount"] == 1 and chat_body["lastMessageAt"] == message["timestamp"]
+    assert Message.objects.get(id=message["id"]).sender == alice.user
+
+
+def test_add_message_resolves_the_sender_from_metadata_from(alice, bob, chat):
+    bob.user  # provisioned with his email identifier
+    response = alice.client.post(f"/chats/{chat.id}/messages", {
+        "content": "Hi", "platform": "email",
+        "metadata": {"from": "Bob Baker <Bob@Acme.test>", "to": ["tess@acme.test"], "subject": "Hi"}})
+    assert response.status_code == 201, response.json()
+    assert Message.objects.get(id=response.json()["message"]["id"]).sender == bob.user
+    stranger = alice.client.post(f"/chats/{chat.id}/messages", {"content": "Hi", "metadata": {"from": "x@y.test"}})
+    assert Message.objects.get(id=stranger.json()["message"]["id"]).sender is None
+
+
+def test_add_message_validates_role_platform_content_and_addressing_metadata(alice, chat):
+    for body, field in (({"content": ""}, "content"), ({"content": "x", "role": "system"}, "role"),
+                        ({"content": "x", "platform": "fax"}, "platform"),
+                        ({"content": "x", "metadata": {"to": [1, 2]}}, "metadata.to"),
+                        ({"content": "x", "metadata": {"from": ["a"]}}, "metadata.from"),
+                        ({"content": "x", "metadata": "nope"}, "metadata")):
+        response = alice.client.post(f"/chats/{chat.id}/messages", body)
+        assert response.status_code == 400 and response.json()["error_code"] == "validation_error", body
+        assert field in response.json()["details"], response.json()
+    assert Chat.objects.get(id=chat.id).message_count == 0
+
+
+def test_list_messages_oldest_first_with_pagination(alice, chat):
+    ids = [services.message_add(chat=chat, actor=alice.user, content=f"m{n}").id for n in range(3)]
+    body = alice.client.get(f"/chats/{chat.id}/messages", {"perPage": 2}).json()
+    assert [m["id"] for m in body["messages"]] == ids[:2]
+    assert (body["total"], body["page"], body["perPage"]) == (3, 1, 2)
+    assert [m["id"] for m in alice.client.get(f"/chats/{chat.id}/messages", {"page": 2, "perPage": 2})
+            .json()["messages"]] == ids[2:]
+
+
+def test_list_messages_query_count_does_not_grow_with_page_size(alice, chat, django_assert_max_num_queries):
+    for n in range(40):
+        services.message_add(chat=chat, actor=alice.user, content=f"m{n}")
+    alice.client.get(f"/chats/{chat.id}/messages")
+    for per_page in (5, 40):
+        # expected: the user lookup of the delegated token, the chat, COUNT(*), SELECT page
+        with django_assert_max_num_queries(4):
+            assert len(alice.client.get(f"/chats/{chat.id}/messages", {"perPage": per_page})
+                       .json()["messages"]) == per_page
+
+
+def test_get_update_merges_metadata_and_replaces_content(alice, chat):
+    message = services.message_add(chat=chat, actor=alice.user, content="Draft", metadata={"a": 1, "b": 2})
+    assert alice.client.get(f"/chats/{chat.id}/messages/{message.id}").json()["message"]["content"] == "Draft"
+    response = alice.client.put(f"/chats/{chat.id}/messages/{message.id}",
+                                {"content": "Final", "files": [{"url": "https://x.test/a.png"}], "metadata": {"b": 3}})
+    assert response.status_code == 200, response.json()
+    body = response.json()["message"]
+    assert body["content"] == "Final" and body["metadata"] == {"a": 1, "b": 3}
+    assert body["files"] == [{"url": "https://x.test/a.png"}]
+
+
+def test_delete_message_recounts_the_chat(alice, chat):
+    first = services.message_add(chat=chat, actor=alice.user, content="one")
+    second = services.message_add(chat=chat, actor=alice.user, content="two")
+    response = alice.client.delete(f"/chats/{chat.id}/messages/{second.id}")
+    assert response.json() == {"ok": True, "message": {"id": second.id, "message": "Message deleted successfully"}}
+    chat.refresh_from_db()
+    assert chat.message_count == 1 and chat.last_message_at == first.timestamp
+    assert alice.client.get(f"/chats/{chat.id}/messages/{second.id}").status_code == 404
+
+
+def test_clear_all_messages_empties_the_chat(alice, chat):
+    for n in range(3):
+        services.message_add(chat=chat, actor=alice.user, content=f"m{n}")
+    response = alice.client.delete(f"/chats/{chat.id}/messages")
+    assert response.json() == {"ok": True, "messages": {"id": chat.id, "message": "All messages cleared successfully"}}
+    chat.refresh_from_db()
+    assert chat.message_count == 0 and chat.last_message_at is None and not chat.messages.exists()
+
+
+def test_message_of_another_chat_is_404(alice, chat, assistant):
+    other = ChatFactory(assistant=assistant)
+    message = services.message_add(chat=other, actor=alice.user, content="elsewhere")
+    response = alice.client.get(f"/chats/{chat.id}/messages/{message.id}")
+    assert response.status_code == 404 and response.json()["error_code"] == "not_found"
+
+
+@pytest.mark.smoke
+def test_another_account_gets_404_for_messages(alice, charlie, chat):
+    message = services.message_add(chat=chat, actor=alice.user, content="secret")
+    for response in (charlie.client.get(f"/chats/{chat.id}/messages"),
+                     charlie.client.post(f"/chats/{chat.id}/messages", {"content": "x"}),
+                     charlie.client.delete(f"/chats/{chat.id}/messages"),
+                     charlie.client.get(f"/chats/{chat.id}/messages/{message.id}"),
+                     charlie.client.put(f"/chats/{chat.id}/messages/{message.id}", {"content": "x"}),
+                     charlie.client.delete(f"/chats/{chat.id}/messages/{message.id}")):
+        assert response.status_code == 404 and response.json()["error_code"] == "not_found"
+    assert Message.objects.get(id=message.id).content == "secret"
+
+
+def test_messages_need_a_token(anonymous, chat):
+    response = anonymous.get(f"/chats/{chat.id}/messages")
+    assert response.status_code == 401 and response.json()["error_code"] == "authentication_required"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_stay_exact_under_concurrent_message_writes(alice, assistant):
+    chat = ChatFactory(assistant=assistant)
+    keep = [services.message_add(chat=chat, actor=alice.user, content=f"keep{n}") for n in range(5)]
+    errors = []
+
+    def add(n):
+        try:
+            services.message_add(chat=chat, actor=alice.user, content=f"c{n}")
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def remove(message):
+        try:
+            services.message_delete(message=message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(12)]
+    threads += [threading.Thread(target=remove, args=(message,)) for message in keep[:3]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    chat.refresh_from_db()
+    assert chat.message_count == chat.messages.count() == 14
+    assert chat.last_message_at == chat.messages.order_by("-timestamp").first().timestamp
