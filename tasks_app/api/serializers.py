@@ -1,4 +1,5 @@
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tskr.fields import JSONObjectField, TimezoneField
@@ -39,6 +40,14 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FileSerializer(serializers.Serializer):
+    """An attachment by reference: TSKR stores the link, not the bytes."""
+
+    url = serializers.URLField(max_length=2000)
+    name = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    mimeType = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
 class ActorSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["user", "assistant"])
     id = serializers.CharField(allow_null=True)
@@ -48,6 +57,8 @@ class ActorSerializer(serializers.Serializer):
 
 class ActivitySerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    files = FileSerializer(many=True)
+    metadata = serializers.DictField(help_text="Details by type, e.g. {\"from\", \"to\"} of a status change")
     createdAt = serializers.DateTimeField(source="created_at")
 
     class Meta:
@@ -55,8 +66,9 @@ class ActivitySerializer(serializers.ModelSerializer):
         fields = ["id", "type", "content", "actor", "files", "metadata", "createdAt"]
         read_only_fields = fields
 
-    @staticmethod
-    def _actor(activity: Activity) -> dict | None:
+    @extend_schema_field(ActorSerializer(allow_null=True))
+    def get_actor(self, activity: Activity) -> dict | None:
+        """Who did it: a user, an assistant, or (for engine replies on tasks without one) a nameless assistant."""
         if activity.actor_user is not None:
             user = activity.actor_user
             return {"type": "user", "id": user.id, "name": user.full_name, "email": user.email}
@@ -66,9 +78,6 @@ class ActivitySerializer(serializers.ModelSerializer):
         if activity.metadata.get("role") == "assistant":
             return {"type": "assistant", "id": None, "name": "Assistant", "email": ""}
         return None
-
-    def get_actor(self, activity) -> ActorSerializer(allow_null=True):
-        return self._actor(activity)
 
 
 class MeetingSerializer(serializers.ModelSerializer):
@@ -95,14 +104,6 @@ class TaskDetailSerializer(TaskSerializer):
     class Meta(TaskSerializer.Meta):
         fields = TaskSerializer.Meta.fields[:-2] + ["subtasks", "activities", "meetings", "createdAt", "updatedAt"]
         read_only_fields = fields
-
-
-class FileSerializer(serializers.Serializer):
-    """An attachment by reference: TSKR stores the link, not the bytes."""
-
-    url = serializers.URLField(max_length=2000)
-    name = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    mimeType = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
 class ImageFileSerializer(FileSerializer):

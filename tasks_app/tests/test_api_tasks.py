@@ -187,7 +187,6 @@ def test_detail_runs_a_constant_number_of_queries(alice, django_assert_max_num_q
 # -- update, activities and transitions --------------------------------------------------------------------
 
 
-@pytest.mark.smoke
 def test_update_records_status_change_and_edits_with_the_actor(alice, bob):
     task = create(alice, title="Old", description="old")
     response = bob.client.put(f"/tasks/{task['id']}", {"title": "New", "description": "new", "status": "in_progress",

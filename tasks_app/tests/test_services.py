@@ -89,3 +89,18 @@ def test_create_from_an_inactive_template_is_refused(alice):
     assert response.status_code == 400
     assert response.json()["error_code"] == "template_inactive"
     assert not Task.objects.exists()
+
+
+# -- Django admin ------------------------------------------------------------------------------------------
+
+
+def test_staff_admin_shows_a_task_with_its_history_read_only(alice, admin_client):
+    parent = task_create(account=alice.account, title="Parent task", actor_user=alice.user)
+    task_create(account=alice.account, title="Child task", parent=parent)
+    page = admin_client.get(f"/staff/tasks_app/task/{parent.id}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Child task" in html and "Task created" in html
+    assert 'name="title"' not in html  # read-only: edits go through the API and leave an activity
+    assert admin_client.get("/staff/tasks_app/task/add/").status_code == 403
+    assert "Parent task" in admin_client.get("/staff/tasks_app/task/").content.decode()
