@@ -38,3 +38,88 @@ class UserIdentifier(TimeStampedModel):
 
     def __str__(self):
         return f"{self.type}:{self.value}"
+
+
+class IdentifierPreferences(TimeStampedModel):
+    """The skill preferences stored for one identifier: `data` maps a skill name to what was set.
+
+    Only explicitly set values are stored; defaults are filled in on read (directory.preferences),
+    so a changed default reaches everybody who never chose otherwise.
+    """
+
+    id = PublicIdField("pref")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    user_identifier = models.OneToOneField(UserIdentifier, on_delete=models.CASCADE, related_name="preferences")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "identifier preferences"
+
+    def __str__(self):
+        return f"preferences of {self.user_identifier_id}"
+
+
+class Memory(TimeStampedModel):
+    """Something the assistant should remember about its user: a note, preference, fact or context.
+
+    Personal data: private to its user, deleted with them. PostgreSQL-only indexes (trigram search
+    on title/content, GIN on tags) are created by migration 0003 and skipped on SQLite.
+    """
+
+    class Type(models.TextChoices):
+        NOTE = "note"
+        PREFERENCE = "preference"
+        FACT = "fact"
+        CONTEXT = "context"
+
+    id = PublicIdField("mem")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="memories")
+    title = models.CharField(max_length=500)
+    content = models.TextField()
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.NOTE)
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "memories"
+        indexes = [models.Index(fields=["account", "user", "created_at"]),
+                   models.Index(fields=["account", "user", "type"])]
+
+    def __str__(self):
+        return self.title
+
+
+class Contact(TimeStampedModel):
+    """Somebody a user deals with (from their address book or a provider sync).
+
+    Personal data: private to its user, deleted with them. `email` is the lower-cased primary address,
+    unique among the user's contacts when set; `emails` holds additional lower-cased addresses.
+    `linked_user` is the registered user of the account the contact's email belongs to, if any.
+    """
+
+    id = PublicIdField("contact")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="contacts")
+    linked_user = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="contact_links")
+    name = models.CharField(max_length=300)
+    email = models.CharField(max_length=254, blank=True)
+    emails = models.JSONField(default=list, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    company = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    notes = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "email"], condition=~models.Q(email=""),
+                                    name="contact_email_unique_per_user"),
+        ]
+        indexes = [models.Index(fields=["account", "user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>" if self.email else self.name
