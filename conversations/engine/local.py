@@ -44,6 +44,7 @@ _WHEN = re.compile(
 
 _GROUP_CALL = re.compile(r"\b(assistant|bot)\b", re.I)
 _DONE = re.compile(r"\b(done|completed?|finished|all set|no longer needed|cancel(led)?)\b", re.I)
+_POLITE = re.compile(r"^\s*(please|(can|could|would|will) you( please)?)\s+", re.I)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^,.!\n]*[,.!]?\s*", re.I)
 
 _LABELS = {
@@ -73,6 +74,7 @@ def _summary(text: str, assistant: AssistantProfile, limit: int = 80) -> str:
     text = _GREETING.sub("", text.strip())
     if assistant.name:
         text = re.sub(rf"^\s*@?{re.escape(assistant.name)}\b[,:]?\s*", "", text, flags=re.I)
+    text = _POLITE.sub("", text)
     first = re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0].strip().rstrip(".!?")
     if len(first) > limit:
         first = first[:limit - 1].rstrip() + "…"
