@@ -75,11 +75,25 @@ def task_create_from_template(*, account: Account, template: TaskTemplate, actor
 
 # -- shared helpers ------------------------------------------------------------------------------------------
 
+#: Per model: how to name it in the 409 for a taken name, and that 409's error code.
+_NAME_TAKEN = {
+    SkillCategory: ("A skill category", "skill_category_exists"),
+    Skill: ("A skill", "skill_exists"),
+    TaskTemplate: ("A task template", "task_template_exists"),
+    Agent: ("An agent", "agent_exists"),
+}
 
-def _save(obj: Model, *, actor: str, fields: dict, conflict: Conflict) -> Model:
-    """Apply fields, stamp the actor, save; a unique-constraint race becomes the given 409."""
-    for name, value in fields.items():
-        setattr(obj, name, value)
+
+def _save(obj: Model, *, actor: str, fields: dict) -> Model:
+    """Apply fields, stamp the actor, save. A taken name is a 409, checked first for a clear answer and
+    caught on the unique index for the race between two writers."""
+    label, error_code = _NAME_TAKEN[type(obj)]
+    name = fields.get("name", obj.name)
+    conflict = Conflict(f"{label} named '{name}' already exists", error_code=error_code)
+    if "name" in fields and type(obj).objects.filter(name=name).exclude(pk=obj.pk).exists():
+        raise conflict
+    for field, value in fields.items():
+        setattr(obj, field, value)
     if obj._state.adding:
         obj.created_by = actor
     obj.updated_by = actor
@@ -91,36 +105,23 @@ def _save(obj: Model, *, actor: str, fields: dict, conflict: Conflict) -> Model:
     return obj
 
 
-def _ensure_name_free(model: type[Model], *, name: str | None, exclude_id: str | None, conflict: Conflict) -> None:
-    if name is not None and model.objects.filter(name=name).exclude(id=exclude_id).exists():
-        raise conflict
-
-
 # -- skill categories -------------------------------------------------------------------------------------
-
-
-def _category_exists(name) -> Conflict:
-    return Conflict(f"A skill category named '{name}' already exists", error_code="skill_category_exists")
 
 
 @transaction.atomic
 def skill_category_create(*, actor: str, name: str, display_name: str, description: str = "",
                           sort_order: int | None = None) -> SkillCategory:
     """A new category goes last unless `sort_order` says otherwise."""
-    _ensure_name_free(SkillCategory, name=name, exclude_id=None, conflict=_category_exists(name))
     if sort_order is None:
         highest = SkillCategory.objects.aggregate(highest=Max("sort_order"))["highest"]
         sort_order = 0 if highest is None else highest + 1
-    return _save(SkillCategory(), actor=actor, conflict=_category_exists(name),
-                 fields={"name": name, "display_name": display_name, "description": description,
-                         "sort_order": sort_order})
+    return _save(SkillCategory(), actor=actor, fields={"name": name, "display_name": display_name,
+                                                       "description": description, "sort_order": sort_order})
 
 
 @transaction.atomic
 def skill_category_update(*, category: SkillCategory, actor: str, **fields) -> SkillCategory:
-    name = fields.get("name")
-    _ensure_name_free(SkillCategory, name=name, exclude_id=category.id, conflict=_category_exists(name))
-    return _save(category, actor=actor, fields=fields, conflict=_category_exists(name))
+    return _save(category, actor=actor, fields=fields)
 
 
 @transaction.atomic
@@ -160,22 +161,14 @@ def skill_categories_reorder(*, actor: str, category_ids: list[str]) -> list[Ski
 # -- skills ---------------------------------------------------------------------------------------------------
 
 
-def _skill_exists(name) -> Conflict:
-    return Conflict(f"A skill named '{name}' already exists", error_code="skill_exists")
-
-
 @transaction.atomic
 def skill_create(*, actor: str, name: str, display_name: str, **fields) -> Skill:
-    _ensure_name_free(Skill, name=name, exclude_id=None, conflict=_skill_exists(name))
-    return _save(Skill(), actor=actor, conflict=_skill_exists(name),
-                 fields={"name": name, "display_name": display_name, **fields})
+    return _save(Skill(), actor=actor, fields={"name": name, "display_name": display_name, **fields})
 
 
 @transaction.atomic
 def skill_update(*, skill: Skill, actor: str, **fields) -> Skill:
-    name = fields.get("name")
-    _ensure_name_free(Skill, name=name, exclude_id=skill.id, conflict=_skill_exists(name))
-    return _save(skill, actor=actor, fields=fields, conflict=_skill_exists(name))
+    return _save(skill, actor=actor, fields=fields)
 
 
 @transaction.atomic
@@ -196,22 +189,14 @@ def skill_delete(*, skill: Skill) -> None:
 # -- task templates -------------------------------------------------------------------------------------------
 
 
-def _template_exists(name) -> Conflict:
-    return Conflict(f"A task template named '{name}' already exists", error_code="task_template_exists")
-
-
 @transaction.atomic
 def task_template_create(*, actor: str, name: str, display_name: str, **fields) -> TaskTemplate:
-    _ensure_name_free(TaskTemplate, name=name, exclude_id=None, conflict=_template_exists(name))
-    return _save(TaskTemplate(), actor=actor, conflict=_template_exists(name),
-                 fields={"name": name, "display_name": display_name, **fields})
+    return _save(TaskTemplate(), actor=actor, fields={"name": name, "display_name": display_name, **fields})
 
 
 @transaction.atomic
 def task_template_update(*, template: TaskTemplate, actor: str, **fields) -> TaskTemplate:
-    name = fields.get("name")
-    _ensure_name_free(TaskTemplate, name=name, exclude_id=template.id, conflict=_template_exists(name))
-    return _save(template, actor=actor, fields=fields, conflict=_template_exists(name))
+    return _save(template, actor=actor, fields=fields)
 
 
 @transaction.atomic
@@ -221,10 +206,6 @@ def task_template_delete(*, template: TaskTemplate) -> None:
 
 
 # -- agents -------------------------------------------------------------------------------------------------------
-
-
-def _agent_exists(name) -> Conflict:
-    return Conflict(f"An agent named '{name}' already exists", error_code="agent_exists")
 
 
 def agent_claim_default(*, agent: Agent, actor: str) -> None:
@@ -247,7 +228,7 @@ def _apply_agent(agent: Agent, *, actor: str, fields: dict, skills: Iterable[Ski
         raise BadRequest("The default agent must be active", error_code="default_agent_inactive")
     if fields.get("is_default"):
         agent_claim_default(agent=agent, actor=actor)
-    agent = _save(agent, actor=actor, fields=fields, conflict=_agent_exists(fields.get("name", agent.name)))
+    agent = _save(agent, actor=actor, fields=fields)
     if skills is not None:
         agent.skills.set(skills)
     return agent
@@ -255,14 +236,12 @@ def _apply_agent(agent: Agent, *, actor: str, fields: dict, skills: Iterable[Ski
 
 @transaction.atomic
 def agent_create(*, actor: str, name: str, skills: Iterable[Skill] = (), **fields) -> Agent:
-    _ensure_name_free(Agent, name=name, exclude_id=None, conflict=_agent_exists(name))
     return _apply_agent(Agent(), actor=actor, fields={"name": name, **fields}, skills=skills)
 
 
 @transaction.atomic
 def agent_update(*, agent: Agent, actor: str, skills: Iterable[Skill] | None = None, **fields) -> Agent:
     """`skills`, when given, replaces the agent's whole skill set."""
-    _ensure_name_free(Agent, name=fields.get("name"), exclude_id=agent.id, conflict=_agent_exists(fields.get("name")))
     return _apply_agent(agent, actor=actor, fields=fields, skills=skills)
 
 
@@ -296,8 +275,7 @@ def catalog_seed(*, actor: str = "seed_catalog") -> dict[str, dict[str, int]]:
         counts[kind]["unchanged" if obj else "created"] += 1
         if obj is not None:
             return obj, False
-        conflict = Conflict(f"{kind} '{fields['name']}' appeared while seeding; run again")
-        return _save(model(), actor=actor, fields=fields, conflict=conflict), True
+        return _save(model(), actor=actor, fields=fields), True
 
     category, _ = ensure(SkillCategory, "categories", builtin.CATEGORY)
     skills = {spec["name"]: ensure(Skill, "skills", {**spec, "category": category})[0] for spec in builtin.SKILLS}

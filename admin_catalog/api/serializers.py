@@ -153,17 +153,28 @@ class AgentSerializer(AuditedSerializer):
 # -- input -------------------------------------------------------------------------------------------------------
 
 
-class SkillCategoryUpdateSerializer(InputSerializer):
+class NamedUpdateSerializer(InputSerializer):
+    """The fields categories, skills and templates share; all optional (PUT and PATCH are partial)."""
+
     name = serializers.SlugField(max_length=100, required=False)
     displayName = serializers.CharField(source="display_name", max_length=200, required=False)
     description = serializers.CharField(allow_blank=True, max_length=5000, required=False)
+
+
+class NamedCreateMixin(serializers.Serializer):
+    """Create bodies: the update fields, with name and displayName required."""
+
+    name = serializers.SlugField(max_length=100)
+    displayName = serializers.CharField(source="display_name", max_length=200)
+
+
+class SkillCategoryUpdateSerializer(NamedUpdateSerializer):
     sortOrder = serializers.IntegerField(source="sort_order", min_value=0, max_value=1_000_000, required=False,
                                          help_text="Position; new categories go last when omitted")
 
 
-class SkillCategoryCreateSerializer(SkillCategoryUpdateSerializer):
-    name = serializers.SlugField(max_length=100)
-    displayName = serializers.CharField(source="display_name", max_length=200)
+class SkillCategoryCreateSerializer(NamedCreateMixin, SkillCategoryUpdateSerializer):
+    pass
 
 
 class SkillCategoryReorderSerializer(InputSerializer):
@@ -172,27 +183,20 @@ class SkillCategoryReorderSerializer(InputSerializer):
                                         help_text="Every category id exactly once, in the new order")
 
 
-class SkillUpdateSerializer(InputSerializer):
-    name = serializers.SlugField(max_length=100, required=False)
-    displayName = serializers.CharField(source="display_name", max_length=200, required=False)
+class SkillUpdateSerializer(NamedUpdateSerializer):
     icon = serializers.CharField(max_length=100, allow_blank=True, required=False)
     color = serializers.CharField(max_length=7, allow_blank=True, required=False, validators=[HEX_COLOR],
                                   help_text="#RGB or #RRGGBB")
-    description = serializers.CharField(allow_blank=True, max_length=5000, required=False)
     category = CatalogReferenceField(queryset=SkillCategory.objects.all(), allow_null=True, required=False,
                                      help_text="Category name (slug) or id; null for none")
     status = serializers.ChoiceField(choices=Skill.Status.choices, required=False)
 
 
-class SkillCreateSerializer(SkillUpdateSerializer):
-    name = serializers.SlugField(max_length=100)
-    displayName = serializers.CharField(source="display_name", max_length=200)
+class SkillCreateSerializer(NamedCreateMixin, SkillUpdateSerializer):
+    pass
 
 
-class TaskTemplateUpdateSerializer(InputSerializer):
-    name = serializers.SlugField(max_length=100, required=False)
-    displayName = serializers.CharField(source="display_name", max_length=200, required=False)
-    description = serializers.CharField(allow_blank=True, max_length=5000, required=False)
+class TaskTemplateUpdateSerializer(NamedUpdateSerializer):
     skill = CatalogReferenceField(queryset=Skill.objects.all(), allow_null=True, required=False,
                                   help_text="Skill name (slug) or id; null for none")
     taskType = serializers.CharField(source="task_type", max_length=64, required=False, validators=[TASK_TYPE],
@@ -207,9 +211,8 @@ class TaskTemplateUpdateSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=TaskTemplate.Status.choices, required=False)
 
 
-class TaskTemplateCreateSerializer(TaskTemplateUpdateSerializer):
-    name = serializers.SlugField(max_length=100)
-    displayName = serializers.CharField(source="display_name", max_length=200)
+class TaskTemplateCreateSerializer(NamedCreateMixin, TaskTemplateUpdateSerializer):
+    pass
 
 
 class AgentUpdateSerializer(InputSerializer):

@@ -91,7 +91,7 @@ class SkillCategoryViewSet(PlatformCatalogViewSet):
                    description="Rewrites sortOrder (0, 1, 2...) from the full ordered list of category ids in one "
                                "transaction; a list that is not exactly the set of existing ids (each once) answers "
                                f"400 `invalid_category_order`. Answers all categories in the new order. {SUPER_ADMIN}")
-    @action(detail=False, methods=["post"], url_path="reorder")
+    @action(detail=False, methods=["post"], url_path="reorder", pagination_class=None)
     def reorder(self, request):
         categories = services.skill_categories_reorder(actor=self.actor,
                                                        **SkillCategoryReorderSerializer.validated(request.data))

@@ -1,8 +1,12 @@
 """Agents (contract: "Agents API (Admin)"). Outsider personas: see test_api_permissions."""
+import threading
+
 import pytest
+from django.db import connection
 
 from accounts.models import Assistant
 from admin_catalog.models import Agent
+from tskr.testing import ApiClient
 
 from .factories import AgentFactory, SkillFactory
 
@@ -125,3 +129,28 @@ def test_delete_the_default_agent_answers_409(ops):
     response = ops.client.delete(f"/admin/agents/{default.id}")
     assert response.status_code == 409 and response.json()["error_code"] == "agent_is_default"
     assert Agent.objects.filter(id=default.id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_default_claims_leave_exactly_one_default(ops):
+    """Four agents race to become the default; every request succeeds and one default remains."""
+    AgentFactory(is_default=True)
+    agents = [AgentFactory() for _ in range(4)]
+    tokens = [ops.token() for _ in agents]
+    barrier = threading.Barrier(len(agents))
+    statuses = []
+
+    def claim(token, agent):
+        try:
+            barrier.wait()
+            statuses.append(ApiClient(token).put(f"/admin/agents/{agent.id}", {"isDefault": True}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=args) for args in zip(tokens, agents)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 4
+    assert Agent.objects.filter(is_default=True).count() == 1
