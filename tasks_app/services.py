@@ -23,11 +23,21 @@ from tskr.locks import hold_lock, try_acquire
 
 from .models import TRANSITIONS, Activity, Meeting, Task
 
-#: The contract's processing lock: 30 seconds, refreshed while the engine works.
+#: The contract's processing lock: 30 seconds; the engine's budget fits inside it, and it is
+#: extended before the result is written.
 PROCESS_LOCK_TTL_MS = 30_000
 #: Task types are open-ended (the engine's skills, the catalog's templates) but must be slugs.
 TASK_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TASK_TYPE_RULE = "must be a slug: lowercase letters, digits and underscores, starting with a letter, at most 64"
+
+
+def task_lock_name(task_id: str) -> str:
+    """One lock per task, shared by processing and deletion."""
+    return f"task:{task_id}"
+
+
+def task_processing_conflict() -> Conflict:
+    return Conflict("Task is already being processed", error_code="task_processing")
 
 
 def task_validate_type(task_type: str) -> None:
@@ -175,7 +185,7 @@ def task_delete(*, task: Task) -> None:
 @transaction.atomic
 def task_comment_add(*, task: Task, content: str, actor_user: User | None = None, files=()) -> Activity:
     task.save(update_fields=["updated_at"])
-    return _activity(task, Activity.Type.COMMENT, content, actor_user=actor_user, files=list(files))
+    return _activity(task, Activity.Type.COMMENT, content, actor_user=actor_user, files=[dict(f) for f in files])
 
 
 @transaction.atomic
@@ -189,14 +199,6 @@ def meeting_create(*, task: Task, title: str, start_at, end_at, actor_user: User
     _activity(task, Activity.Type.MEETING, f'Meeting "{title}" added', actor_user=actor_user,
               metadata={"meetingId": meeting.id})
     return meeting
-
-
-def task_lock_name(task_id: str) -> str:
-    return f"task:{task_id}"
-
-
-def task_processing_conflict() -> Conflict:
-    return Conflict("Task is already being processed", error_code="task_processing")
 
 
 #: The engine must finish well inside the lock's TTL, leaving time to write its result.
