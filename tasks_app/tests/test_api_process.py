@@ -2,6 +2,7 @@
 import pytest
 from django.db import connection
 
+from conversations.models import Chat
 from conversations.tests.fake_anthropic import text, tool_use
 from tasks_app.models import Activity, Task
 from tasks_app.services import task_create, task_lock_name
@@ -150,3 +151,17 @@ def test_a_second_process_call_during_a_run_gets_409(alice, assistant, anthropic
     assert first.status_code == 200
     assert seen[0].status_code == 409 and seen[0].json()["error_code"] == "task_processing"
     assert [a.content for a in history(task) if a.type == "message"] == ["first", "On it."]
+
+
+def test_process_answers_as_the_source_chats_assistant_when_the_task_has_none(alice, assistant, local_engine):
+    chat = Chat.objects.create(account=alice.account, assistant=assistant, title="Inbox")
+    task = make_task(alice, type="task", source_chat=chat)
+    assert alice.client.post(f"/tasks/{task.id}/process", {"message": "go"}).status_code == 200
+    reply = history(task)[-2]
+    assert reply.actor_assistant == assistant and reply.content.endswith("Best,\nTess")
+
+
+def test_process_can_reopen_a_completed_task(alice, local_engine):
+    task = make_task(alice, type="task", status="completed")
+    assert alice.client.post(f"/tasks/{task.id}/process", {"message": "One more change please"}).status_code == 200
+    assert Task.objects.get(id=task.id).status == "in_progress"
