@@ -87,6 +87,8 @@ class MessageCreateSerializer(MessageUpdateSerializer):
 
 
 class ProcessRequestSerializer(InputSerializer):
+    """Optional body of `POST /chats/:id/process`; an empty body processes synchronously."""
+
     async_ = serializers.BooleanField(source="run_async", default=False, required=False,
                                       help_text="Queue the work for a worker and answer 202 with a job to poll")
 
@@ -134,3 +136,11 @@ class ChatJobSerializer(serializers.ModelSerializer):
         model = ChatJob
         fields = ["id", "chatId", "status", "attempts", "result", "error", "createdAt", "updatedAt", "finishedAt"]
         read_only_fields = fields
+
+
+class ChatJobEnvelopeSerializer(serializers.Serializer):
+    """`{"ok": true, "job": {...}}`: the 202 of an asynchronous process call, and the poll answer."""
+
+    envelope = True
+    ok = serializers.BooleanField()
+    job = ChatJobSerializer()

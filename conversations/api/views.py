@@ -15,6 +15,7 @@ from ..filters import ChatFilter
 from ..models import Chat, Message
 from .serializers import (
     ChatCreateSerializer,
+    ChatJobEnvelopeSerializer,
     ChatJobSerializer,
     ChatSerializer,
     ChatUpdateSerializer,
@@ -53,6 +54,7 @@ class ChatViewSet(ScopedViewSet):
     permission_classes = [IsDelegated]
     queryset = Chat.objects.all()
     serializer_class = ChatSerializer
+    lookup_url_kwarg = "chat_id"
     filterset_class = ChatFilter
 
     def get_base_queryset(self):
@@ -71,26 +73,26 @@ class ChatViewSet(ScopedViewSet):
         return Response(ChatSerializer(chat).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ChatSerializer)
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request, chat_id=None):
         return Response(ChatSerializer(self.get_object()).data)
 
     @extend_schema(request=ChatUpdateSerializer, responses=ChatSerializer,
                    description="Rename, archive (`status`) or merge metadata.")
-    def update(self, request, pk=None):
+    def update(self, request, chat_id=None):
         chat = services.chat_update(chat=self.get_object(), **ChatUpdateSerializer.validated(request.data))
         return Response(ChatSerializer(chat).data)
 
     @extend_schema(description="Delete a chat and its messages; tasks created from it are kept.")
-    def destroy(self, request, pk=None):
+    def destroy(self, request, chat_id=None):
         services.chat_delete(chat=self.get_object())
-        return Response(deleted(pk, "Chat deleted successfully"))
+        return Response(deleted(chat_id, "Chat deleted successfully"))
 
     @extend_schema(request=ProcessRequestSerializer, description=PROCESS_DESCRIPTION,
-                   responses={200: ProcessResultSerializer, 202: ChatJobSerializer,
+                   responses={200: ProcessResultSerializer, 202: ChatJobEnvelopeSerializer,
                               502: OpenApiResponse(description="The AI engine answered something unusable"),
                               504: OpenApiResponse(description="The AI engine did not answer in time")})
     @action(detail=True, methods=["post"])
-    def process(self, request, pk=None):
+    def process(self, request, chat_id=None):
         chat = self.get_object()
         if ProcessRequestSerializer.validated(request.data or {})["run_async"]:
             job = services.chat_process_enqueue(chat=chat, actor=self.acting_user)
@@ -98,9 +100,9 @@ class ChatViewSet(ScopedViewSet):
             return Response(Envelope({"job": ChatJobSerializer(job).data}), status=status.HTTP_202_ACCEPTED)
         return Response(Envelope(services.chat_process(chat=chat).body()))
 
-    @extend_schema(responses=ChatJobSerializer, description="Poll an asynchronous process job.")
+    @extend_schema(responses=ChatJobEnvelopeSerializer, description="Poll an asynchronous process job.")
     @action(detail=True, methods=["get"], url_path=r"jobs/(?P<job_id>[^/]+)")
-    def job(self, request, pk=None, job_id=None):
+    def job(self, request, chat_id=None, job_id=None):
         job = selectors.chat_job_get(chat=self.get_object(), job_id=job_id)
         if job is None:
             raise NotFound("Job not found")
