@@ -12,6 +12,7 @@ import re
 from rest_framework import serializers
 
 from tskr.exceptions import NotFound
+from tskr.serializers import InputSerializer
 
 from .models import IdentifierPreferences
 
@@ -48,13 +49,8 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # -- strict input schemas ------------------------------------------------------------------------
 
-class StrictSerializer(serializers.Serializer):
-    """Every field optional (a PUT is a partial change); unknown keys are refused by name."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for child in self.fields.values():
-            child.required = False
+class StrictKeysSerializer(serializers.Serializer):
+    """Unknown keys are refused, each named with the keys that are allowed."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -65,6 +61,15 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictSerializer(StrictKeysSerializer):
+    """A part of a skill's preferences: every key optional, since a PUT changes only what it names."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for child in self.fields.values():
+            child.required = False
+
+
 class Minutes(serializers.IntegerField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 0)
@@ -72,7 +77,7 @@ class Minutes(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
-class TimeRangeSerializer(serializers.Serializer):
+class TimeRangeSerializer(StrictKeysSerializer):
     start = serializers.RegexField(_HH_MM, error_messages={"invalid": "Must be a time HH:MM (00:00-23:59)"})
     end = serializers.RegexField(_HH_MM, error_messages={"invalid": "Must be a time HH:MM (00:00-23:59)"})
 
@@ -210,6 +215,13 @@ SKILL_SERIALIZERS: dict[str, type[StrictSerializer]] = {
 
 # -- reading and merging ---------------------------------------------------------------------------
 
+def validated_skill_input(skill: str, body) -> dict:
+    """The `preferences` of a PUT body for `skill`, validated strictly (400 naming field paths)."""
+    body_class = type(f"{skill.title()}PreferencesBody", (InputSerializer,),
+                      {"preferences": SKILL_SERIALIZERS[skill]()})
+    return body_class.validated(body)["preferences"]
+
+
 def ensure_skill(skill: str) -> None:
     if skill not in DEFAULTS:
         raise NotFound(f"Unknown skill '{skill}'; known skills: {', '.join(SKILLS)}", error_code="unknown_skill")
@@ -234,5 +246,13 @@ def all_view(data: dict) -> dict:
     return {skill: skill_view(data, skill) for skill in SKILLS}
 
 
-def stored_data(stored: IdentifierPreferences | None) -> dict:
-    return stored.data if stored is not None else {}
+def document(identifier, stored: IdentifierPreferences | None) -> dict:
+    """`GET /identifiers/:id/preferences`: every skill in full; id and timestamps null until something is set."""
+    return {
+        "id": stored.id if stored else None,
+        "account": identifier.account_id,
+        "userIdentifier": identifier.id,
+        "preferences": all_view(stored.data if stored else {}),
+        "createdAt": stored.created_at if stored else None,
+        "updatedAt": stored.updated_at if stored else None,
+    }

@@ -1,0 +1,208 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.serializers import DateTimeField
+
+from accounts.api.serializers import UserSerializer
+from accounts.models import User
+from tskr.renderers import Envelope
+from tskr.viewsets import ScopedViewSet, deleted
+
+from .. import preferences, selectors, services
+from ..filters import ContactFilter, IdentifierFilter, MemoryFilter
+from ..models import Contact, Memory, UserIdentifier
+from .serializers import (
+    ContactCreateSerializer,
+    ContactsBulkImportDocSerializer,
+    ContactsBulkImportSerializer,
+    ContactsImportResponseSerializer,
+    ContactSerializer,
+    ContactUpdateSerializer,
+    IdentifierCreateSerializer,
+    IdentifierPreferencesResponseSerializer,
+    IdentifierSerializer,
+    IdentifierUpdateSerializer,
+    MakePrimaryResponseSerializer,
+    MemoryCreateSerializer,
+    MemorySerializer,
+    MemoryUpdateSerializer,
+    SkillPreferencesRequestSerializer,
+    SkillPreferencesResponseSerializer,
+)
+
+
+class MemoryViewSet(ScopedViewSet):
+    """Delegated API: the calling user's memories (a teammate's are 404)."""
+
+    envelope_key, envelope_list_key = "memory", "memories"
+    scope = "user"
+    queryset = Memory.objects.all()
+    serializer_class = MemorySerializer
+    filterset_class = MemoryFilter
+
+    def get_base_queryset(self):
+        return selectors.memory_list(account=self.account, user=self.acting_user)
+
+    @extend_schema(responses=MemorySerializer(many=True))
+    def list(self, request):
+        return self.paginated(self.filter_queryset(self.get_queryset()), MemorySerializer)
+
+    @extend_schema(request=MemoryCreateSerializer, responses={201: MemorySerializer})
+    def create(self, request):
+        memory = services.memory_create(account=self.account, user=self.acting_user,
+                                        **MemoryCreateSerializer.validated(request.data))
+        return Response(MemorySerializer(memory).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=MemorySerializer)
+    def retrieve(self, request, pk=None):
+        return Response(MemorySerializer(self.get_object()).data)
+
+    @extend_schema(request=MemoryUpdateSerializer, responses=MemorySerializer)
+    def update(self, request, pk=None):
+        memory = services.memory_update(memory=self.get_object(), **MemoryUpdateSerializer.validated(request.data))
+        return Response(MemorySerializer(memory).data)
+
+    def destroy(self, request, pk=None):
+        services.memory_delete(memory=self.get_object())
+        return Response(deleted(pk, "Memory deleted successfully"))
+
+
+class ContactViewSet(ScopedViewSet):
+    """Delegated API: the calling user's contacts (a teammate's are 404)."""
+
+    envelope_key, envelope_list_key = "contact", "contacts"
+    scope = "user"
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+
+    def get_base_queryset(self):
+        return selectors.contact_list(account=self.account, user=self.acting_user)
+
+    @extend_schema(responses=ContactSerializer(many=True))
+    def list(self, request):
+        return self.paginated(self.filter_queryset(self.get_queryset()), ContactSerializer)
+
+    @extend_schema(request=ContactCreateSerializer, responses={201: ContactSerializer},
+                   description="409 `contact_exists` when you already have a contact with this email.")
+    def create(self, request):
+        contact = services.contact_create(account=self.account, user=self.acting_user,
+                                          **ContactCreateSerializer.validated(request.data))
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ContactSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(ContactSerializer(self.get_object()).data)
+
+    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer)
+    def update(self, request, pk=None):
+        contact = services.contact_update(contact=self.get_object(),
+                                          **ContactUpdateSerializer.validated(request.data))
+        return Response(ContactSerializer(contact).data)
+
+    def destroy(self, request, pk=None):
+        services.contact_delete(contact=self.get_object())
+        return Response(deleted(pk, "Contact deleted successfully"))
+
+    @extend_schema(request=ContactsBulkImportDocSerializer, responses=ContactsImportResponseSerializer,
+                   description=(
+                       "Create or update up to 1000 contacts in one transaction (more: 400 `too_many_contacts`, "
+                       "nothing written). Invalid items are reported in `errors` while the valid ones are "
+                       "imported; an item repeating an earlier email is `skipped`. Existing contacts are matched "
+                       "by email or one of their additional `emails` (case-insensitive) and updated with the keys "
+                       "the item carries; additional emails are added, never removed. Contacts whose email "
+                       "belongs to a registered user of the account get `linkedUserId`."))
+    @action(detail=False, methods=["post"], url_path="bulk-import")
+    def bulk_import(self, request):
+        rows = ContactsBulkImportSerializer.validated(request.data)["contacts"]
+        result = services.contacts_bulk_import(account=self.account, user=self.acting_user, rows=rows)
+        return Response(Envelope({"contacts": result.as_dict()}))
+
+
+SKILL_PARAMETER = OpenApiParameter("skillName", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                   enum=list(preferences.SKILLS), description="Unknown: 404 `unknown_skill`")
+
+
+class IdentifierViewSet(ScopedViewSet):
+    """Identifiers of the account (management or delegated tokens), and their skill preferences."""
+
+    envelope_key, envelope_list_key = "identifier", "identifiers"
+    default_per_page = 100
+    queryset = UserIdentifier.objects.all()
+    serializer_class = IdentifierSerializer
+    filterset_class = IdentifierFilter
+
+    def get_base_queryset(self):
+        return selectors.identifier_list(account=self.account)
+
+    @extend_schema(responses=IdentifierSerializer(many=True), description=(
+        "All identifiers of the account, oldest first, 100 per page by default."))
+    def list(self, request):
+        return self.paginated(self.filter_queryset(self.get_queryset()), IdentifierSerializer)
+
+    @extend_schema(request=IdentifierCreateSerializer, responses={201: IdentifierSerializer}, description=(
+        "409 `identifier_exists` when the (normalised) value already exists for this type in the account."))
+    def create(self, request):
+        data = IdentifierCreateSerializer.validated(request.data)
+        user = self.acting_user
+        if "userId" in data:
+            user_id = data.pop("userId")
+            user = self.get_scoped(User, id=user_id, message="User not found") if user_id else None
+        identifier = services.identifier_create(account=self.account, user=user, **data)
+        return Response(IdentifierSerializer(identifier).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=IdentifierSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(IdentifierSerializer(self.get_object()).data)
+
+    @extend_schema(request=IdentifierUpdateSerializer, responses=IdentifierSerializer)
+    def update(self, request, pk=None):
+        identifier = services.identifier_update(identifier=self.get_object(),
+                                                **IdentifierUpdateSerializer.validated(request.data))
+        return Response(IdentifierSerializer(identifier).data)
+
+    @extend_schema(description=("Also deletes its preferences and calendar links. A user's last email identifier "
+                                "and their primary one cannot be deleted (409 `last_email_identifier`, "
+                                "`primary_email_identifier`)."))
+    def destroy(self, request, pk=None):
+        services.identifier_delete(identifier=self.get_object())
+        return Response(deleted(pk, "Identifier deleted successfully"))
+
+    @extend_schema(request=None, responses=MakePrimaryResponseSerializer, description=(
+        "Make an email identifier its user's primary email: the user's email changes with it, atomically. "
+        "400 `identifier_not_email` / `identifier_not_linked`; 409 `email_taken`."))
+    @action(detail=True, methods=["post"], url_path="make-primary")
+    def make_primary(self, request, pk=None):
+        identifier = services.identifier_make_primary(identifier=self.get_object())
+        return Response(Envelope({"user": UserSerializer(identifier.user).data,
+                                  "identifier": IdentifierSerializer(identifier).data}))
+
+    @extend_schema(responses=IdentifierPreferencesResponseSerializer, description=(
+        "Every skill's preferences in full: what was set, defaults for the rest."))
+    @action(detail=True, methods=["get"], url_path="preferences")
+    def preferences(self, request, pk=None):
+        identifier = self.get_object()
+        document = preferences.document(identifier, selectors.preferences_get(identifier=identifier))
+        for key in ("createdAt", "updatedAt"):
+            document[key] = DateTimeField().to_representation(document[key]) if document[key] else None
+        return Response(Envelope({"preferences": document}))
+
+    @extend_schema(methods=["GET"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_get", responses=SkillPreferencesResponseSerializer,
+                   description="One skill's preferences in full: what was set, defaults for the rest.")
+    @extend_schema(methods=["PUT"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_set", request=SkillPreferencesRequestSerializer,
+                   responses=SkillPreferencesResponseSerializer, description=(
+                       "Validate strictly (unknown keys, bad enums, times, dates: 400 with `details` naming the "
+                       "field path) and deep-merge into what is stored: objects merge key by key, lists replace."))
+    @action(detail=True, methods=["get", "put"], url_path=r"preferences/(?P<skillName>[^/]+)")
+    def skill_preferences(self, request, pk=None, skillName=None):
+        identifier = self.get_object()
+        preferences.ensure_skill(skillName)
+        if request.method == "PUT":
+            values = preferences.validated_skill_input(skillName, request.data)
+            view = services.preferences_set(identifier=identifier, skill=skillName, values=values)
+        else:
+            stored = selectors.preferences_get(identifier=identifier)
+            view = preferences.skill_view(stored.data if stored else {}, skillName)
+        return Response(Envelope({"skill": skillName, "preferences": view}))
