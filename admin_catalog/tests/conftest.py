@@ -20,3 +20,4 @@ def eve(db):
 def staff_outsider(ops):
     """A staff account's certificate with a non-super-admin email domain: not a super admin either."""
     return ops.teammate("contractor@example.com")
+

@@ -1,13 +1,10 @@
 """Agents (contract: "Agents API (Admin)"). Outsider personas: see test_api_permissions."""
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.models import Assistant
 from admin_catalog.models import Agent
-from tskr.testing import ApiClient
 
+from .concurrency import race
 from .factories import AgentFactory, SkillFactory
 
 BODY = {"name": "Concierge", "description": "Front desk", "model": "claude-sonnet", "systemPrompt": "Be kind.",
@@ -136,21 +133,6 @@ def test_concurrent_default_claims_leave_exactly_one_default(ops):
     """Four agents race to become the default; every request succeeds and one default remains."""
     AgentFactory(is_default=True)
     agents = [AgentFactory() for _ in range(4)]
-    tokens = [ops.token() for _ in agents]
-    barrier = threading.Barrier(len(agents))
-    statuses = []
-
-    def claim(token, agent):
-        try:
-            barrier.wait()
-            statuses.append(ApiClient(token).put(f"/admin/agents/{agent.id}", {"isDefault": True}).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim, args=args) for args in zip(tokens, agents)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = race(ops, [("PUT", f"/admin/agents/{agent.id}", {"isDefault": True}) for agent in agents])
     assert statuses == [200] * 4
     assert Agent.objects.filter(is_default=True).count() == 1

@@ -1,11 +1,9 @@
 """Skill categories (contract: "Skill Categories API (Admin)"). Outsider personas: see test_api_permissions."""
-import threading
-
 import pytest
-from django.db import connection
 
 from admin_catalog.models import SkillCategory
 
+from .concurrency import race
 from .factories import SkillCategoryFactory, SkillFactory
 
 
@@ -136,24 +134,7 @@ def test_concurrent_reorders_never_interleave(ops):
     categories = [SkillCategory.objects.create(name=f"c{i}", display_name=f"C{i}", sort_order=i) for i in range(6)]
     ids = [c.id for c in categories]
     orders = [ids, list(reversed(ids))]
-    tokens = [ops.token(), ops.token()]
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def call(token, order):
-        from tskr.testing import ApiClient
-
-        try:
-            barrier.wait()
-            statuses.append(ApiClient(token).post("/admin/skill-categories/reorder", {"categoryIds": order}).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=args) for args in zip(tokens, orders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = race(ops, [("POST", "/admin/skill-categories/reorder", {"categoryIds": order}) for order in orders])
     assert statuses == [200, 200]
     final = list(SkillCategory.objects.order_by("sort_order").values_list("id", flat=True))
     assert final in orders
