@@ -52,7 +52,6 @@ def test_one_call_carries_persona_cached_prefix_tools_and_transcript(alice, chat
                                                             "[alice@acme.test] Tess, book me a flight to Lisbon on May 3"}]
 
 
-@pytest.mark.smoke
 def test_a_plain_text_answer_is_the_reply(alice, chat, anthropic_api):
     anthropic_api.answer(text("Happy to help!"))
     post(alice, chat, "Hello Tess")

@@ -109,7 +109,6 @@ def test_deleting_the_assistant_keeps_its_chats_with_a_null_assistant(alice, man
     assert body["id"] == chat.id and body["assistant"] is None
 
 
-@pytest.mark.smoke
 def test_another_account_gets_404_for_chats(charlie, chat):
     for response in (charlie.client.get(f"/chats/{chat.id}"), charlie.client.put(f"/chats/{chat.id}", {"title": "x"}),
                      charlie.client.delete(f"/chats/{chat.id}"), charlie.client.post(f"/chats/{chat.id}/process")):

@@ -101,7 +101,6 @@ def test_message_of_another_chat_is_404(alice, chat, assistant):
     assert response.status_code == 404 and response.json()["error_code"] == "not_found"
 
 
-@pytest.mark.smoke
 def test_another_account_gets_404_for_messages(alice, charlie, chat):
     message = services.message_add(chat=chat, actor=alice.user, content="secret")
     for response in (charlie.client.get(f"/chats/{chat.id}/messages"),
