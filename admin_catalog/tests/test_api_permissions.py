@@ -67,3 +67,8 @@ def test_outsiders_cannot_read_change_or_delete_a_row(ops, eve, alice, rows, pat
 def test_unknown_id_answers_404(ops, path):
     response = ops.client.get(f"{path}/nope_123")
     assert response.status_code == 404 and response.json()["error_code"] == "not_found"
+
+
+def test_reorder_is_refused_for_non_super_admins(eve, rows):
+    response = eve.client.post("/admin/skill-categories/reorder", {"categoryIds": [rows["/admin/skill-categories"]]})
+    assert response.status_code == 403 and response.json()["error_code"] == "super_admin_required"
