@@ -1,8 +1,14 @@
 """Building engine contexts from database rows: the only part of the engine that reads the ORM."""
 from accounts.models import Assistant, User
 from admin_catalog.selectors import AgentConfig, agent_config_for_assistant
+from directory import preferences as skill_preferences
+from directory.selectors import identifier_list, memory_list, preferences_get
 
 from .types import AssistantProfile, UserProfile
+
+#: The newest memories go into the prompt; a bounded number keeps the prompt (and its cost) bounded.
+MEMORY_LIMIT = 20
+MEMORY_CHARS = 300
 
 
 def assistant_profile(assistant: Assistant | None) -> AssistantProfile:
@@ -28,5 +34,13 @@ def user_profile(user: User | None) -> UserProfile | None:
 
 
 def _memories_and_preferences(user: User) -> tuple[tuple[str, ...], dict]:
-    """The single call site for the directory app's memories and preferences of a user."""
-    return (), {}
+    """The user's newest memories ("title: content", trimmed), and the skill preferences stored on their
+    identifiers (the primary one first; defaults filled in). Nothing stored: no preferences at all, so
+    the prompt carries only what the user actually chose."""
+    account = user.account
+    memories = tuple(f"{memory.title}: {memory.content}"[:MEMORY_CHARS]
+                     for memory in memory_list(account=account, user=user)[:MEMORY_LIMIT])
+    identifier = (identifier_list(account=account).filter(user=user, preferences__isnull=False)
+                  .order_by("-primary", "created_at").first())
+    stored = preferences_get(identifier=identifier) if identifier else None
+    return memories, skill_preferences.all_view(stored.data) if stored else {}

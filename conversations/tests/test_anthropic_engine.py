@@ -175,3 +175,17 @@ def test_assistant_messages_in_the_transcript_become_assistant_turns(alice, chat
     post(alice, chat, "Are you there?")
     process(alice, chat)
     assert [turn["role"] for turn in anthropic_api.requests[0]["body"]["messages"]] == ["user", "assistant", "user"]
+
+
+def test_the_users_memories_and_preferences_go_into_the_volatile_part_of_the_prompt(alice, chat, anthropic_api):
+    from directory.models import UserIdentifier
+    from directory.services import memory_create, preferences_set
+
+    memory_create(account=alice.account, user=alice.user, title="Partner", content="Married to Sam", type="fact")
+    identifier = UserIdentifier.objects.get(user=alice.user, type="email")
+    preferences_set(identifier=identifier, skill="travel", values={"seatPreference": "aisle"})
+    post(alice, chat, "Tess, any plans?")
+    process(alice, chat)
+    stable, volatile = anthropic_api.requests[0]["body"]["system"]
+    assert "- Partner: Married to Sam" in volatile["text"] and '"seatPreference": "aisle"' in volatile["text"]
+    assert "Married to Sam" not in stable["text"] and "seatPreference" not in stable["text"]
