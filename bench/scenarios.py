@@ -1,0 +1,289 @@
+"""The six scenarios of the bench (issue 8). Each returns rows for the table: one per variant measured.
+
+Read scenarios run every variant under wrk, interleaved round by round after a warm-up; the ratio is
+between the medians over rounds. Write scenarios alternate one API call with one baseline run.
+"""
+import statistics
+import time
+import timeit
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tokens import mint_token
+
+from .loadgen import Measurement, request, summarize, wrk
+from .seed import Seeded
+
+
+@dataclass
+class Context:
+    port: int
+    seeded: Seeded
+    rounds: int
+    seconds: float
+    connections: int
+    quick: bool
+    stub: object
+    notes: list = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def token(self, *, delegated: bool = True) -> str:
+        return mint_token(kid=self.seeded.kid, private_key_pem=self.seeded.private_pem,
+                          email=self.seeded.user_email if delegated else None, ttl=6 * 3600)
+
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+
+def row(scenario: str, variant: str, m: Measurement | None = None, *, ratio: float | None = None,
+        queries: int | None = None, target: str = "", passed: bool | None = None, note: str = "") -> dict:
+    return {"scenario": scenario, "variant": variant,
+            "rps": None if m is None else round(m.rps, 1), "p50_ms": None if m is None else round(m.p50_ms, 3),
+            "p99_ms": None if m is None else round(m.p99_ms, 3), "requests": None if m is None else m.requests,
+            "errors": None if m is None else m.errors, "ratio": None if ratio is None else round(ratio, 3),
+            "queries": queries, "target": target,
+            "status": "n/a" if passed is None else ("PASS" if passed else "MISS"), "note": note}
+
+
+def queries_per_request(ctx: Context, method: str, path: str, body=None, *, token: bool = True,
+                        repeat: int = 3) -> int:
+    """Queries of one request, run in-process (the last of `repeat`, so process caches are warm)."""
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {ctx.token()}" if token else "")
+    count = 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.generic(method, path, data=b"" if body is None else _json(body),
+                                      content_type="application/json")
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.content[:300]!r}")
+        count = len(captured)
+    return count
+
+
+def _json(body) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+def route_exists(ctx: Context, method: str, path: str) -> bool:
+    status, body, _ = request(ctx.port, method, path, body={} if method != "GET" else None, headers=ctx.auth())
+    return not (status == 404 and isinstance(body, dict) and str(body.get("error", "")).startswith("No route"))
+
+
+def interleaved(ctx: Context, variants: dict[str, tuple[str, dict]]) -> dict[str, Measurement]:
+    """Median per variant over A B C A B C ... rounds (after one short warm-up run each)."""
+    for url, headers in variants.values():
+        wrk(ctx.base + url, seconds=1, connections=ctx.connections, headers=headers)
+    runs: dict[str, list[Measurement]] = {name: [] for name in variants}
+    for _ in range(ctx.rounds):
+        for name, (url, headers) in variants.items():
+            runs[name].append(wrk(ctx.base + url, seconds=ctx.seconds, connections=ctx.connections,
+                                  headers=headers))
+    result = {}
+    for name, measurements in runs.items():
+        result[name] = Measurement(statistics.median(m.rps for m in measurements),
+                                   statistics.median(m.p50_ms for m in measurements),
+                                   statistics.median(m.p99_ms for m in measurements),
+                                   sum(m.requests for m in measurements), sum(m.errors for m in measurements))
+        if result[name].errors:
+            ctx.notes.append(f"{name}: {result[name].errors} failed requests")
+    return result
+
+
+# -- 1 and 3: the message list, against the Django and bare baselines and an unauthenticated copy -----
+def messages_and_auth(ctx: Context) -> list[dict]:
+    chat = ctx.seeded.chat_id
+    query = "?perPage=50"
+    variants = {
+        "api": (f"/chats/{chat}/messages{query}", ctx.auth()),
+        "django": (f"/__bench/django/chats/{chat}/messages{query}", {}),
+        "raw": (f"/__bench/raw/chats/{chat}/messages{query}", {}),
+        "noauth": (f"/__bench/noauth/chats/{chat}/messages{query}", {}),
+    }
+    m = interleaved(ctx, variants)
+    api_q = queries_per_request(ctx, "GET", variants["api"][0])
+    django_q = queries_per_request(ctx, "GET", variants["django"][0], token=False)
+    noauth_q = queries_per_request(ctx, "GET", variants["noauth"][0], token=False)
+    rps_ratio = m["api"].rps / m["django"].rps
+    p99_ratio = m["api"].p99_ms / m["django"].p99_ms
+    name1 = "1 GET /chats/:id/messages?perPage=50"
+    name3 = "3 same endpoint, auth vs no auth"
+    verify_us = token_verification_us(ctx)
+    auth_ratio = m["api"].rps / m["noauth"].rps
+    return [
+        row(name1, "API (delegated token)", m["api"], ratio=rps_ratio, queries=api_q,
+            target=">= 0.8x rps, p99 <= 1.5x", passed=rps_ratio >= 0.8 and p99_ratio <= 1.5,
+            note=f"p99 ratio {p99_ratio:.2f}"),
+        row(name1, "baseline (b) Django .values()", m["django"], ratio=1.0, queries=django_q),
+        row(name1, "baseline (a) bare WSGI + psycopg", m["raw"], ratio=m["raw"].rps / m["django"].rps, queries=3),
+        row(name3, "API vs unauthenticated copy", m["api"], ratio=auth_ratio, queries=api_q, target=">= 0.9x",
+            passed=auth_ratio >= 0.9),
+        row(name3, "unauthenticated copy (no auth, no rate limit)", m["noauth"], ratio=1.0, queries=noauth_q),
+        row(name3, "token verification alone (in-process)", None, target="<= 100 us", passed=verify_us <= 100,
+            note=f"{verify_us:.1f} us per call"),
+    ]
+
+
+def token_verification_us(ctx: Context) -> float:
+    """tskr.authentication._verify on a warm certificate cache: header, cache lookup, RS256, claims."""
+    from tskr.authentication import _verify
+
+    token = ctx.token()
+    _verify(token)
+    number = 500 if ctx.quick else 3000
+    best = min(timeit.repeat(lambda: _verify(token), number=number, repeat=3))
+    return best / number * 1e6
+
+
+# -- 2: task and chat lists against the Django baseline ---------------------------------------------
+def lists(ctx: Context) -> list[dict]:
+    rows = []
+    for label, api_path, django_path, raw_path in (
+            ("2 GET /tasks?status=pending&perPage=20", "/tasks?status=pending&perPage=20",
+             "/__bench/django/tasks?status=pending&perPage=20", None),
+            ("2 GET /chats", "/chats", "/__bench/django/chats", "/__bench/raw/chats")):
+        variants = {"api": (api_path, ctx.auth()), "django": (django_path, {})}
+        if raw_path:
+            variants["raw"] = (raw_path, {})
+        m = interleaved(ctx, variants)
+        ratio = m["api"].rps / m["django"].rps
+        rows.append(row(label, "API (delegated token)", m["api"], ratio=ratio,
+                        queries=queries_per_request(ctx, "GET", api_path), target=">= 0.8x", passed=ratio >= 0.8))
+        rows.append(row(label, "baseline (b) Django .values()", m["django"], ratio=1.0,
+                        queries=queries_per_request(ctx, "GET", django_path, token=False)))
+        if raw_path:
+            rows.append(row(label, "baseline (a) bare WSGI + psycopg", m["raw"], ratio=m["raw"].rps / m["django"].rps,
+                            queries=2))
+    return rows
+
+
+# -- 4: bulk import of contacts against COPY + INSERT ... ON CONFLICT -------------------------------
+def _contacts(ctx: Context, count: int, tag: str) -> list[dict]:
+    existing = ctx.seeded.contact_emails[:count // 2]
+    emails = existing + [f"new-{tag}-{i}@example.test" for i in range(count - len(existing))]
+    return [{"email": email, "name": f"Imported {i}", "phone": f"+1444{i:07d}", "company": "Bench Ltd",
+             "title": "Director", "timezone": "Europe/Paris", "emails": [email]} for i, email in enumerate(emails)]
+
+
+def copy_upsert_ms(ctx: Context, contacts: list[dict]) -> float:
+    """Baseline (c): COPY the rows into a temp table, then one INSERT ... ON CONFLICT, in a transaction."""
+    from directory.models import Contact
+    from tskr.ids import new_id
+
+    table = Contact._meta.db_table
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_import (id text, name text, email text, emails jsonb, phone text, "
+                       "company text, title text, timezone text) ON COMMIT DROP")
+        with cursor.cursor.copy("COPY bench_import FROM STDIN") as copy:
+            for contact in contacts:
+                copy.write_row((new_id("contact"), contact["name"], contact["email"].lower(),
+                                _json(contact["emails"]).decode(), contact["phone"], contact["company"],
+                                contact["title"], contact["timezone"]))
+        cursor.execute(
+            f"INSERT INTO {table} (id, account_id, user_id, linked_user_id, name, email, emails, phone, company, "
+            "title, timezone, notes, tags, metadata, created_at, updated_at) "
+            "SELECT b.id, %s, %s, u.id, b.name, b.email, b.emails, b.phone, b.company, b.title, b.timezone, '', "
+            "'[]', '{}', now(), now() FROM bench_import b "
+            "LEFT JOIN accounts_user u ON u.account_id = %s AND lower(u.email) = b.email "
+            "ON CONFLICT (user_id, email) WHERE NOT (email = '') DO UPDATE SET name = EXCLUDED.name, "
+            "emails = EXCLUDED.emails, phone = EXCLUDED.phone, company = EXCLUDED.company, title = EXCLUDED.title, "
+            "timezone = EXCLUDED.timezone, linked_user_id = EXCLUDED.linked_user_id, updated_at = now()",
+            [ctx.seeded.account_id, ctx.seeded.user_id, ctx.seeded.account_id])
+    return (time.perf_counter() - started) * 1000
+
+
+def bulk_import(ctx: Context) -> list[dict]:
+    label = "4 POST /contacts/bulk-import (1000, half new)"
+    if not ctx.seeded.contact_emails or not route_exists(ctx, "POST", "/contacts/bulk-import"):
+        return [row(label, "API", note="endpoint or directory tables missing: not measured")]
+    size = 1000
+    api_ms, baseline_ms = [], []
+    rounds = max(3, ctx.rounds * (2 if ctx.quick else 4))
+    for r in range(rounds + 1):
+        run = uuid.uuid4().hex[:8]
+        status, body, elapsed = request(ctx.port, "POST", "/contacts/bulk-import",
+                                        body={"contacts": _contacts(ctx, size, f"api{run}")}, headers=ctx.auth())
+        if status != 200:
+            raise RuntimeError(f"bulk import answered {status}: {str(body)[:300]}")
+        baseline = copy_upsert_ms(ctx, _contacts(ctx, size, f"copy{run}"))
+        if r:  # the first round warms both up
+            api_ms.append(elapsed)
+            baseline_ms.append(baseline)
+    api, base = summarize(api_ms), summarize(baseline_ms)
+    ratio = api.p50_ms / base.p50_ms
+    q_small = queries_per_request(ctx, "POST", "/contacts/bulk-import", {"contacts": _contacts(ctx, 10, "q10")},
+                                  repeat=1)
+    q_large = queries_per_request(ctx, "POST", "/contacts/bulk-import",
+                                  {"contacts": _contacts(ctx, size, "q1000")}, repeat=1)
+    return [
+        row(label, "API (time ratio, lower is better)", api, ratio=ratio, queries=q_large,
+            target="<= 3x time; same queries for 10 and 1000", passed=ratio <= 3 and q_small == q_large,
+            note=f"{q_small} queries for 10 contacts, {q_large} for 1000"),
+        row(label, "baseline (c) COPY + INSERT ON CONFLICT (in-process)", base, ratio=1.0, queries=3),
+    ]
+
+
+# -- 5: processing a chat with the model stubbed to answer at once ----------------------------------
+def process(ctx: Context) -> list[dict]:
+    label = "5 POST /chats/:id/process (model stubbed)"
+    chats = ctx.seeded.process_chat_ids
+    if not route_exists(ctx, "POST", f"/chats/{chats[0]}/process"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    count = 30 if ctx.quick else 200
+    headers = ctx.auth()
+    stub_probe = {"model": "bench", "max_tokens": 16, "messages": [{"role": "user", "content": "ping"}]}
+    api_ms, stub_ms = [], []
+    calls_before = len(ctx.stub.requests)
+    for i in range(count + 2):
+        status, body, elapsed = request(ctx.port, "POST", f"/chats/{chats[i % len(chats)]}/process", body={},
+                                        headers=headers)
+        if status != 200:
+            raise RuntimeError(f"process answered {status}: {str(body)[:300]}")
+        started = time.perf_counter()
+        request(ctx.stub.server.server_address[1], "POST", "/v1/messages", body=stub_probe)
+        if i >= 2:
+            api_ms.append(elapsed)
+            stub_ms.append((time.perf_counter() - started) * 1000)
+    model_calls = len(ctx.stub.requests) - calls_before - (count + 2)  # minus our own direct probes
+    per_request = model_calls / (count + 2)
+    api, stub = summarize(api_ms), summarize(stub_ms)
+    overhead = api.p50_ms - stub.p50_ms
+    queries = queries_per_request(ctx, "POST", f"/chats/{chats[0]}/process", {}, repeat=2)
+    return [
+        row(label, "API, sequential", api, queries=queries, target="overhead <= 20 ms p50; 1 model call",
+            passed=overhead <= 20 and per_request == 1,
+            note=f"overhead {overhead:.1f} ms p50; {per_request:.2f} model calls per request"),
+        row(label, "stub model round trip (direct)", stub),
+    ]
+
+
+# -- 6: deep pages of /memories --------------------------------------------------------------------
+def deep_pages(ctx: Context) -> list[dict]:
+    label = "6 GET /memories page 500 vs page 1"
+    if not route_exists(ctx, "GET", "/memories"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    status, body, _ = request(ctx.port, "GET", "/memories?perPage=20", headers=ctx.auth())
+    last_page = max(1, (body.get("total", 0) + 19) // 20)
+    page = min(500, last_page)
+    variants = {"page 1": ("/memories?page=1", ctx.auth()), f"page {page}": (f"/memories?page={page}", ctx.auth())}
+    m = interleaved(ctx, variants)
+    ratio = m[f"page {page}"].p50_ms / m["page 1"].p50_ms
+    note = "" if page == 500 else f"only {last_page} pages in this seed"
+    return [
+        row(label, f"API page {page} (latency ratio, lower is better)", m[f"page {page}"], ratio=ratio,
+            queries=queries_per_request(ctx, "GET", f"/memories?page={page}"), target="<= 1.5x p50 latency",
+            passed=ratio <= 1.5, note=note),
+        row(label, "API page 1", m["page 1"], ratio=1.0, queries=queries_per_request(ctx, "GET", "/memories?page=1")),
+    ]
+
+
+SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages}
