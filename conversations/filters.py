@@ -37,5 +37,6 @@ class ChatFilter(django_filters.FilterSet):
             key = param[len("metadata."):]
             if not _METADATA_KEY.match(key) or "__" in key:
                 raise BadRequest(f"Invalid metadata filter key '{key}'", error_code="invalid_filter")
-            queryset = queryset.alias(**{f"metadata_{index}": KT(f"metadata__{key}")}).filter(**{f"metadata_{index}": value})
+            alias = f"metadata_{index}"
+            queryset = queryset.alias(**{alias: KT(f"metadata__{key}")}).filter(**{alias: value})
         return queryset

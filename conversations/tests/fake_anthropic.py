@@ -41,14 +41,16 @@ class FakeAnthropic:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                headers = {name.lower(): value for name, value in self.headers.items()}
                 with fake._lock:
-                    fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                    fake.requests.append({"path": self.path, "headers": headers, "body": body})
                     answer = fake.script.pop(0) if fake.script else fake.default
                 if fake.on_request:
                     fake.on_request(body)
                 time.sleep(answer.delay)
                 if self.path != "/v1/messages":
-                    return self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": "no"}})
+                    not_found = {"type": "error", "error": {"type": "not_found_error", "message": "no route"}}
+                    return self._send(404, not_found)
                 if answer.status != 200:
                     return self._send(answer.status, {"type": "error",
                                                       "error": {"type": answer.error_type, "message": "fake failure"}})

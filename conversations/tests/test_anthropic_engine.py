@@ -48,8 +48,8 @@ def test_one_call_carries_persona_cached_prefix_tools_and_transcript(alice, chat
     create_task = next(tool for tool in sent["tools"] if tool["name"] == "create_task")
     assert create_task["input_schema"]["properties"]["type"]["enum"] == ["followups", "reminders", "scheduling",
                                                                          "travel"]
-    assert sent["messages"] == [{"role": "user", "content": "[alice@acme.test] Earlier context\n\n"
-                                                            "[alice@acme.test] Tess, book me a flight to Lisbon on May 3"}]
+    assert sent["messages"] == [{"role": "user", "content": (
+        "[alice@acme.test] Earlier context\n\n[alice@acme.test] Tess, book me a flight to Lisbon on May 3")}]
 
 
 def test_a_plain_text_answer_is_the_reply(alice, chat, anthropic_api):
