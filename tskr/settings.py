@@ -157,6 +157,13 @@ MICROSOFT_GRAPH_API_URL = env_str("MICROSOFT_GRAPH_API_URL", "https://graph.micr
 TSKR_PUBLIC_URL = env_str("TSKR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 TSKR_SYNC_MODE = env_choice("TSKR_SYNC_MODE", "queue" if REDIS_URL else "inline", {"inline", "queue"})
 TSKR_SYNC_INTERVAL_MINUTES = env_int("TSKR_SYNC_INTERVAL_MINUTES", 30, minimum=1)
+# One sync per identifier at a time: the lock is renewed before every provider request, so this only
+# bounds how long a crashed worker's lock blocks the retry.
+TSKR_SYNC_LOCK_SECONDS = env_int("TSKR_SYNC_LOCK_SECONDS", 120, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
+                                       "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},
+}
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
 TSKR_ENCRYPTION_KEYS = env_list("TSKR_ENCRYPTION_KEYS", [])
@@ -194,6 +201,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MemoryTypeEnum": "directory.models.Memory.Type",
         "IdentifierTypeEnum": "directory.models.UserIdentifier.Type",
+        "CalendarPlatformEnum": "calendars_app.models.Platform",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tskr.openapi.add_error_responses"],
 }

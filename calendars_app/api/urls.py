@@ -1,1 +1,30 @@
-urlpatterns: list = []
+"""Explicit paths: the /identifiers/:id/... routes sit under the directory's router prefix, whose
+detail pattern (`^identifiers/<pk>$`) does not match these deeper paths, so they reach us."""
+from django.urls import path, re_path
+
+from .views import (
+    CalendarViewSet,
+    IdentifierCalendarViewSet,
+    IdentifierOAuthViewSet,
+    OAuthCallbackView,
+    SyncResourcesViewSet,
+)
+
+PLATFORM = r"(?P<platform>google|azure)"
+IDENTIFIER = r"identifiers/(?P<identifier_id>[^/]+)"
+
+urlpatterns = [
+    path("calendars", CalendarViewSet.as_view({"get": "list"}), name="calendar-list"),
+    re_path(rf"^{IDENTIFIER}/calendars$", IdentifierCalendarViewSet.as_view({"get": "list"}),
+            name="identifier-calendar-list"),
+    re_path(rf"^{IDENTIFIER}/calendars/sync$", IdentifierCalendarViewSet.as_view({"post": "sync"}),
+            name="identifier-calendar-sync"),
+    re_path(rf"^{IDENTIFIER}/sync-resources$", SyncResourcesViewSet.as_view({"post": "create"}),
+            name="identifier-sync-resources"),
+    re_path(rf"^{IDENTIFIER}/oauth/{PLATFORM}/connect$", IdentifierOAuthViewSet.as_view({"post": "connect"}),
+            name="identifier-oauth-connect"),
+    re_path(rf"^{IDENTIFIER}/oauth/{PLATFORM}$",
+            IdentifierOAuthViewSet.as_view({"get": "retrieve", "put": "update", "delete": "destroy"}),
+            name="identifier-oauth"),
+    re_path(rf"^oauth/{PLATFORM}/callback$", OAuthCallbackView.as_view(), name="oauth-callback"),
+]

@@ -1,0 +1,158 @@
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from directory.models import UserIdentifier
+from tskr.viewsets import ScopedViewSet, deleted
+
+from .. import selectors, services
+from ..models import OAuthAccess, Platform, UserCalendar
+from .serializers import (
+    CalendarSerializer,
+    OAuthAccessSerializer,
+    OAuthConnectInputSerializer,
+    OAuthConnectSerializer,
+    OAuthTokensInputSerializer,
+    PlatformInputSerializer,
+    SyncResourcesSerializer,
+)
+
+IDENTIFIER_ID = OpenApiParameter("identifier_id", str, OpenApiParameter.PATH, description="The identifier ID")
+PLATFORM = OpenApiParameter("platform", str, OpenApiParameter.PATH, enum=Platform.values,
+                            description="OAuth provider: google or azure (Microsoft)")
+
+
+class IdentifierScopedMixin:
+    """Routes under /identifiers/:id/...: the identifier is looked up in the caller's account (404 otherwise)."""
+
+    def get_identifier(self) -> UserIdentifier:
+        return self.get_scoped(UserIdentifier, "Identifier not found", id=self.kwargs["identifier_id"])
+
+
+class CalendarViewSet(ScopedViewSet):
+    """Delegated API: the calling user's calendars, one entry per identifier that links it."""
+
+    envelope_key, envelope_list_key = "calendar", "calendars"
+    scope = "user"
+    queryset = UserCalendar.objects.all()
+    pagination_class = None
+
+    def get_base_queryset(self):
+        return selectors.user_calendar_list(account=self.account, user=self.acting_user)
+
+    @extend_schema(responses=CalendarSerializer(many=True), description=(
+        "All calendars synced for the calling user (delegated token), primary first. Not paginated."))
+    def list(self, request):
+        return Response(CalendarSerializer(self.get_queryset(), many=True).data)
+
+
+@extend_schema(parameters=[IDENTIFIER_ID])
+class IdentifierCalendarViewSet(IdentifierScopedMixin, ScopedViewSet):
+    """Calendars linked through one identifier of the account, and an on-demand calendar sync."""
+
+    envelope_key, envelope_list_key = "calendar", "calendars"
+    queryset = UserCalendar.objects.all()
+    pagination_class = None
+
+    def get_base_queryset(self):
+        return selectors.identifier_calendar_list(account=self.account, identifier=self.get_identifier())
+
+    @extend_schema(responses=CalendarSerializer(many=True))
+    def list(self, request, identifier_id=None):
+        return Response(CalendarSerializer(self.get_queryset(), many=True).data)
+
+    @extend_schema(request=PlatformInputSerializer, responses=CalendarSerializer(many=True), description=(
+        "Sync the calendar list of one platform now (inline), with each calendar's events (eventCount). "
+        "Errors: 400 `oauth_access_missing` (no grant for the platform), 409 `oauth_reconsent_required` "
+        "(the refresh token was refused; connect again), 409 `sync_in_progress`, 503 `provider_unavailable`, "
+        "502 `provider_rejected`."))
+    def sync(self, request, identifier_id=None):
+        platform = PlatformInputSerializer.validated(request.data)["platform"]
+        links = services.identifier_sync_calendars(account=self.account, identifier=self.get_identifier(),
+                                                   platform=platform)
+        return Response(CalendarSerializer(links, many=True).data)
+
+
+@extend_schema(parameters=[IDENTIFIER_ID])
+class SyncResourcesViewSet(IdentifierScopedMixin, ScopedViewSet):
+    envelope_key = "syncResources"
+    queryset = UserIdentifier.objects.all()
+
+    @extend_schema(request=None, responses=SyncResourcesSerializer, description=(
+        "Sync calendars, events and (with `contacts.read` granted) contacts from every platform the identifier "
+        "holds OAuth tokens for. TSKR_SYNC_MODE=inline runs it now and answers `status: completed` with "
+        "`result` (a failing platform is listed in `result.errors`, e.g. `oauth_reconsent_required`); "
+        "`queue` hands it to a Celery worker and answers `status: queued`. Errors: 400 `oauth_access_missing`, "
+        "409 `sync_in_progress` (inline only)."))
+    def create(self, request, identifier_id=None):
+        identifier = self.get_identifier()
+        body = {"identifierId": identifier.id, "userId": identifier.user_id}
+        if settings.TSKR_SYNC_MODE == "queue":
+            services.identifier_sync_enqueue(account=self.account, identifier=identifier)
+            return Response({"message": "Resource sync triggered successfully", **body, "status": "queued"})
+        result = services.identifier_sync_resources(account=self.account, identifier=identifier)
+        return Response({"message": "Resource sync completed", **body, "status": "completed",
+                         "result": result.as_dict()})
+
+
+@extend_schema(parameters=[IDENTIFIER_ID, PLATFORM])
+class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
+    """An identifier's OAuth grant on one platform. Tokens go in, never out."""
+
+    envelope_key = "oauth"
+    queryset = OAuthAccess.objects.all()
+    serializer_class = OAuthAccessSerializer
+
+    @extend_schema(request=OAuthConnectInputSerializer, responses=OAuthConnectSerializer, description=(
+        "Start the authorization-code flow: send the user's browser to `authUrl`. The provider redirects to "
+        "`<TSKR_PUBLIC_URL>/oauth/<platform>/callback`, which stores the tokens. The signed `state` expires "
+        "after 10 minutes and works once. 503 `oauth_not_configured` when the server has no client id."))
+    def connect(self, request, identifier_id=None, platform=None):
+        data = OAuthConnectInputSerializer.validated(request.data or {})
+        return Response(services.oauth_connect_start(account=self.account, identifier=self.get_identifier(),
+                                                     platform=platform, access=data.get("access")))
+
+    @extend_schema(responses=OAuthAccessSerializer, description="The grant's state (404 `oauth_access_not_found`).")
+    def retrieve(self, request, identifier_id=None, platform=None):
+        access = services.oauth_access_get(account=self.account, identifier=self.get_identifier(), platform=platform)
+        return Response(OAuthAccessSerializer(access).data)
+
+    @extend_schema(request=OAuthTokensInputSerializer, responses=OAuthAccessSerializer, description=(
+        "Store tokens the integrator already holds (replaces earlier ones and clears a re-consent flag). "
+        "Tokens are encrypted at rest and never returned."))
+    def update(self, request, identifier_id=None, platform=None):
+        data = OAuthTokensInputSerializer.validated(request.data)
+        access = services.oauth_access_set(account=self.account, identifier=self.get_identifier(), platform=platform,
+                                           **data)
+        return Response(OAuthAccessSerializer(access).data)
+
+    @extend_schema(description="Revoke the grant at the provider (Google; best effort) and forget the tokens.")
+    def destroy(self, request, identifier_id=None, platform=None):
+        access_id = services.oauth_access_revoke(account=self.account, identifier=self.get_identifier(),
+                                                 platform=platform)
+        return Response(deleted(access_id, "OAuth access revoked successfully"))
+
+
+class OAuthCallbackView(APIView):
+    """Where the provider sends the browser back. Public: the signed `state` names account and identifier."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    envelope_key = "oauth"
+
+    @extend_schema(
+        auth=[], parameters=[PLATFORM, OpenApiParameter("code", str, description="Authorization code"),
+                             OpenApiParameter("state", str, required=True, description="The state from authUrl"),
+                             OpenApiParameter("error", str, description="Set by the provider when consent failed")],
+        responses=OAuthAccessSerializer, description=(
+            "Completes the authorization-code flow and answers JSON (the grant's state). Errors: 400 "
+            "`invalid_oauth_state`, `oauth_state_expired`, `oauth_state_used`, `oauth_access_denied`, "
+            "`oauth_code_rejected`; 503 `provider_unavailable`."))
+    def get(self, request, platform=None):
+        params = request.query_params
+        access = services.oauth_callback_complete(platform=platform, code=params.get("code", ""),
+                                                  state=params.get("state", ""), error=params.get("error", ""))
+        return Response(OAuthAccessSerializer(access).data)

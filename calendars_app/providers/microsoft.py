@@ -1,0 +1,104 @@
+"""Microsoft Graph v1.0 (me/calendars, calendarView/delta, contacts/delta), as provider-neutral pages.
+
+Graph pages with absolute `@odata.nextLink` URLs; a delta round ends with `@odata.deltaLink`, used
+as-is next time (changes only; deletions as `@removed`). Both links are followed only on the
+configured Graph host. `me/calendars` has no delta: it is listed in full every time.
+"""
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone as dt_timezone
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.utils import timezone
+
+from .base import ApiSession
+from .records import Page, RemoteCalendar, RemoteContact, RemoteEvent
+
+#: Graph's event delta works on a calendar view, a fixed time window chosen on the first round.
+EVENT_WINDOW_PAST = timedelta(days=30)
+EVENT_WINDOW_FUTURE = timedelta(days=365)
+_CONFERENCE_NAMES = {"teamsForBusiness": "Microsoft Teams", "skypeForBusiness": "Skype for Business",
+                     "skypeForConsumer": "Skype"}
+_UTC_HEADERS = {"Prefer": 'outlook.timezone="UTC", odata.maxpagesize=100'}
+
+
+def _pages(session: ApiSession, url: str, params: dict | None, delta_link: str,
+           convert: Callable[[dict], object], headers: dict | None = None) -> Iterator[Page]:
+    url, query = (delta_link, None) if delta_link else (url, params)
+    while True:
+        body = session.get(url, query, headers)
+        next_link = body.get("@odata.nextLink") or ""
+        items = [convert(item) for item in body.get("value") or [] if isinstance(item, dict)]
+        yield Page(items=items, last=not next_link, incremental=bool(delta_link),
+                   sync_token="" if next_link else body.get("@odata.deltaLink") or "")
+        if not next_link:
+            return
+        url, query = next_link, None
+
+
+def calendars_for(owner_address: str) -> Callable[[dict], RemoteCalendar]:
+    def convert(item: dict) -> RemoteCalendar:
+        owner = ((item.get("owner") or {}).get("address") or "").lower()
+        if item.get("isDefaultCalendar") or (owner and owner == owner_address.lower()):
+            role = "owner"
+        else:
+            role = "writer" if item.get("canEdit") else "reader"
+        return RemoteCalendar(
+            reference_id=item["id"], name=item.get("name") or "", timezone="",
+            background_color=item.get("hexColor") or "",
+            conference_solutions=[_CONFERENCE_NAMES.get(kind, kind)
+                                  for kind in item.get("allowedOnlineMeetingProviders") or []],
+            role=role, is_primary=bool(item.get("isDefaultCalendar")),
+        )
+    return convert
+
+
+def calendars(session: ApiSession, owner_address: str) -> Iterator[Page]:
+    return _pages(session, f"{settings.MICROSOFT_GRAPH_API_URL}/me/calendars", {"$top": 100}, "",
+                  calendars_for(owner_address))
+
+
+def _when(value: dict | None) -> datetime | None:
+    if not value or not value.get("dateTime"):
+        return None
+    parsed = datetime.fromisoformat(value["dateTime"][:19])
+    try:
+        zone = ZoneInfo(value.get("timeZone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt_timezone.utc
+    return parsed.replace(tzinfo=zone)
+
+
+def _event(item: dict) -> RemoteEvent:
+    if "@removed" in item or item.get("isCancelled"):
+        return RemoteEvent(provider_id=item["id"], deleted=True)
+    show_as = item.get("showAs") or "busy"
+    return RemoteEvent(provider_id=item["id"], start=_when(item.get("start")), end=_when(item.get("end")),
+                       all_day=bool(item.get("isAllDay")),
+                       status="tentative" if show_as == "tentative" else "confirmed",
+                       transparency="transparent" if show_as in {"free", "workingElsewhere"} else "opaque")
+
+
+def events(session: ApiSession, calendar_reference_id: str, delta_link: str) -> Iterator[Page]:
+    now = timezone.now()
+    url = f"{settings.MICROSOFT_GRAPH_API_URL}/me/calendars/{quote(calendar_reference_id, safe='')}/calendarView/delta"
+    params = {"startDateTime": (now - EVENT_WINDOW_PAST).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "endDateTime": (now + EVENT_WINDOW_FUTURE).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return _pages(session, url, params, delta_link, _event, _UTC_HEADERS)
+
+
+def _contact(item: dict) -> RemoteContact:
+    if "@removed" in item:
+        return RemoteContact(provider_id=item["id"], deleted=True)
+    emails = [str(entry["address"]).lower() for entry in item.get("emailAddresses") or [] if entry.get("address")]
+    phones = [item.get("mobilePhone")] + list(item.get("businessPhones") or []) + list(item.get("homePhones") or [])
+    return RemoteContact(
+        provider_id=item["id"], email=emails[0] if emails else "", emails=emails,
+        name=item.get("displayName") or "", phone=next((phone for phone in phones if phone), ""),
+        company=item.get("companyName") or "", title=item.get("jobTitle") or "",
+    )
+
+
+def contacts(session: ApiSession, delta_link: str) -> Iterator[Page]:
+    return _pages(session, f"{settings.MICROSOFT_GRAPH_API_URL}/me/contacts/delta", None, delta_link, _contact)
