@@ -1,0 +1,127 @@
+import pytest
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from accounts.services import user_delete
+from directory import services
+from directory.models import Contact, IdentifierPreferences, Memory, UserIdentifier
+from directory.tests.factories import ContactFactory, IdentifierFactory, MemoryFactory
+
+postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'",
+                                     reason="bulk statements and triggers are PostgreSQL behaviour")
+
+
+def _rows(n: int, prefix: str) -> list[dict]:
+    return [{"email": f"{prefix}{i}@example.com", "name": f"Person {i}", "company": "Acme",
+             "emails": [f"{prefix}{i}@work.test"]} for i in range(n)]
+
+
+@postgresql_only
+def test_bulk_import_runs_the_same_number_of_queries_for_10_and_1000_contacts(alice, bob):
+    counts = {}
+    for n, prefix in ((10, "small"), (1000, "large")):
+        # half of each batch updates existing contacts (one matched through an additional email)
+        for i in range(0, n - 2, 2):
+            ContactFactory(user=alice.user, email=f"{prefix}{i}@example.com" if i else f"old-{prefix}@x.test",
+                           emails=[] if i else [f"{prefix}0@example.com"])
+        # an address of a registered user, so the linking queries have something to find
+        UserIdentifier.objects.create(account=alice.account, user=bob.user, type="email", value=f"bob-{prefix}@x.test")
+        rows = _rows(n - 2, prefix) + [{"email": f"bob-{prefix}@x.test"}, {"email": "broken"}]
+        with CaptureQueriesContext(connection) as queries:
+            result = services.contacts_bulk_import(account=alice.account, user=alice.user, rows=rows)
+        assert (result.total, result.created, result.updated, len(result.errors)) == (n, n // 2, n // 2 - 1, 1)
+        counts[n] = len(queries)
+        assert Contact.objects.get(email=f"bob-{prefix}@x.test").linked_user_id == bob.user.id
+    assert counts[10] == counts[1000], counts
+    # savepoint, existing contacts, identifiers, users, savepoint, INSERT, UPDATE, release x2
+    assert counts[10] <= 9
+
+
+@postgresql_only
+def test_bulk_import_writes_nothing_when_the_database_fails_midway(alice):
+    kept = ContactFactory(user=alice.user, email="kept@example.com", name="Before")
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.name = 'boom' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER refuse_boom BEFORE UPDATE ON directory_contact FOR EACH ROW EXECUTE FUNCTION refuse_boom();
+        """)
+    rows = [{"email": "new1@example.com"}, {"email": "kept@example.com", "name": "boom"}, {"email": "new2@example.com"}]
+    with pytest.raises(DatabaseError):
+        services.contacts_bulk_import(account=alice.account, user=alice.user, rows=rows)
+    assert list(Contact.objects.values_list("email", "name")) == [("kept@example.com", "Before")]
+    kept.refresh_from_db()
+    assert kept.name == "Before"
+
+
+def test_bulk_import_result_accounts_for_every_row(alice):
+    rows = [{"email": "a@example.com"}, {"email": "A@example.com"}, "not an object", {"email": "b@example.com",
+                                                                                    "emails": "nope"}]
+    result = services.contacts_bulk_import(account=alice.account, user=alice.user, rows=rows)
+    assert (result.total, result.created, result.skipped) == (4, 1, 1)
+    assert [error["index"] for error in result.errors] == [2, 3]
+    assert result.errors[0]["email"] is None and result.errors[1]["error"].startswith("emails:")
+
+
+def test_bulk_import_skips_a_second_row_reaching_an_already_updated_contact(alice):
+    ContactFactory(user=alice.user, email="main@example.com", emails=["alias@example.com"], name="Main")
+    result = services.contacts_bulk_import(account=alice.account, user=alice.user, rows=[
+        {"email": "main@example.com", "title": "CEO"}, {"email": "alias@example.com", "title": "Intern"}])
+    assert (result.updated, result.skipped, result.created) == (1, 1, 0)
+    assert Contact.objects.get(email="main@example.com").title == "CEO"
+
+
+def test_bulk_import_links_contacts_through_a_users_other_email_identifiers(alice, bob):
+    UserIdentifier.objects.create(account=alice.account, user=bob.user, type="email", value="robert@acme.test")
+    result = services.contacts_bulk_import(account=alice.account, user=alice.user,
+                                           rows=[{"email": "Robert@acme.test"}, {"email": "x@y.test",
+                                                                                 "emails": ["bob@acme.test"]}])
+    assert result.created == 2
+    assert set(Contact.objects.values_list("linked_user_id", flat=True)) == {bob.user.id}
+
+
+def test_deleting_a_user_deletes_their_personal_data(alice, bob):
+    MemoryFactory(user=alice.user)
+    ContactFactory(user=alice.user)
+    phone = IdentifierFactory(user=alice.user)
+    services.preferences_set(identifier=phone, skill="travel", values={"cabinClass": "business"})
+    bobs_contact_of_alice = ContactFactory(user=bob.user, email="alice@acme.test", linked_user=alice.user)
+    user_delete(user=alice.user)
+    assert not Memory.objects.exists()
+    assert list(Contact.objects.values_list("id", flat=True)) == [bobs_contact_of_alice.id]
+    assert not UserIdentifier.objects.filter(account=alice.account).exclude(user=bob.user).exists()
+    assert not IdentifierPreferences.objects.exists()
+    bobs_contact_of_alice.refresh_from_db()
+    assert bobs_contact_of_alice.linked_user_id is None
+
+
+@postgresql_only
+def test_memory_search_and_tag_filters_can_use_the_postgresql_indexes(alice):
+    """The indexes match the SQL the filters generate (UPPER(col::text) LIKE, jsonb @>).
+
+    Seen without the account/user condition, whose btree index the planner prefers while a user has
+    few memories; with sequential scans off, only a matching index keeps the plan off a Seq Scan.
+    """
+    from directory.filters import MemoryFilter
+
+    Memory.objects.bulk_create([
+        Memory(account=alice.account, user=alice.user, title=f"Note {i}", content=f"ordinary text {i}",
+               tags=[f"tag{i % 50}"]) for i in range(3000)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE directory_memory")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    memories = Memory.objects.all()
+    searched = MemoryFilter({"search": "needle"}, queryset=memories).qs
+    tagged = MemoryFilter({"tags": "tag7,tag8"}, queryset=memories).qs
+    search_plan, tags_plan = searched.explain(), tagged.explain()
+    assert "directory_memory_title_trgm" in search_plan and "directory_memory_content_trgm" in search_plan
+    assert "directory_memory_tags_gin" in tags_plan
+    assert "Seq Scan" not in search_plan + tags_plan
+
+
+def test_phone_identifiers_are_normalised_to_e164_when_parseable():
+    assert services.identifier_normalize(type="phone", value=" +1 (415) 555-0100 ") == "+14155550100"
+    assert services.identifier_normalize(type="phone", value="555-0100 ext 4") == "555-0100 ext 4"
+    assert services.identifier_normalize(type="email", value=" Ann@Example.COM ") == "ann@example.com"
+    assert services.identifier_normalize(type="slack", value=" U123ABC ") == "U123ABC"
