@@ -332,7 +332,9 @@ def identifier_make_primary(*, identifier: UserIdentifier) -> UserIdentifier:
         raise BadRequest("Only email identifiers can be made primary", error_code="identifier_not_email")
     if identifier.user_id is None:
         raise BadRequest("The identifier is not linked to a user", error_code="identifier_not_linked")
-    identifier = UserIdentifier.objects.select_for_update().select_related("user").get(id=identifier.id)
+    user = User.objects.select_for_update().get(id=identifier.user_id)  # one change of a user's email at a time
+    identifier = UserIdentifier.objects.select_for_update().get(id=identifier.id)
+    identifier.user = user
     _set_primary(identifier)
     identifier.save(update_fields=["primary", "updated_at"])
     return identifier
