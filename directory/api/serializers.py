@@ -78,13 +78,13 @@ class ContactCreateSerializer(ContactUpdateSerializer):
     name = serializers.CharField(max_length=300)
 
 
-class ContactsBulkImportSerializer(InputSerializer):
+class ContactsBulkImportInputSerializer(InputSerializer):
     """Items are validated one by one by the service, so one bad item does not fail the request."""
 
     contacts = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
 
 
-class ContactsBulkImportDocSerializer(serializers.Serializer):
+class ContactsBulkImportSerializer(serializers.Serializer):
     contacts = ContactImportRowSerializer(many=True, help_text="At most 1000 items (more: 400 too_many_contacts)")
 
 

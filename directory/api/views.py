@@ -3,7 +3,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.serializers import DateTimeField
 
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
@@ -15,13 +14,14 @@ from ..filters import ContactFilter, IdentifierFilter, MemoryFilter
 from ..models import Contact, Memory, UserIdentifier
 from .serializers import (
     ContactCreateSerializer,
-    ContactsBulkImportDocSerializer,
     ContactsBulkImportSerializer,
+    ContactsBulkImportInputSerializer,
     ContactsImportResponseSerializer,
     ContactSerializer,
     ContactUpdateSerializer,
     IdentifierCreateSerializer,
     IdentifierPreferencesResponseSerializer,
+    IdentifierPreferencesSerializer,
     IdentifierSerializer,
     IdentifierUpdateSerializer,
     MakePrimaryResponseSerializer,
@@ -106,7 +106,7 @@ class ContactViewSet(ScopedViewSet):
         services.contact_delete(contact=self.get_object())
         return Response(deleted(pk, "Contact deleted successfully"))
 
-    @extend_schema(request=ContactsBulkImportDocSerializer, responses=ContactsImportResponseSerializer,
+    @extend_schema(request=ContactsBulkImportSerializer, responses=ContactsImportResponseSerializer,
                    description=(
                        "Create or update up to 1000 contacts in one transaction (more: 400 `too_many_contacts`, "
                        "nothing written). Invalid items are reported in `errors` while the valid ones are "
@@ -116,7 +116,7 @@ class ContactViewSet(ScopedViewSet):
                        "belongs to a registered user of the account get `linkedUserId`."))
     @action(detail=False, methods=["post"], url_path="bulk-import")
     def bulk_import(self, request):
-        rows = ContactsBulkImportSerializer.validated(request.data)["contacts"]
+        rows = ContactsBulkImportInputSerializer.validated(request.data)["contacts"]
         result = services.contacts_bulk_import(account=self.account, user=self.acting_user, rows=rows)
         return Response(Envelope({"contacts": result.as_dict()}))
 
@@ -185,9 +185,7 @@ class IdentifierViewSet(ScopedViewSet):
     def preferences(self, request, pk=None):
         identifier = self.get_object()
         document = preferences.document(identifier, selectors.preferences_get(identifier=identifier))
-        for key in ("createdAt", "updatedAt"):
-            document[key] = DateTimeField().to_representation(document[key]) if document[key] else None
-        return Response(Envelope({"preferences": document}))
+        return Response(Envelope({"preferences": IdentifierPreferencesSerializer(document).data}))
 
     @extend_schema(methods=["GET"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_get", responses=SkillPreferencesResponseSerializer,
                    description="One skill's preferences in full: what was set, defaults for the rest.")
@@ -199,7 +197,7 @@ class IdentifierViewSet(ScopedViewSet):
     def skill_preferences(self, request, pk=None, skillName=None):
         identifier = self.get_object()
         preferences.ensure_skill(skillName)
-        if request.method == "PUT":
+        if request.method != "GET":  # PUT (or PATCH, routed to the same action)
             values = preferences.validated_skill_input(skillName, request.data)
             view = services.preferences_set(identifier=identifier, skill=skillName, values=values)
         else:

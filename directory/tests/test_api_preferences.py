@@ -45,6 +45,13 @@ def test_put_merges_with_what_was_stored(alice, email_identifier):
     assert got == {"ok": True, "skill": "reminders", "preferences": body["preferences"]}
 
 
+def test_patch_merges_like_put(alice, email_identifier):
+    _put(alice, email_identifier, "followups", {"count": 1})
+    response = alice.client.patch(f"/identifiers/{email_identifier.id}/preferences/followups",
+                                  {"preferences": {"enabled": False}})
+    assert response.json()["preferences"] == {"enabled": False, "count": 1, "interval": 4320}
+
+
 def test_working_hours_replace_only_the_days_sent(alice, email_identifier):
     response = _put(alice, email_identifier, "scheduling", {"availability": {"workingHours": {
         "MO": [{"start": "13:00", "end": "17:00"}, {"start": "08:00", "end": "12:00"}], "SA": []},
