@@ -109,6 +109,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved rounds per scenario (default 2 quick, 5 full)")
     parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 2 quick, 8 full)")
     parser.add_argument("--connections", type=int, default=2, help="wrk connections (default 2: one per worker)")
+    parser.add_argument("--profile", metavar="PATH", help="profile PATH in-process with pyinstrument instead "
+                        "(placeholders {chat}, {process_chat}), e.g. '/chats/{chat}/messages?perPage=50'")
+    parser.add_argument("--method", default="GET", help="with --profile: the HTTP method")
+    parser.add_argument("--body", help="with --profile: the JSON body")
+    parser.add_argument("--count", type=int, default=300, help="with --profile: requests to profile")
+    parser.add_argument("--show-all", action="store_true", help="with --profile: library frames too")
     args = parser.parse_args(argv)
 
     # The model is a local stub speaking the Messages API, answering at once (scenario 5).
@@ -143,6 +149,13 @@ def main(argv=None) -> int:
     os.environ.update(ids)
     selected = [n for n in (args.only.split(",") if args.only else scenarios.SCENARIOS) if n]
     runners = list(dict.fromkeys(scenarios.SCENARIOS[n] for n in selected))
+    if args.profile:
+        from .profile import profile
+
+        ctx = scenarios.Context(port=0, seeded=seeded, rounds=0, seconds=0, connections=0, quick=True, stub=stub)
+        print(profile(ctx, args.profile, method=args.method, body=args.body, count=args.count,
+                      show_all=args.show_all))
+        return 0
     rows = []
     with gunicorn(ids) as port:
         ctx = scenarios.Context(port=port, seeded=seeded, rounds=args.rounds or (2 if args.quick else 5),
