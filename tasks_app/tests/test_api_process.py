@@ -4,6 +4,8 @@ from django.db import connection
 
 from conversations.models import Chat
 from conversations.tests.fake_anthropic import text, tool_use
+from directory.models import UserIdentifier
+from directory.services import memory_create, preferences_set
 from tasks_app.models import Activity, Task
 from tasks_app.services import task_create, task_lock_name
 from tskr.locks import is_locked, try_acquire
@@ -13,7 +15,8 @@ from tskr.testing import ApiClient
 def make_task(alice, assistant=None, **fields):
     fields.setdefault("title", "Schedule a sync with Bob")
     fields.setdefault("type", "scheduling")
-    return task_create(account=alice.account, owner=alice.user, assistant=assistant, actor_user=alice.user, **fields)
+    fields.setdefault("owner", alice.user)
+    return task_create(account=alice.account, assistant=assistant, actor_user=alice.user, **fields)
 
 
 def history(task):
@@ -165,3 +168,14 @@ def test_process_can_reopen_a_completed_task(alice, local_engine):
     task = make_task(alice, type="task", status="completed")
     assert alice.client.post(f"/tasks/{task.id}/process", {"message": "One more change please"}).status_code == 200
     assert Task.objects.get(id=task.id).status == "in_progress"
+
+
+def test_process_gives_the_engine_the_owners_preferences_and_memories(alice, bob, assistant, anthropic_api):
+    identifier = UserIdentifier.objects.get(account=alice.account, user=bob.user)
+    preferences_set(identifier=identifier, skill="travel", values={"seatPreference": "aisle"})
+    memory_create(account=alice.account, user=bob.user, title="Diet", content="Vegetarian")
+    task = make_task(alice, assistant, type="travel", owner=bob.user)
+    assert alice.client.post(f"/tasks/{task.id}/process", {"message": "Book it"}).status_code == 200
+    system = " ".join(block["text"] for block in anthropic_api.requests[0]["body"]["system"])
+    assert "bob@acme.test" in system
+    assert '"seatPreference": "aisle"' in system and "Diet: Vegetarian" in system
