@@ -38,6 +38,17 @@ def test_bulk_import_runs_the_same_number_of_queries_for_10_and_1000_contacts(al
     assert counts[10] <= 9
 
 
+def test_bulk_import_of_1000_contacts_creates_and_updates_in_bulk(alice):
+    ContactFactory.create_batch(3, user=alice.user)  # unrelated contacts stay as they are
+    for i in range(0, 1000, 2):
+        ContactFactory(user=alice.user, email=f"p{i}@example.com", name="Before")
+    result = services.contacts_bulk_import(account=alice.account, user=alice.user, rows=_rows(1000, "p"))
+    assert (result.created, result.updated, result.skipped, result.errors) == (500, 500, 0, [])
+    assert Contact.objects.filter(user=alice.user).count() == 1003
+    assert not Contact.objects.filter(name="Before").exists()
+    assert Contact.objects.get(email="p998@example.com").emails == ["p998@work.test"]
+
+
 @postgresql_only
 def test_bulk_import_writes_nothing_when_the_database_fails_midway(alice):
     kept = ContactFactory(user=alice.user, email="kept@example.com", name="Before")
