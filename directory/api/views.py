@@ -9,7 +9,8 @@ from accounts.models import User
 from tskr.renderers import Envelope
 from tskr.viewsets import ScopedViewSet, deleted
 
-from .. import preferences, selectors, services
+from .. import selectors, services
+from ..preferences import SKILLS, document, ensure_skill, skill_view, validated_skill_input
 from ..filters import ContactFilter, IdentifierFilter, MemoryFilter
 from ..models import Contact, Memory, UserIdentifier
 from .serializers import (
@@ -122,7 +123,7 @@ class ContactViewSet(ScopedViewSet):
 
 
 SKILL_PARAMETER = OpenApiParameter("skillName", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                   enum=list(preferences.SKILLS), description="Unknown: 404 `unknown_skill`")
+                                   enum=list(SKILLS), description="Unknown: 404 `unknown_skill`")
 
 
 class IdentifierViewSet(ScopedViewSet):
@@ -184,23 +185,25 @@ class IdentifierViewSet(ScopedViewSet):
     @action(detail=True, methods=["get"], url_path="preferences")
     def preferences(self, request, pk=None):
         identifier = self.get_object()
-        document = preferences.document(identifier, selectors.preferences_get(identifier=identifier))
-        return Response(Envelope({"preferences": IdentifierPreferencesSerializer(document).data}))
+        full = document(identifier, selectors.preferences_get(identifier=identifier))
+        return Response(Envelope({"preferences": IdentifierPreferencesSerializer(full).data}))
 
-    @extend_schema(methods=["GET"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_get", responses=SkillPreferencesResponseSerializer,
+    @extend_schema(methods=["GET"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_get",
+                   responses=SkillPreferencesResponseSerializer,
                    description="One skill's preferences in full: what was set, defaults for the rest.")
-    @extend_schema(methods=["PUT"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_set", request=SkillPreferencesRequestSerializer,
-                   responses=SkillPreferencesResponseSerializer, description=(
+    @extend_schema(methods=["PUT"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_set",
+                   request=SkillPreferencesRequestSerializer, responses=SkillPreferencesResponseSerializer,
+                   description=(
                        "Validate strictly (unknown keys, bad enums, times, dates: 400 with `details` naming the "
                        "field path) and deep-merge into what is stored: objects merge key by key, lists replace."))
     @action(detail=True, methods=["get", "put"], url_path=r"preferences/(?P<skillName>[^/]+)")
     def skill_preferences(self, request, pk=None, skillName=None):
         identifier = self.get_object()
-        preferences.ensure_skill(skillName)
+        ensure_skill(skillName)
         if request.method != "GET":  # PUT (or PATCH, routed to the same action)
-            values = preferences.validated_skill_input(skillName, request.data)
+            values = validated_skill_input(skillName, request.data)
             view = services.preferences_set(identifier=identifier, skill=skillName, values=values)
         else:
             stored = selectors.preferences_get(identifier=identifier)
-            view = preferences.skill_view(stored.data if stored else {}, skillName)
+            view = skill_view(stored.data if stored else {}, skillName)
         return Response(Envelope({"skill": skillName, "preferences": view}))
