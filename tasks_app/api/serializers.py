@@ -49,7 +49,7 @@ class FileSerializer(serializers.Serializer):
 
 
 class ActorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["user", "assistant"])
+    type = serializers.CharField(help_text="user or assistant")
     id = serializers.CharField(allow_null=True)
     name = serializers.CharField()
     email = serializers.CharField(allow_blank=True)
