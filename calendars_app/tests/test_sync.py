@@ -206,6 +206,7 @@ def test_invalid_grant_marks_the_access_for_reconsent_and_stops_calling(provider
     assert again.errors[0]["errorCode"] == "oauth_reconsent_required"
 
 
+@pytest.mark.smoke
 def test_tokens_are_encrypted_in_the_database(providers, identifier):
     access = connect(providers, identifier)
     plain_access, plain_refresh = access.access_token, access.refresh_token

@@ -10,7 +10,8 @@ from tskr.exceptions import ApplicationError
 
 class Command(BaseCommand):
     help = ("Sync calendars, events and contacts now, in this process: one identifier by id, or --all "
-            "identifiers holding an OAuth grant. Prints one JSON line per identifier.")
+            "identifiers holding an OAuth grant. Prints one JSON line per identifier; exits non-zero when any "
+            "identifier did not sync cleanly.")
 
     def add_arguments(self, parser):
         parser.add_argument("identifier_id", nargs="?")
@@ -19,12 +20,15 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if bool(options["identifier_id"]) == bool(options["all"]):
             raise CommandError("give an IDENTIFIER_ID or --all (not both)")
+        identifiers = UserIdentifier.objects.select_related("account").order_by("id")
         if options["all"]:
-            ids = list(OAuthAccess.objects.values_list("identifier_id", flat=True).distinct().order_by("identifier_id"))
+            identifiers = identifiers.filter(id__in=OAuthAccess.objects.values("identifier_id"))
         else:
-            ids = [options["identifier_id"]]
+            identifiers = identifiers.filter(id=options["identifier_id"])
+            if not identifiers.exists():
+                raise CommandError(f"no identifier {options['identifier_id']}")
         failed = 0
-        for identifier in UserIdentifier.objects.select_related("account").filter(id__in=ids).order_by("id"):
+        for identifier in identifiers:
             try:
                 result = services.identifier_sync_resources(account=identifier.account, identifier=identifier)
             except ApplicationError as exc:
@@ -34,7 +38,5 @@ class Command(BaseCommand):
                 continue
             failed += bool(result.errors)
             self.stdout.write(json.dumps({"identifierId": identifier.id, "status": "completed", **result.as_dict()}))
-        if not options["all"] and not UserIdentifier.objects.filter(id=options["identifier_id"]).exists():
-            raise CommandError(f"no identifier {options['identifier_id']}")
         if failed:
             raise CommandError(f"{failed} identifier(s) did not sync cleanly")
