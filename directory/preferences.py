@@ -11,8 +11,7 @@ import re
 
 from rest_framework import serializers
 
-from tskr.exceptions import NotFound
-from tskr.serializers import InputSerializer
+from tskr.exceptions import NotFound, ValidationFailed, _flatten_details
 
 from .models import IdentifierPreferences
 
@@ -215,11 +214,15 @@ SKILL_SERIALIZERS: dict[str, type[StrictSerializer]] = {
 
 # -- reading and merging ---------------------------------------------------------------------------
 
-def validated_skill_input(skill: str, body) -> dict:
-    """The `preferences` of a PUT body for `skill`, validated strictly (400 naming field paths)."""
-    body_class = type(f"{skill.title()}PreferencesBody", (InputSerializer,),
-                      {"preferences": SKILL_SERIALIZERS[skill]()})
-    return body_class.validated(body)["preferences"]
+def validated_skill_values(skill: str, values) -> dict:
+    """`values` for `skill` validated strictly; a 400 whose `details` name paths under `preferences`."""
+    ensure_skill(skill)
+    serializer = SKILL_SERIALIZERS[skill](data=values)
+    if not serializer.is_valid():
+        details = _flatten_details({"preferences": serializer.errors})
+        field_path, messages = next(iter(details.items()))
+        raise ValidationFailed(f"{field_path}: {messages[0]}", details=details)
+    return serializer.validated_data
 
 
 def ensure_skill(skill: str) -> None:

@@ -202,5 +202,11 @@ class SkillPreferencesResponseSerializer(serializers.Serializer):
     preferences = SkillPreferencesField()
 
 
+class SkillPreferencesInputSerializer(InputSerializer):
+    """The PUT body's envelope; its content is validated per skill by the service."""
+
+    preferences = serializers.JSONField()
+
+
 class SkillPreferencesRequestSerializer(serializers.Serializer):
     preferences = SkillPreferencesField(help_text="Only the keys to change: merged into what is stored")

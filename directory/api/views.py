@@ -10,7 +10,7 @@ from tskr.renderers import Envelope
 from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
-from ..preferences import SKILLS, document, ensure_skill, skill_view, validated_skill_input
+from ..preferences import SKILLS, document, ensure_skill, skill_view
 from ..filters import ContactFilter, IdentifierFilter, MemoryFilter
 from ..models import Contact, Memory, UserIdentifier
 from .serializers import (
@@ -29,6 +29,7 @@ from .serializers import (
     MemoryCreateSerializer,
     MemorySerializer,
     MemoryUpdateSerializer,
+    SkillPreferencesInputSerializer,
     SkillPreferencesRequestSerializer,
     SkillPreferencesResponseSerializer,
 )
@@ -201,7 +202,7 @@ class IdentifierViewSet(ScopedViewSet):
         identifier = self.get_object()
         ensure_skill(skillName)
         if request.method != "GET":  # PUT (or PATCH, routed to the same action)
-            values = validated_skill_input(skillName, request.data)
+            values = SkillPreferencesInputSerializer.validated(request.data)["preferences"]
             view = services.preferences_set(identifier=identifier, skill=skillName, values=values)
         else:
             stored = selectors.preferences_get(identifier=identifier)

@@ -7,6 +7,7 @@ from accounts.services import user_delete
 from directory import services
 from directory.models import Contact, IdentifierPreferences, Memory, UserIdentifier
 from directory.tests.factories import ContactFactory, IdentifierFactory, MemoryFactory
+from tskr.exceptions import NotFound, ValidationFailed
 
 postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'",
                                      reason="bulk statements and triggers are PostgreSQL behaviour")
@@ -136,3 +137,15 @@ def test_phone_identifiers_are_normalised_to_e164_when_parseable():
     assert services.identifier_normalize(type="phone", value="555-0100 ext 4") == "555-0100 ext 4"
     assert services.identifier_normalize(type="email", value=" Ann@Example.COM ") == "ann@example.com"
     assert services.identifier_normalize(type="slack", value=" U123ABC ") == "U123ABC"
+
+
+def test_preferences_set_validates_what_other_apps_pass_too(alice):
+    identifier = UserIdentifier.objects.get(user=alice.user, type="email")
+    for values, path in (({"count": 9}, "preferences.count"), ({"colour": "red"}, "preferences.colour")):
+        with pytest.raises(ValidationFailed) as refused:
+            services.preferences_set(identifier=identifier, skill="followups", values=values)
+        assert list(refused.value.details) == [path]
+    with pytest.raises(NotFound) as unknown:
+        services.preferences_set(identifier=identifier, skill="cooking", values={})
+    assert unknown.value.error_code == "unknown_skill"
+    assert not IdentifierPreferences.objects.exists()
