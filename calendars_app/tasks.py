@@ -21,5 +21,7 @@ def sync_identifier_resources(self, identifier_id: str, account_id: str) -> dict
 
 @shared_task(name="calendars_app.sync_all_identifiers", soft_time_limit=120, time_limit=150)
 def sync_all_identifiers() -> int:
-    """Periodic (CELERY_BEAT_SCHEDULE): queue a sync of every connected identifier."""
+    """Periodic (CELERY_BEAT_SCHEDULE): drop calendars of deleted identifiers, then queue a sync of every
+    connected identifier. Returns how many syncs were queued."""
+    services.calendar_orphans_delete()
     return services.identifiers_sync_enqueue_all()

@@ -252,7 +252,8 @@ class ApiSession:
                     **(headers or {}), "Authorization": f"Bearer {self.access_token}", "Accept": "application/json"})
             except httpx.HTTPError as exc:
                 logger.warning("%s request failed: %s", self.config.platform, exc.__class__.__name__)
-                time.sleep(min(0.5 * 2 ** attempt, MAX_RETRY_AFTER_SECONDS))
+                if attempt + 1 < MAX_ATTEMPTS:
+                    time.sleep(min(0.5 * 2 ** attempt + random.uniform(0, 0.5), MAX_RETRY_AFTER_SECONDS))
                 continue
             status = response.status_code
             if status == 200:

@@ -4,12 +4,12 @@ from .oauth import (
     oauth_connect_start, oauth_tokens_reencrypt,
 )
 from .sync import (
-    SyncAlreadyRunning, SyncResult, identifier_sync_calendars, identifier_sync_enqueue, identifier_sync_resources,
+    SyncAlreadyRunning, SyncResult, calendar_orphans_delete, identifier_sync_calendars, identifier_sync_enqueue, identifier_sync_resources,
     identifier_sync_run, identifiers_sync_enqueue_all,
 )
 
 __all__ = [
-    "SyncAlreadyRunning", "SyncResult", "identifier_platform_flags_set", "identifier_sync_calendars",
+    "SyncAlreadyRunning", "SyncResult", "calendar_orphans_delete", "identifier_platform_flags_set", "identifier_sync_calendars",
     "identifier_sync_enqueue", "identifier_sync_resources", "identifier_sync_run", "identifiers_sync_enqueue_all",
     "oauth_access_get", "oauth_access_revoke", "oauth_access_set", "oauth_callback_complete", "oauth_connect_start",
     "oauth_tokens_reencrypt",

@@ -322,6 +322,13 @@ def identifier_sync_run(*, identifier_id: str, account_id: str) -> dict:
     return {"status": "completed", **result.as_dict()}
 
 
+def calendar_orphans_delete() -> int:
+    """Delete calendars no identifier links any more (their identifiers were deleted: the links cascade,
+    the shared Calendar rows cannot) with their events. Run by the periodic task."""
+    deleted, _ = Calendar.objects.filter(links__isnull=True).delete()
+    return deleted
+
+
 def identifiers_sync_enqueue_all() -> int:
     """Queue a sync of every identifier holding an active grant (the periodic beat task)."""
     from ..tasks import sync_identifier_resources

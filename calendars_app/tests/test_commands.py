@@ -6,7 +6,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
-from calendars_app.models import OAuthAccess, UserCalendar
+from calendars_app.models import Calendar, OAuthAccess, UserCalendar
 from directory.models import UserIdentifier
 
 from .conftest import connect, seed_google, seed_graph
@@ -66,3 +66,16 @@ def test_the_beat_schedule_resyncs_every_connected_identifier_periodically():
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
     assert app.conf.beat_schedule["calendars-sync-all-identifiers"]["task"] == "calendars_app.sync_all_identifiers"
+
+
+def test_calendars_of_deleted_identifiers_are_pruned(identifier, bob):
+    from calendars_app.services import calendar_orphans_delete
+
+    from .factories import UserCalendarFactory
+
+    kept = UserCalendarFactory(identifier=bob.user.identifiers.get())
+    gone = UserCalendarFactory(identifier=identifier)
+    identifier.delete()
+    assert calendar_orphans_delete() >= 1
+    assert list(Calendar.objects.values_list("id", flat=True)) == [kept.calendar_id]
+    assert not Calendar.objects.filter(id=gone.calendar_id).exists()
