@@ -218,6 +218,9 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
 
 def identifier_normalize(*, type: str, value: str) -> str:
     """The stored form of a value: emails lower-cased and checked, phones in E.164 when parseable."""
+    if type not in UserIdentifier.Type.values:
+        allowed = ", ".join(UserIdentifier.Type.values)
+        raise ValidationFailed(f"type must be one of: {allowed}", details={"type": [f"Must be one of: {allowed}"]})
     value = value.strip()
     if not value:
         raise ValidationFailed("value is required", details={"value": ["This field may not be blank."]})

@@ -137,6 +137,8 @@ def test_phone_identifiers_are_normalised_to_e164_when_parseable():
     assert services.identifier_normalize(type="phone", value="555-0100 ext 4") == "555-0100 ext 4"
     assert services.identifier_normalize(type="email", value=" Ann@Example.COM ") == "ann@example.com"
     assert services.identifier_normalize(type="slack", value=" U123ABC ") == "U123ABC"
+    with pytest.raises(ValidationFailed):
+        services.identifier_normalize(type="fax", value="123")
 
 
 def test_preferences_set_validates_what_other_apps_pass_too(alice):
