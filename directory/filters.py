@@ -1,17 +1,9 @@
 import django_filters
 from django.db.models import Q
 
-from tskr.exceptions import ValidationFailed
-
 from .lookups import json_array_contains_all
 from .models import Contact, Memory, UserIdentifier
-
-
-def _choice(value: str, choices: list[str], name: str) -> str:
-    if value not in choices:
-        allowed = ", ".join(choices)
-        raise ValidationFailed(f"{name} must be one of: {allowed}", details={name: [f"Must be one of: {allowed}"]})
-    return value
+from .validation import ensure_choice
 
 
 def _tag_list(value: str) -> list[str]:
@@ -37,7 +29,7 @@ class MemoryFilter(TagsFilterMixin):
         fields = ["type", "tags", "search"]
 
     def filter_type(self, queryset, name, value):
-        return queryset.filter(type=_choice(value, Memory.Type.values, "type"))
+        return queryset.filter(type=ensure_choice(value, Memory.Type.values, "type"))
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -70,4 +62,4 @@ class IdentifierFilter(django_filters.FilterSet):
         fields = ["type", "userId"]
 
     def filter_type(self, queryset, name, value):
-        return queryset.filter(type=_choice(value, UserIdentifier.Type.values, "type"))
+        return queryset.filter(type=ensure_choice(value, UserIdentifier.Type.values, "type"))

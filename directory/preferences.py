@@ -11,9 +11,10 @@ import re
 
 from rest_framework import serializers
 
-from tskr.exceptions import NotFound, ValidationFailed, _flatten_details
+from tskr.exceptions import NotFound, _flatten_details
 
 from .models import IdentifierPreferences
+from .validation import validation_failed
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _NINE_TO_FIVE = [{"start": "09:00", "end": "17:00"}]
@@ -219,9 +220,7 @@ def validated_skill_values(skill: str, values) -> dict:
     ensure_skill(skill)
     serializer = SKILL_SERIALIZERS[skill](data=values)
     if not serializer.is_valid():
-        details = _flatten_details({"preferences": serializer.errors})
-        field_path, messages = next(iter(details.items()))
-        raise ValidationFailed(f"{field_path}: {messages[0]}", details=details)
+        raise validation_failed(_flatten_details({"preferences": serializer.errors}))
     return serializer.validated_data
 
 

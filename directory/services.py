@@ -14,7 +14,7 @@ from tskr.exceptions import BadRequest, Conflict, ValidationFailed
 from . import preferences as skill_preferences
 from .lookups import json_array_contains_any
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
-from .validation import contact_row_clean, platforms_errors, unique_emails
+from .validation import contact_row_clean, ensure_choice, platforms_errors, unique_emails, validation_failed
 
 #: The contract's limit on one bulk import.
 MAX_IMPORT_CONTACTS = 1000
@@ -22,16 +22,10 @@ MAX_IMPORT_CONTACTS = 1000
 
 # -- memories ---------------------------------------------------------------------------------
 
-def _validate_memory_type(memory_type: str) -> None:
-    if memory_type not in Memory.Type.values:
-        allowed = ", ".join(Memory.Type.values)
-        raise ValidationFailed(f"type must be one of: {allowed}", details={"type": [f"Must be one of: {allowed}"]})
-
-
 @transaction.atomic
 def memory_create(*, account: Account, user: User, title: str, content: str, type: str = Memory.Type.NOTE,
                   tags: list[str] | None = None, metadata: dict | None = None) -> Memory:
-    _validate_memory_type(type)
+    ensure_choice(type, Memory.Type.values, "type")
     return Memory.objects.create(account=account, user=user, title=title, content=content, type=type,
                                  tags=list(dict.fromkeys(tags or [])), metadata=metadata or {})
 
@@ -39,7 +33,7 @@ def memory_create(*, account: Account, user: User, title: str, content: str, typ
 @transaction.atomic
 def memory_update(*, memory: Memory, **fields) -> Memory:
     if "type" in fields:
-        _validate_memory_type(fields["type"])
+        ensure_choice(fields["type"], Memory.Type.values, "type")
     if "tags" in fields:
         fields["tags"] = list(dict.fromkeys(fields["tags"]))
     for name, value in fields.items():
@@ -218,9 +212,7 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
 
 def identifier_normalize(*, type: str, value: str) -> str:
     """The stored form of a value: emails lower-cased and checked, phones in E.164 when parseable."""
-    if type not in UserIdentifier.Type.values:
-        allowed = ", ".join(UserIdentifier.Type.values)
-        raise ValidationFailed(f"type must be one of: {allowed}", details={"type": [f"Must be one of: {allowed}"]})
+    ensure_choice(type, UserIdentifier.Type.values, "type")
     value = value.strip()
     if not value:
         raise ValidationFailed("value is required", details={"value": ["This field may not be blank."]})
@@ -244,8 +236,7 @@ def identifier_normalize(*, type: str, value: str) -> str:
 def _validate_platforms(platforms: dict) -> None:
     errors = platforms_errors(platforms)
     if errors:
-        field_path, messages = next(iter(errors.items()))
-        raise ValidationFailed(f"{field_path}: {messages[0]}", details=errors)
+        raise validation_failed(errors)
 
 
 def _merge_platforms(current: dict, changes: dict) -> dict:

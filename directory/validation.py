@@ -5,11 +5,25 @@ rules live here and the services apply them; API serializers reuse the same clas
 """
 from rest_framework import serializers
 
-from tskr.exceptions import _flatten_details
+from tskr.exceptions import ValidationFailed, _flatten_details
 from tskr.fields import TimezoneField
 
 #: Platforms an identifier can hold OAuth grants for.
 PLATFORMS = ("google", "azure")
+
+
+def validation_failed(details: dict[str, list[str]]) -> ValidationFailed:
+    """The 400 for `details` (field path -> messages), its message naming the first problem."""
+    field_path, messages = next(iter(details.items()))
+    return ValidationFailed(f"{field_path}: {messages[0]}", details=details)
+
+
+def ensure_choice(value: str, allowed: list[str], field: str) -> str:
+    """`value` if it is one of `allowed`, else a 400 naming the allowed values."""
+    if value not in allowed:
+        names = ", ".join(allowed)
+        raise ValidationFailed(f"{field} must be one of: {names}", details={field: [f"Must be one of: {names}"]})
+    return value
 
 
 class ContactImportRowSerializer(serializers.Serializer):
