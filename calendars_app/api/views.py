@@ -80,7 +80,7 @@ class SyncResourcesViewSet(IdentifierScopedMixin, ScopedViewSet):
     envelope_key = "syncResources"
     queryset = UserIdentifier.objects.all()
 
-    @extend_schema(request=None, responses=SyncResourcesSerializer, description=(
+    @extend_schema(request=None, responses={200: SyncResourcesSerializer}, description=(
         "Sync calendars, events and (with `contacts.read` granted) contacts from every platform the identifier "
         "holds OAuth tokens for. TSKR_SYNC_MODE=inline runs it now and answers `status: completed` with "
         "`result` (a failing platform is listed in `result.errors`, e.g. `oauth_reconsent_required`); "
