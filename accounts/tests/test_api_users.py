@@ -178,3 +178,16 @@ def test_another_accounts_user_is_404_everywhere(charlie, alice):
         assert response.json()["error_code"] == "not_found"
     assert User.objects.get(id=user_id).first_name == "Alice"
     assert [u["email"] for u in outsider.get("/users").json()["users"]] == ["charlie@globex.test"]
+
+
+def test_a_token_with_a_secondary_email_reaches_the_same_user(alice, manager):
+    """After make-primary moves the user's email, tokens with the old address still map to that user."""
+    user = alice.user
+    created = alice.client.post("/identifiers", {"type": "email", "value": "alice.new@acme.test"})
+    assert created.status_code == 201, created.json()
+    moved = manager.client.post(f"/identifiers/{created.json()['identifier']['id']}/make-primary")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["user"]["email"] == "alice.new@acme.test"
+    for email in ("alice@acme.test", "alice.new@acme.test"):
+        assert alice.teammate(email).client.get("/users").status_code == 200
+    assert list(User.objects.filter(account=alice.account).values_list("id", flat=True)) == [user.id]
