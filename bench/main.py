@@ -89,6 +89,18 @@ def gunicorn(env: dict, *, workers: int = 2):
             process.kill()
 
 
+def revision() -> str:
+    """The commit measured, `+dirty` when the working tree has uncommitted changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def machine() -> dict:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
@@ -167,6 +179,7 @@ def main(argv=None) -> int:
     stub.stop()
 
     result = {"mode": "quick" if args.quick else "full", "finished_at": datetime.now(timezone.utc).isoformat(),
+              "revision": revision(),
               "machine": machine(), "seed": asdict(size), "rounds": ctx.rounds, "seconds_per_run": ctx.seconds,
               "connections": ctx.connections, "gunicorn_workers": 2, "rows": rows, "notes": ctx.notes}
     print(report.table(rows, ctx.notes))
