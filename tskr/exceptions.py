@@ -6,7 +6,7 @@ dependency errors are mapped here to `{"error", "error_code"}` (+ `details` for 
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf, status
@@ -150,15 +150,18 @@ def exception_to_response(exc) -> Response | None:
             headers["WWW-Authenticate"] = exc.auth_header
         return Response(error_body(message, code), status=exc.status_code, headers=headers)
     if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        logger.warning("database unavailable: %s: %s", exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
         return Response(error_body("The database is unavailable; retry shortly", "database_unavailable"),
                         status=503, headers={"Retry-After": "5"})
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
         logger.warning("redis unavailable: %s", exc.__class__.__name__)
         return Response(error_body("The cache is unavailable; retry shortly", "cache_unavailable"),
                         status=503, headers={"Retry-After": "5"})
-    if isinstance(exc, DatabaseError):
-        return None
+    if isinstance(exc, DataError):
+        # PostgreSQL's "data exception" class: a value out of range or not storable. Input validation
+        # should have caught it; answering 400 keeps a gap there from becoming a 500.
+        logger.warning("data error reached the database: %s", exc)
+        return Response(error_body("A value is out of range or cannot be stored", "invalid_value"), status=400)
     return None
 
 

@@ -1,6 +1,7 @@
 """Serializer fields shared by every app."""
 import zoneinfo
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -22,6 +23,7 @@ class TimezoneField(serializers.CharField):
         return value
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class JSONObjectField(serializers.JSONField):
     """A JSON object (dict); arrays and scalars are refused."""
 
@@ -30,6 +32,10 @@ class JSONObjectField(serializers.JSONField):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object")
         return value
+
+
+class OptionalURLField(serializers.CharField):
+    """Output of a URL that may be empty: documented as a plain string (an empty value is not a URI)."""
 
 
 class StringListField(serializers.ListField):

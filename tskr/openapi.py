@@ -112,3 +112,22 @@ def add_error_responses(result, generator, request, public):
                     if code != "401":
                         response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
     return result
+
+
+def allow_empty_query_enums(result, generator, request, public):
+    """Postprocessing hook: an empty enum query parameter (`?status=`) means "no filter", as django-filter
+    treats it; say so in the schema instead of listing only the non-empty values."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "query":
+                    continue
+                if "enum" in schema and "" not in schema["enum"]:
+                    schema["enum"] = [*schema["enum"], ""]
+                elif "$ref" in schema:
+                    parameter["schema"] = {"anyOf": [schema, {"type": "string", "enum": [""]}]}
+    return result
+

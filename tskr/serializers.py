@@ -1,8 +1,33 @@
 from rest_framework import serializers
 
 
+def _refuse_non_strings(serializer: serializers.Serializer, data) -> None:
+    """DRF's CharField quietly turns 42 into "42"; our schema says string, so a number is refused."""
+    if not isinstance(data, dict):
+        return
+    errors = {}
+    for name, field in serializer.fields.items():
+        value = data.get(field.field_name, serializers.empty)
+        if isinstance(field, serializers.CharField) and isinstance(value, (int, float)) and not field.read_only:
+            errors[name] = ["Not a valid string."]
+        elif isinstance(field, serializers.Serializer) and not isinstance(field, serializers.ListSerializer):
+            try:
+                _refuse_non_strings(field, value)
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
 class InputSerializer(serializers.Serializer):
-    """Base for request bodies: `validated(data)` returns clean data or raises the 400 envelope."""
+    """Base for request bodies: `validated(data)` returns clean data or raises the 400 envelope.
+
+    Strings are strict: a JSON number where the schema says string is a 400, not silently converted.
+    """
+
+    def to_internal_value(self, data):
+        _refuse_non_strings(self, data)
+        return super().to_internal_value(data)
 
     @classmethod
     def validated(cls, data, **context) -> dict:

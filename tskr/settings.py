@@ -56,6 +56,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tskr.urls"
+# The API is token-authenticated and CSRF-exempt (DRF); only /staff/ uses sessions. A CSRF failure
+# there still answers in the error envelope rather than Django's HTML page.
+CSRF_FAILURE_VIEW = "tskr.urls.csrf_failure"
 WSGI_APPLICATION = "tskr.wsgi.application"
 APPEND_SLASH = False
 
@@ -175,7 +178,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tskr.permissions.IsAccountMember"],
     "DEFAULT_THROTTLE_CLASSES": ["tskr.ratelimit.AccountRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["tskr.renderers.EnvelopeRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tskr.parsers.StrictJSONParser"],
+    "DEFAULT_METADATA_CLASS": "tskr.metadata.MinimalMetadata",
     "DEFAULT_PAGINATION_CLASS": "tskr.pagination.EnvelopePagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "tskr.openapi.EnvelopeAutoSchema",
@@ -202,8 +206,23 @@ SPECTACULAR_SETTINGS = {
         "MemoryTypeEnum": "directory.models.Memory.Type",
         "IdentifierTypeEnum": "directory.models.UserIdentifier.Type",
         "CalendarPlatformEnum": "calendars_app.models.Platform",
+        "OAuthAccessStatusEnum": "calendars_app.models.OAuthAccess.Status",
+        "CalendarRoleEnum": "calendars_app.models.UserCalendar.Role",
+        "ActiveInactiveStatusEnum": "accounts.models.User.Status",
+        "ChatStatusEnum": "conversations.models.Chat.Status",
+        "ChatJobStatusEnum": "conversations.models.ChatJob.Status",
+        "MessageRoleEnum": "conversations.models.Message.Role",
+        "MessagePlatformEnum": "conversations.models.Message.Platform",
+        "TaskStatusEnum": "tasks_app.models.Task.Status",
+        "MeetingStatusEnum": "tasks_app.models.Meeting.Status",
+        "ActivityTypeEnum": "tasks_app.models.Activity.Type",
+        "SkillStatusEnum": "admin_catalog.models.Skill.Status",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tskr.openapi.add_error_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tskr.openapi.add_error_responses",
+        "tskr.openapi.allow_empty_query_enums",
+    ],
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from .health import HealthView
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     return JsonResponse({"error": f"No route for {request.method} {request.path}", "error_code": "not_found"},
                         status=404)
@@ -17,6 +19,10 @@ def bad_request(request, exception=None):
 
 def permission_denied(request, exception=None):
     return JsonResponse({"error": "Forbidden", "error_code": "forbidden"}, status=403)
+
+
+def csrf_failure(request, reason=""):
+    return JsonResponse({"error": "CSRF verification failed", "error_code": "csrf_failed"}, status=403)
 
 
 def server_error(request):

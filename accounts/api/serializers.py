@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
-from tskr.fields import TimezoneField
+from tskr.fields import OptionalURLField, TimezoneField
 from tskr.serializers import InputSerializer
 
 from ..models import Assistant, User
 
 
 class UserSerializer(serializers.ModelSerializer):
+    avatar = OptionalURLField(help_text="Avatar image URL, or empty")
     externalId = serializers.CharField(source="external_id", allow_null=True)
     firstName = serializers.CharField(source="first_name")
     lastName = serializers.CharField(source="last_name")

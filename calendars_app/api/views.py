@@ -108,7 +108,7 @@ class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
     @extend_schema(request=OAuthConnectInputSerializer, responses=OAuthConnectSerializer, description=(
         "Start the authorization-code flow: send the user's browser to `authUrl`. The provider redirects to "
         "`<TSKR_PUBLIC_URL>/oauth/<platform>/callback`, which stores the tokens. The signed `state` expires "
-        "after 10 minutes and works once. 503 `oauth_not_configured` when the server has no client id."))
+        "after 10 minutes and works once. 400 `oauth_not_configured` when the server has no client id."))
     def connect(self, request, identifier_id=None, platform=None):
         data = OAuthConnectInputSerializer.validated(request.data or {})
         return Response(services.oauth_connect_start(account=self.account, identifier=self.get_identifier(),

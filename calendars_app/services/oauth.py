@@ -63,8 +63,10 @@ def oauth_connect_start(*, account: Account, identifier: UserIdentifier, platfor
     """
     config = provider_config(platform)
     if not config.client_id:
-        raise ServiceUnavailable(f"OAuth for {platform} is not configured on this server",
-                                 error_code="oauth_not_configured")
+        # A 400, not a 503: nothing will change by retrying, and the integrator has another way in.
+        raise BadRequest(f"The authorization-code flow for {platform} is not configured on this server; "
+                         f"post tokens you hold with PUT /identifiers/:id/oauth/{platform} instead",
+                         error_code="oauth_not_configured")
     access = access or granted_access(identifier, platform) or DEFAULT_ACCESS
     access = [name for name in dict.fromkeys(access) if name in ACCESS_NAMES]
     state = signing.dumps({"acc": account.id, "idf": identifier.id, "plt": platform, "acs": access,

@@ -278,7 +278,7 @@ def test_connect_answers_a_consent_url_with_scopes_and_a_signed_state(alice, pro
 def test_connect_without_client_credentials_is_503(alice, identifier, settings):
     settings.MICROSOFT_OAUTH_CLIENT_ID = ""
     response = alice.client.post(f"/identifiers/{identifier.id}/oauth/azure/connect", {})
-    assert response.status_code == 503 and response.json()["error_code"] == "oauth_not_configured"
+    assert response.status_code == 400 and response.json()["error_code"] == "oauth_not_configured"
 
 
 def test_callback_exchanges_the_code_and_stores_the_grant_once(alice, anonymous, providers, identifier):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from tskr.fields import JSONObjectField
-from tskr.serializers import InputSerializer
+from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import Chat, ChatJob, Message
 
@@ -144,3 +144,11 @@ class ChatJobEnvelopeSerializer(serializers.Serializer):
     envelope = True
     ok = serializers.BooleanField()
     job = ChatJobSerializer()
+
+
+class MessagesClearedSerializer(serializers.Serializer):
+    """`DELETE /chats/:id/messages`: the contract puts the delete body under `messages`."""
+
+    envelope = True
+    ok = serializers.BooleanField()
+    messages = DeletedSerializer()

@@ -1,5 +1,4 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from .. import selectors, services
 from ..filters import ChatFilter
 from ..models import Chat, Message
 from .serializers import (
+    MessagesClearedSerializer,
     ChatCreateSerializer,
     ChatJobEnvelopeSerializer,
     ChatJobSerializer,
@@ -26,10 +26,8 @@ from .serializers import (
     ProcessResultSerializer,
 )
 
-_METADATA_PARAMETER = OpenApiParameter(
-    "metadata.{key}", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
-    description="Any number of `metadata.<key>=<value>` parameters, e.g. `metadata.source=dashboard-chat`; "
-                "values are compared as text.")
+METADATA_FILTER_DESCRIPTION = ("Filter on metadata with any number of `metadata.<key>=<value>` query parameters, "
+                               "e.g. `metadata.source=dashboard-chat`; values are compared as text.")
 
 PROCESS_DESCRIPTION = """Answer the chat's latest user message with the assistant's engine.
 
@@ -60,8 +58,9 @@ class ChatViewSet(ScopedViewSet):
     def get_base_queryset(self):
         return selectors.chat_list(account=self.account)
 
-    @extend_schema(parameters=[_METADATA_PARAMETER], responses=ChatSerializer(many=True),
-                   description="Chats without their messages, newest activity (last message, else creation) first.")
+    @extend_schema(responses=ChatSerializer(many=True),
+                   description="Chats without their messages, newest activity (last message, else creation) first. "
+                               + METADATA_FILTER_DESCRIPTION)
     def list(self, request):
         return self.paginated(self.filter_queryset(self.get_queryset()), ChatSerializer)
 
@@ -151,7 +150,8 @@ class MessageViewSet(ScopedViewSet):
         services.message_delete(message=self.get_object())
         return Response(deleted(message_id, "Message deleted successfully"))
 
-    @extend_schema(operation_id="chats_messages_clear", description="Delete every message of the chat.")
+    @extend_schema(operation_id="chats_messages_clear", description="Delete every message of the chat.",
+                   responses=MessagesClearedSerializer)
     def clear(self, request, chat_id=None):
         services.messages_clear(chat=self.chat)
         return Response(Envelope({"messages": deleted(self.chat.id, "All messages cleared successfully")}))

@@ -1,5 +1,5 @@
 from django.db import models
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSerializer
@@ -84,8 +84,16 @@ class ContactsBulkImportInputSerializer(InputSerializer):
     contacts = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
 
 
+class ContactImportItemSerializer(ContactImportRowSerializer):
+    """As documented: items are checked one by one, so an invalid item is reported, not refused."""
+
+    email = serializers.EmailField(max_length=254, required=False,
+                                   help_text="Needed to import the item (matched case-insensitively); an item "
+                                             "without a valid email is reported in `errors`")
+
+
 class ContactsBulkImportSerializer(serializers.Serializer):
-    contacts = ContactImportRowSerializer(many=True, help_text="At most 1000 items (more: 400 too_many_contacts)")
+    contacts = ContactImportItemSerializer(many=True, help_text="At most 1000 items (more: 400 too_many_contacts)")
 
 
 class ImportErrorSerializer(serializers.Serializer):
@@ -161,14 +169,9 @@ class MakePrimaryResponseSerializer(serializers.Serializer):
 
 # -- preferences ------------------------------------------------------------------------------
 
-_SKILL_PREFERENCES = PolymorphicProxySerializer(
-    component_name="SkillPreferences",
-    serializers=[serializer_class() for serializer_class in preferences.SKILL_SERIALIZERS.values()],
-    resource_type_field_name=None,
-)
-
-
-@extend_schema_field(_SKILL_PREFERENCES)
+# anyOf, not oneOf: the skill is named by the path, and a sparse object may fit several schemas.
+@extend_schema_field({"anyOf": [{"$ref": f"#/components/schemas/{serializer_class.__name__.removesuffix('Serializer')}"}
+                                for serializer_class in preferences.SKILL_SERIALIZERS.values()]})
 class SkillPreferencesField(serializers.JSONField):
     """The preferences of the skill named in the path (its schema is one of the four)."""
 

@@ -1,8 +1,7 @@
-from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tskr.fields import JSONObjectField, TimezoneField
+from tskr.fields import JSONObjectField, OptionalURLField, TimezoneField
 from tskr.serializers import InputSerializer
 
 from ..models import Activity, Meeting, Task
@@ -83,7 +82,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 class MeetingSerializer(serializers.ModelSerializer):
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")
-    link = serializers.URLField(source="meeting_link")
+    link = OptionalURLField(source="meeting_link", help_text="Meeting link URL, or empty")
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -113,14 +112,15 @@ class ImageFileSerializer(FileSerializer):
         return value
 
 
-type_field_kwargs = {"max_length": 64, "validators": [RegexValidator(TASK_TYPE_PATTERN, f"Type {TASK_TYPE_RULE}")]}
+type_field_kwargs = {"regex": TASK_TYPE_PATTERN, "max_length": 64,
+                     "error_messages": {"invalid": f"Type {TASK_TYPE_RULE}"}}
 
 
 class TaskUpdateSerializer(InputSerializer):
     title = serializers.CharField(max_length=300, required=False)
     description = serializers.CharField(allow_blank=True, required=False, max_length=20000)
     status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
-    type = serializers.CharField(required=False, **type_field_kwargs)
+    type = serializers.RegexField(required=False, **type_field_kwargs)
     summary = serializers.CharField(allow_blank=True, required=False, max_length=20000)
     metadata = JSONObjectField(required=False)
     dueAt = serializers.DateTimeField(source="due_at", allow_null=True, required=False)
@@ -134,8 +134,8 @@ class TaskUpdateSerializer(InputSerializer):
 class TaskCreateSerializer(TaskUpdateSerializer):
     title = serializers.CharField(max_length=300, required=False,
                                   help_text="Required unless templateId is given (then it overrides the template's)")
-    type = serializers.CharField(required=False, help_text="Default: task (or the template's type)",
-                                 **type_field_kwargs)
+    type = serializers.RegexField(required=False, help_text="Default: task (or the template's type)",
+                                  **type_field_kwargs)
     status = serializers.ChoiceField(choices=Task.Status.choices, required=False,
                                      help_text="Default: pending (or the template's default status)")
     ownerId = serializers.CharField(source="owner_id", allow_null=True, required=False, max_length=40,

@@ -83,3 +83,46 @@ def test_ids_are_prefixed_time_sortable_and_unguessable():
     earlier = new_id("x")
     time.sleep(0.002)
     assert new_id("x") > earlier
+
+
+@pytest.mark.parametrize("payload", ['{"name": "a\\u0000b", "email": "n@x.test"}',
+                                     '{"name": "\\ud83d", "email": "n@x.test"}',
+                                     '{"name": "ok", "email": "n@x.test", "writingStyle": {"\\u0000": 1}}'])
+def test_strings_no_database_can_store_are_refused(manager, payload):
+    response = Client().post("/assistants", data=payload, content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {manager.token()}")
+    assert_error(response, 400, "unsupported_characters")
+
+
+def test_numbers_are_not_silently_turned_into_strings(manager):
+    body = assert_error(manager.client.post("/users", {"email": "n@x.test", "externalId": 42}), 400,
+                        "validation_error")
+    assert body["details"] == {"externalId": ["Not a valid string."]}
+    nested = assert_error(manager.client.post("/assistants", {"name": 7, "email": "a@x.test"}), 400,
+                          "validation_error")
+    assert "name" in nested["details"]
+
+
+def test_options_answers_without_introspecting_serializers(manager):
+    response = manager.client.request("OPTIONS", "/users")
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert "GET" in response["Allow"] and "POST" in response["Allow"]
+
+
+def test_csrf_failures_on_staff_screens_answer_json(db):
+    response = Client(enforce_csrf_checks=True).post("/staff/login/", {"username": "x", "password": "y"})
+    assert_error(response, 403, "csrf_failed")
+
+
+def test_posting_to_an_unknown_route_is_a_json_404_not_a_csrf_page(anonymous):
+    assert_error(Client(enforce_csrf_checks=True).post("/identifiers/x/oauth/unknown", {}), 404, "not_found")
+
+
+@pytest.mark.urls("tskr.tests.urls_failing")
+def test_a_value_the_database_cannot_store_is_a_400(manager):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce varchar lengths")
+    assert_error(manager.client.post("/overlong", {}), 400, "invalid_value")

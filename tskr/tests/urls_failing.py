@@ -13,6 +13,16 @@ class CrashingViewSet(ScopedViewSet):
         return Response({"ok": "fine"})
 
 
+class OverlongWriteViewSet(ScopedViewSet):
+    """Writes a value longer than its column: PostgreSQL answers with a DataError."""
+
+    def create(self, request):
+        from accounts.models import Account
+
+        Account.objects.create(name="x" * 500)
+        return Response({})
+
+
 class DelegatedOnlyViewSet(ScopedViewSet):
     scope = "user"
 
@@ -23,4 +33,5 @@ class DelegatedOnlyViewSet(ScopedViewSet):
 urlpatterns = [
     path("crash", CrashingViewSet.as_view({"get": "list", "post": "create"})),
     path("delegated-only", DelegatedOnlyViewSet.as_view({"get": "list"})),
+    path("overlong", OverlongWriteViewSet.as_view({"post": "create"})),
 ]
