@@ -56,7 +56,8 @@ class EnvelopeAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         response_serializers = self.get_response_serializers()
         if self.method == "DELETE" and not isinstance(response_serializers, dict):
-            return {"200": self._get_response_for_code(DeletedSerializer, "200", direction=direction)}
+            declared = response_serializers if getattr(response_serializers, "envelope", False) else DeletedSerializer
+            return {"200": self._get_response_for_code(declared, "200", direction=direction)}
         return super()._get_response_bodies(direction)
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):

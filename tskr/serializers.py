@@ -8,8 +8,15 @@ def _refuse_non_strings(serializer: serializers.Serializer, data) -> None:
     errors = {}
     for name, field in serializer.fields.items():
         value = data.get(field.field_name, serializers.empty)
-        if isinstance(field, serializers.CharField) and isinstance(value, (int, float)) and not field.read_only:
+        if field.read_only:
+            continue
+        if isinstance(field, serializers.CharField) and isinstance(value, (int, float)):
             errors[name] = ["Not a valid string."]
+        elif (isinstance(field, serializers.ListField) and isinstance(field.child, serializers.CharField)
+              and isinstance(value, list)):
+            bad = {index: ["Not a valid string."] for index, item in enumerate(value) if isinstance(item, (int, float))}
+            if bad:
+                errors[name] = bad
         elif isinstance(field, serializers.Serializer) and not isinstance(field, serializers.ListSerializer):
             try:
                 _refuse_non_strings(field, value)

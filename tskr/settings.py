@@ -86,7 +86,8 @@ _database["CONN_HEALTH_CHECKS"] = True
 if _database["ENGINE"] == "django.db.backends.postgresql":
     _database["OPTIONS"].setdefault("connect_timeout", env_int("TSKR_DB_CONNECT_TIMEOUT", 3, minimum=1))
 else:
-    _database["OPTIONS"] = {"timeout": 20}
+    # BEGIN IMMEDIATE: concurrent writers queue for the lock instead of failing a read-to-write upgrade.
+    _database["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 _test_database_name = env_str("TSKR_TEST_DATABASE_NAME")
 if _test_database_name:
     _database["TEST"] = {"NAME": _test_database_name}

@@ -110,7 +110,7 @@ class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
         "`<TSKR_PUBLIC_URL>/oauth/<platform>/callback`, which stores the tokens. The signed `state` expires "
         "after 10 minutes and works once. 400 `oauth_not_configured` when the server has no client id."))
     def connect(self, request, identifier_id=None, platform=None):
-        data = OAuthConnectInputSerializer.validated(request.data or {})
+        data = OAuthConnectInputSerializer.validated(request.data)
         return Response(services.oauth_connect_start(account=self.account, identifier=self.get_identifier(),
                                                      platform=platform, access=data.get("access")))
 

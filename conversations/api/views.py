@@ -93,7 +93,7 @@ class ChatViewSet(ScopedViewSet):
     @action(detail=True, methods=["post"])
     def process(self, request, chat_id=None):
         chat = self.get_object()
-        if ProcessRequestSerializer.validated(request.data or {})["run_async"]:
+        if ProcessRequestSerializer.validated(request.data)["run_async"]:
             job = services.chat_process_enqueue(chat=chat, actor=self.acting_user)
             job.refresh_from_db()  # eager mode (no broker) has already run it
             return Response(Envelope({"job": ChatJobSerializer(job).data}), status=status.HTTP_202_ACCEPTED)

@@ -90,6 +90,9 @@ class ContactImportItemSerializer(ContactImportRowSerializer):
     email = serializers.EmailField(max_length=254, required=False,
                                    help_text="Needed to import the item (matched case-insensitively); an item "
                                              "without a valid email is reported in `errors`")
+    emails = serializers.ListField(child=serializers.CharField(), required=False,
+                                   help_text="Additional email addresses (at most 50 valid ones; otherwise the item "
+                                             "is reported in `errors`)")
 
 
 class ContactsBulkImportSerializer(serializers.Serializer):

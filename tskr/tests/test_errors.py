@@ -126,3 +126,17 @@ def test_a_value_the_database_cannot_store_is_a_400(manager):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite does not enforce varchar lengths")
     assert_error(manager.client.post("/overlong", {}), 400, "invalid_value")
+
+
+def test_numbers_inside_string_lists_are_refused(alice):
+    body = assert_error(alice.client.post("/memories", {"title": "t", "content": "c", "tags": ["ok", 0]}), 400,
+                        "validation_error")
+    assert body["details"] == {"tags.1": ["Not a valid string."]}
+
+
+def test_a_null_body_is_not_taken_for_an_empty_object(alice, manager):
+    chat = alice.client.post("/chats", {"assistantId": manager.client.post(
+        "/assistants", {"name": "Ava", "email": "ava@x.test"}).json()["assistant"]["id"]}).json()["chat"]
+    response = Client().post(f"/chats/{chat['id']}/process", data="null", content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {alice.token()}")
+    assert_error(response, 400, "validation_error")
