@@ -45,5 +45,5 @@ urlpatterns = [
     path("", include("tasks_app.api.urls")),
     path("", include("calendars_app.api.urls")),
     path("", include("admin_catalog.api.urls")),
-    re_path(r"^.*$", not_found),
+    re_path(r"^[\s\S]*$", not_found),  # any path, newlines included
 ]

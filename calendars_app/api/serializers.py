@@ -64,9 +64,15 @@ class OAuthAccessSerializer(serializers.ModelSerializer):
         return bool(access.refresh_token_encrypted)
 
 
+TOKEN_PATTERN = r"^[\x21-\x7e]+$"
+
+
 class OAuthTokensInputSerializer(InputSerializer):
-    accessToken = serializers.CharField(source="access_token", max_length=8192, trim_whitespace=True)
-    refreshToken = serializers.CharField(source="refresh_token", max_length=8192, required=False, allow_blank=True)
+    # Tokens travel in HTTP headers and form bodies: visible ASCII only (RFC 6750 b64token and wider).
+    accessToken = serializers.RegexField(TOKEN_PATTERN, source="access_token", max_length=8192,
+                                         error_messages={"invalid": "Must be visible ASCII characters"})
+    refreshToken = serializers.RegexField(TOKEN_PATTERN, source="refresh_token", max_length=8192, required=False,
+                                          allow_blank=True, error_messages={"invalid": "Must be visible ASCII characters"})
     expiresAt = serializers.DateTimeField(source="expires_at", required=False, allow_null=True)
     scopes = serializers.ListField(child=serializers.CharField(max_length=500), required=False, max_length=50,
                                    help_text="The provider scopes the tokens carry")

@@ -337,3 +337,11 @@ def test_calendars_survive_listing_after_sync_and_keep_their_ids_on_resync(alice
     alice.client.post(f"/identifiers/{identifier.id}/sync-resources")
     assert sorted(_ids(alice.client.get("/calendars").json())) == first
     assert Calendar.objects.count() == 3
+
+
+def test_tokens_must_be_visible_ascii(alice):
+    identifier = alice.client.get("/identifiers").json()["identifiers"][0]
+    response = alice.client.put(f"/identifiers/{identifier['id']}/oauth/google",
+                                {"accessToken": "tok\u00e9n", "refreshToken": "line\nbreak"})
+    assert response.status_code == 400
+    assert set(response.json()["details"]) == {"accessToken", "refreshToken"}

@@ -140,3 +140,7 @@ def test_a_null_body_is_not_taken_for_an_empty_object(alice, manager):
     response = Client().post(f"/chats/{chat['id']}/process", data="null", content_type="application/json",
                              HTTP_AUTHORIZATION=f"Bearer {alice.token()}")
     assert_error(response, 400, "validation_error")
+
+
+def test_a_path_with_a_newline_is_a_json_404(anonymous):
+    assert_error(anonymous.get("/identifiers/a%0Ab/oauth/x"), 404, "not_found")
