@@ -62,8 +62,8 @@ def _link_email_identifier(*, user: User) -> None:
 def user_get_or_provision(*, account: Account, email: str, first_name: str = "", last_name: str = "") -> User:
     """The user of a delegated token, created on first sight with its email identifier.
 
-    A user is found by their primary email, or by any other email identifier linked to them (so a
-    token still carrying an address that `make-primary` replaced keeps reaching the same user).
+    A user is found by their current (primary) email only. Identifiers are client-writable, so
+    following them here would let one user claim another's first login.
     Concurrent first calls race on the (account, lower(email)) unique index: the loser's insert
     fails, its savepoint rolls back, and it reads the winner's row. No duplicates, no 500.
     """
@@ -71,10 +71,6 @@ def user_get_or_provision(*, account: Account, email: str, first_name: str = "",
     user = User.objects.filter(account=account, email=email).first()
     if user is not None:
         return user
-    identifier = (UserIdentifier.objects.select_related("user")
-                  .filter(account=account, type=UserIdentifier.Type.EMAIL, value=email, user__isnull=False).first())
-    if identifier is not None:
-        return identifier.user
     try:
         with transaction.atomic():
             user = User.objects.create(account=account, email=email, first_name=first_name, last_name=last_name)

@@ -197,7 +197,8 @@ class CertificateJWTAuthentication(BaseAuthentication):
                                          last_name=identity[2])
             if user.status != user.Status.ACTIVE:
                 raise Forbidden("This user is inactive", error_code="user_inactive")
-            super_admin = entry.account.staff and is_super_admin_email(user.email)
+            # From the signed claim, never the stored email: users can change their stored email.
+            super_admin = entry.account.staff and is_super_admin_email(identity[0])
         principal = Principal(account=entry.account, certificate_id=entry.certificate_id, user=user,
                               is_super_admin=super_admin)
         return principal, claims

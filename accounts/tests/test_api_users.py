@@ -180,14 +180,11 @@ def test_another_accounts_user_is_404_everywhere(charlie, alice):
     assert [u["email"] for u in outsider.get("/users").json()["users"]] == ["charlie@globex.test"]
 
 
-def test_a_token_with_a_secondary_email_reaches_the_same_user(alice, manager):
-    """After make-primary moves the user's email, tokens with the old address still map to that user."""
-    user = alice.user
-    created = alice.client.post("/identifiers", {"type": "email", "value": "alice.new@acme.test"})
+def test_an_identifier_created_by_a_teammate_does_not_capture_a_new_users_first_login(alice):
+    """Alice links newhire@ to herself; the new hire's first token must still get its own user."""
+    created = alice.client.post("/identifiers", {"type": "email", "value": "newhire@acme.test", "verified": True})
     assert created.status_code == 201, created.json()
-    moved = manager.client.post(f"/identifiers/{created.json()['identifier']['id']}/make-primary")
-    assert moved.status_code == 200, moved.json()
-    assert moved.json()["user"]["email"] == "alice.new@acme.test"
-    for email in ("alice@acme.test", "alice.new@acme.test"):
-        assert alice.teammate(email).client.get("/users").status_code == 200
-    assert list(User.objects.filter(account=alice.account).values_list("id", flat=True)) == [user.id]
+    alice.client.post("/memories", {"title": "private", "content": "alice only"})
+    newhire = alice.teammate("newhire@acme.test")
+    assert newhire.client.get("/memories").json()["memories"] == []
+    assert newhire.user.id != alice.user.id

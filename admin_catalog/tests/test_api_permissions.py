@@ -72,3 +72,17 @@ def test_unknown_id_answers_404(ops, path):
 def test_reorder_is_refused_for_non_super_admins(eve, rows):
     response = eve.client.post("/admin/skill-categories/reorder", {"categoryIds": [rows["/admin/skill-categories"]]})
     assert response.status_code == 403 and response.json()["error_code"] == "super_admin_required"
+
+
+def test_super_admin_is_decided_by_the_tokens_email_not_the_stored_one(db):
+    """A staff-account user who moves their stored email to @skej.com gains nothing."""
+    from tskr.testing import make_caller
+
+    caller = make_caller("Skej", "intern@partner.test", staff=True)
+    created = caller.client.post("/identifiers", {"type": "email", "value": "boss@skej.com"})
+    assert created.status_code == 201, created.json()
+    moved = caller.client.post(f"/identifiers/{created.json()['identifier']['id']}/make-primary")
+    assert moved.status_code == 200 and moved.json()["user"]["email"] == "boss@skej.com"
+    response = caller.client.get("/admin/agents")
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "super_admin_required"
