@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 from django.conf import settings
 from django.utils import timezone
 
@@ -106,7 +107,7 @@ def provider_config(platform: str) -> ProviderConfig:
             revoke_url="", api_urls=(settings.MICROSOFT_GRAPH_API_URL,),
             scope_map={"calendars.read": "Calendars.Read", "calendars.write": "Calendars.ReadWrite",
                        "contacts.read": "Contacts.Read"},
-            base_scopes=("offline_access", "User.Read"),
+            base_scopes=("openid", "email", "offline_access", "User.Read"),
             authorize_params={"response_mode": "query"},
         )
     raise ValueError(f"unknown platform {platform!r}")
@@ -118,6 +119,23 @@ class TokenSet:
     refresh_token: str  # empty when the provider did not send one (Google keeps the old one valid)
     expires_at: datetime | None
     scopes: list[str]
+    account_email: str = ""  # whose consent this is, from the OpenID id_token (code exchange only)
+
+
+def _id_token_email(raw) -> str:
+    """The consenting account's email from an OpenID Connect id_token.
+
+    The token comes straight from the provider's token endpoint over TLS, which OpenID Connect Core
+    3.1.3.7 accepts in place of checking its signature; it is only read, never trusted for anything else.
+    """
+    if not isinstance(raw, str) or not raw:
+        return ""
+    try:
+        claims = jwt.decode(raw, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return ""
+    email = claims.get("email") or claims.get("preferred_username") or ""
+    return email.strip().lower() if isinstance(email, str) else ""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -186,7 +204,8 @@ def _token_request(config: ProviderConfig, data: dict) -> TokenSet:
     expires_in = body.get("expires_in")
     expires_at = timezone.now() + timedelta(seconds=int(expires_in)) if str(expires_in or "").isdigit() else None
     return TokenSet(access_token=body["access_token"], refresh_token=body.get("refresh_token") or "",
-                    expires_at=expires_at, scopes=(body.get("scope") or "").split())
+                    expires_at=expires_at, scopes=(body.get("scope") or "").split(),
+                    account_email=_id_token_email(body.get("id_token")))
 
 
 def exchange_code(config: ProviderConfig, *, code: str, redirect_uri: str) -> TokenSet:

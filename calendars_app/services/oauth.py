@@ -116,6 +116,11 @@ def oauth_callback_complete(*, platform: str, code: str, state: str, error: str 
         raise ServiceUnavailable(str(exc), error_code="provider_unavailable") from None
     except ProviderRejected as exc:
         raise ApplicationError(str(exc), error_code="oauth_exchange_failed", status_code=502) from None
+    if identifier.type == UserIdentifier.Type.EMAIL and tokens.account_email != identifier.value.lower():
+        # Whoever opened the consent link must be the identifier's owner: otherwise a link consented by
+        # someone else would sync their calendars and contacts into this identifier's user.
+        raise BadRequest(f"The {platform} account that consented is not {identifier.value}",
+                         error_code="oauth_account_mismatch")
     access = _access_store(identifier=identifier, platform=platform, tokens=tokens)
     if not granted_access(identifier, platform):
         identifier_platform_flags_set(identifier_id=identifier.id, platform=platform, accessGranted=payload["acs"])

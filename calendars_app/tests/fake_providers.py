@@ -15,6 +15,7 @@ Every store keeps a version per item; a sync token is the version it was issued 
 request returns exactly the items changed since (deletions included). Faults (status codes with
 headers), expired cursors, revoked tokens and a pause on a given request are scriptable.
 """
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class FakeProviders:
         self.access_tokens: dict[str, str] = {}  # token -> platform
         self.refresh_tokens: dict[str, str] = {}
         self.codes: dict[str, str] = {}
+        self.code_emails: dict[str, str] = {}
         self.revoked: list[str] = []
         self.token_lifetime = 3600
         self.requests: list[dict] = []
@@ -117,10 +119,12 @@ class FakeProviders:
             self.refresh_tokens[refresh] = platform
             return access, refresh
 
-    def issue_code(self, platform: str) -> str:
+    def issue_code(self, platform: str, *, email: str) -> str:
+        """A code as the provider issues after `email`'s account consented."""
         with self._lock:
             code = self._next(f"{platform}-code")
             self.codes[code] = platform
+            self.code_emails[code] = email
             return code
 
     def expire_access_tokens(self) -> None:
@@ -303,6 +307,7 @@ class FakeProviders:
             if grant == "authorization_code":
                 if self.codes.pop(form.get("code", ""), None) != platform or not form.get("redirect_uri"):
                     return 400, {"error": "invalid_grant", "error_description": "Malformed auth code."}
+                id_token = _unsigned_id_token(platform, self.code_emails.pop(form["code"]))
                 access, refresh = self._next(f"{platform}-at"), self._next(f"{platform}-rt")
                 self.refresh_tokens[refresh] = platform
             elif grant == "refresh_token":
@@ -322,6 +327,8 @@ class FakeProviders:
                 else "Calendars.Read Contacts.Read"}
         if refresh:
             body["refresh_token"] = refresh
+        if grant == "authorization_code":
+            body["id_token"] = id_token
         return 200, body
 
     def _changes(self, store: str, since: int | None) -> list[tuple[str, dict]]:
@@ -394,3 +401,13 @@ class FakeProviders:
             else:
                 body["@odata.deltaLink"] = f"{base}?$deltatoken={self.version}"
         return 200, body
+
+
+def _unsigned_id_token(platform: str, email: str) -> str:
+    """An OpenID id_token as the token endpoint returns it (the client reads it without verifying)."""
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claim = {"email": email} if platform == "google" else {"preferred_username": email}
+    return f"{part({'alg': 'RS256', 'kid': 'fake'})}.{part({'sub': email, **claim})}.{part({'sig': 0})}"
+

@@ -284,7 +284,7 @@ def test_connect_without_client_credentials_is_503(alice, identifier, settings):
 def test_callback_exchanges_the_code_and_stores_the_grant_once(alice, anonymous, providers, identifier):
     state = parse_qs(urlsplit(_connect(alice.client, identifier, "azure",
                                        access=["calendars.read"])["authUrl"]).query)["state"][0]
-    code = providers.issue_code("microsoft")
+    code = providers.issue_code("microsoft", email=identifier.value)
 
     response = anonymous.get("/oauth/azure/callback", {"code": code, "state": state})
 
@@ -318,11 +318,23 @@ def test_callback_reports_denied_consent_and_rejected_codes(alice, anonymous, pr
     assert not OAuthAccess.objects.exists()
 
 
+def test_callback_refuses_consent_given_by_another_account(alice, anonymous, providers, identifier):
+    """A connect link opened and consented by someone else must not attach their calendars to Alice."""
+    for platform, fake in (("google", "google"), ("azure", "microsoft")):
+        state = parse_qs(urlsplit(_connect(alice.client, identifier, platform)["authUrl"]).query)["state"][0]
+        code = providers.issue_code(fake, email="mallory@evil.test")
+        response = anonymous.get(f"/oauth/{platform}/callback", {"code": code, "state": state})
+        assert response.status_code == 400, response.json()
+        assert response.json()["error_code"] == "oauth_account_mismatch"
+    assert not OAuthAccess.objects.exists()
+
+
 def test_callback_records_access_granted_when_the_identifier_had_none(alice, anonymous, providers):
     identifier = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="email",
                                                value="alice.work@acme.test")
     state = parse_qs(urlsplit(_connect(alice.client, identifier)["authUrl"]).query)["state"][0]
-    anonymous.get("/oauth/google/callback", {"code": providers.issue_code("google"), "state": state})
+    anonymous.get("/oauth/google/callback", {"code": providers.issue_code("google", email=identifier.value),
+                                             "state": state})
     identifier.refresh_from_db()
     assert identifier.platforms["google"]["accessGranted"] == ["calendars.read"]
     assert identifier.platforms["google"]["connected"] is True
