@@ -24,6 +24,10 @@ from .serializers import (
     MessageUpdateSerializer,
     ProcessRequestSerializer,
     ProcessResultSerializer,
+    CHAT_ITEM_FIELDS,
+    MESSAGE_ITEM_FIELDS,
+    chat_items,
+    message_items,
 )
 
 METADATA_FILTER_DESCRIPTION = ("Filter on metadata with any number of `metadata.<key>=<value>` query parameters, "
@@ -62,7 +66,8 @@ class ChatViewSet(ScopedViewSet):
                    description="Chats without their messages, newest activity (last message, else creation) first. "
                                + METADATA_FILTER_DESCRIPTION)
     def list(self, request):
-        return self.paginated(self.filter_queryset(self.get_queryset()), ChatSerializer)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*CHAT_ITEM_FIELDS))
+        return self.get_paginated_response(chat_items(page))
 
     @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer})
     def create(self, request):
@@ -128,7 +133,8 @@ class MessageViewSet(ScopedViewSet):
 
     @extend_schema(responses=MessageSerializer(many=True))
     def list(self, request, chat_id=None):
-        return self.paginated(self.get_queryset(), MessageSerializer)
+        page = self.paginate_queryset(self.get_queryset().values(*MESSAGE_ITEM_FIELDS))
+        return self.get_paginated_response(message_items(page))
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
     def create(self, request, chat_id=None):

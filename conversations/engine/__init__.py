@@ -51,7 +51,7 @@ __all__ = [
 
 
 def get_engine() -> Engine:
-    """The configured engine. Built per call: settings may change (tests) and both engines are cheap."""
+    """The configured engine. Built per call: settings may change (tests); the Anthropic SDK client is cached."""
     if settings.TSKR_AI_ENGINE == "anthropic":
         from .anthropic_engine import AnthropicEngine
 

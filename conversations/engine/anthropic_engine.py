@@ -14,6 +14,7 @@ longer takes sampling parameters).
 Time: the SDK's own retries are off (its defaults allow minutes); this module retries transient
 failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`.
 """
+import functools
 import json
 import random
 import time
@@ -145,12 +146,23 @@ _TASK_TOOLS = [{
 }]
 
 
+@functools.lru_cache(maxsize=8)
+def _client(api_key: str, base_url: str | None, timeout: float) -> anthropic.Anthropic:
+    """One SDK client per process and configuration, reused by every engine built from the same settings.
+
+    Building a client loads the CA bundle (~17 ms) and starts with an empty connection pool, which would be
+    paid again by every request; the client is thread-safe, so it is shared. Keyed by what it is built from,
+    so a change of settings (tests) gets its own client. Each call still passes its own timeout.
+    """
+    return anthropic.Anthropic(api_key=api_key, base_url=base_url or None, max_retries=0, timeout=timeout)
+
+
 class AnthropicEngine(Engine):
     name = "anthropic"
 
     def __init__(self, *, api_key: str, base_url: str | None, model: str, timeout: float, max_retries: int):
         self.model, self.timeout, self.max_retries = model, timeout, max_retries
-        self.client = anthropic.Anthropic(api_key=api_key, base_url=base_url or None, max_retries=0, timeout=timeout)
+        self.client = _client(api_key, base_url or None, timeout)
 
     @classmethod
     def from_settings(cls) -> "AnthropicEngine":

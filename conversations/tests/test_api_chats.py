@@ -1,6 +1,9 @@
+import json
+
 import pytest
 
 from conversations import services
+from conversations.api.serializers import ChatSerializer
 from conversations.models import Chat
 
 from .factories import AssistantFactory, ChatFactory
@@ -84,6 +87,17 @@ def test_list_chats_query_count_does_not_grow_with_page_size(alice, assistant, d
         # expected: the user lookup of the delegated token, COUNT(*), SELECT page JOIN assistant
         with django_assert_max_num_queries(3):
             assert len(alice.client.get("/chats", {"perPage": per_page}).json()["chats"]) == per_page
+
+
+def test_list_chat_items_are_exactly_what_the_chat_serializer_gives(alice, assistant):
+    with_messages = ChatFactory(assistant=assistant, metadata={"source": "email", "nested": {"a": [1, None]}})
+    services.message_add(chat=with_messages, actor=alice.user, content="Hi")
+    ChatFactory(account=alice.account, assistant=None, title="Orphan")
+    listed = alice.client.get("/chats").json()["chats"]
+    expected = [ChatSerializer(chat).data for chat in Chat.objects.filter(id__in=[c["id"] for c in listed])]
+    assert sorted(listed, key=lambda c: c["id"]) == sorted(json.loads(json.dumps(expected)), key=lambda c: c["id"])
+    assert {c["assistant"] is None for c in listed} == {True, False}
+    assert all(c["createdAt"].endswith("Z") for c in listed)
 
 
 def test_update_chat_archives_renames_and_merges_metadata(alice, assistant):

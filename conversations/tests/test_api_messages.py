@@ -1,9 +1,11 @@
+import json
 import threading
 
 import pytest
 from django.db import connection
 
 from conversations import services
+from conversations.api.serializers import MessageSerializer
 from conversations.models import Chat, Message
 
 from .factories import ChatFactory
@@ -51,6 +53,17 @@ def test_list_messages_oldest_first_with_pagination(alice, chat):
     assert (body["total"], body["page"], body["perPage"]) == (3, 1, 2)
     assert [m["id"] for m in alice.client.get(f"/chats/{chat.id}/messages", {"page": 2, "perPage": 2})
             .json()["messages"]] == ids[2:]
+
+
+def test_list_message_items_are_exactly_what_the_message_serializer_gives(alice, chat):
+    services.message_add(chat=chat, actor=alice.user, content="Hi", platform="email",
+                         files=[{"url": "https://x.test/a.png"}], metadata={"subject": "Hello", "to": ["a@b.test"]})
+    services.message_add(chat=chat, actor=alice.user, content="Reply", role="assistant")
+    listed = alice.client.get(f"/chats/{chat.id}/messages").json()["messages"]
+    expected = [MessageSerializer(message).data for message in Message.objects.filter(chat=chat)
+                .order_by("timestamp", "id")]
+    assert listed == json.loads(json.dumps(expected)) and len(listed) == 2
+    assert listed[0]["timestamp"].endswith("Z") and listed[0]["files"] == [{"url": "https://x.test/a.png"}]
 
 
 def test_list_messages_query_count_does_not_grow_with_page_size(alice, chat, django_assert_max_num_queries):

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from tskr.fields import JSONObjectField, OptionalURLField, TimezoneField
 from tskr.serializers import InputSerializer
 
-from ..models import Activity, Meeting, Task
+from ..models import TRANSITIONS, Activity, Meeting, Task
 from ..services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 
 
@@ -37,6 +37,41 @@ class TaskSerializer(serializers.ModelSerializer):
                   "assistantId", "parentId", "sourceChatId", "templateId", "dueAt", "allowedTransitions",
                   "createdAt", "updatedAt"]
         read_only_fields = fields
+
+
+#: DRF's own datetime output (ISO 8601, UTC as 'Z'; None stays None), for list rows built without a serializer.
+_iso = serializers.DateTimeField().to_representation
+
+#: The columns a task list item needs (`task_items` turns them into `TaskSerializer`'s shape).
+TASK_ITEM_FIELDS = ("id", "title", "description", "status", "type", "summary", "metadata", "owner__id", "owner__email",
+                    "owner__first_name", "owner__last_name", "assistant_id", "parent_id", "source_chat_id",
+                    "template_id", "due_at", "created_at", "updated_at")
+
+_ALLOWED_TRANSITIONS = {str(status): [str(target) for target in targets] for status, targets in TRANSITIONS.items()}
+
+
+def _user_ref(row: dict, prefix: str) -> dict | None:
+    """`UserRefSerializer` of the user whose columns are `<prefix>id`, `<prefix>email`... in a values row."""
+    if row[prefix + "id"] is None:
+        return None
+    return {"id": row[prefix + "id"], "email": row[prefix + "email"], "firstName": row[prefix + "first_name"],
+            "lastName": row[prefix + "last_name"]}
+
+
+def task_items(rows, followers: dict[str, list[dict]]) -> list[dict]:
+    """`TaskSerializer(many=True).data` for `.values(*TASK_ITEM_FIELDS)` rows and their followers (see
+    `selectors.task_followers`), without model instances or serializer fields: about ten times cheaper
+    per row, which is most of a list request."""
+    return [{
+        "id": row["id"], "title": row["title"], "description": row["description"], "status": row["status"],
+        "type": row["type"], "summary": row["summary"], "metadata": row["metadata"],
+        "owner": _user_ref(row, "owner__"),
+        "followers": [_user_ref(link, "user__") for link in followers[row["id"]]],
+        "assistantId": row["assistant_id"], "parentId": row["parent_id"], "sourceChatId": row["source_chat_id"],
+        "templateId": row["template_id"], "dueAt": _iso(row["due_at"]),
+        "allowedTransitions": list(_ALLOWED_TRANSITIONS[row["status"]]),
+        "createdAt": _iso(row["created_at"]), "updatedAt": _iso(row["updated_at"]),
+    } for row in rows]
 
 
 class FileSerializer(serializers.Serializer):

@@ -23,6 +23,8 @@ from .serializers import (
     TaskProcessSerializer,
     TaskSerializer,
     TaskUpdateSerializer,
+    TASK_ITEM_FIELDS,
+    task_items,
 )
 
 TRANSITION_TABLE = "; ".join(f"`{source}` -> {', '.join(f'`{t}`' for t in targets)}"
@@ -48,6 +50,8 @@ class TaskViewSet(ScopedViewSet):
     def get_base_queryset(self):
         if self.action == "retrieve":
             return selectors.task_detail(account=self.account)
+        if self.action == "list":
+            return selectors.task_list_rows(account=self.account)
         return selectors.task_list(account=self.account)
 
     def _references(self, data: dict) -> dict:
@@ -62,7 +66,9 @@ class TaskViewSet(ScopedViewSet):
         parameters=[OpenApiParameter("type", str, description="Task type (a slug such as task, scheduling)")],
     )
     def list(self, request):
-        return self.paginated(self.filter_queryset(self.get_queryset()), TaskSerializer)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*TASK_ITEM_FIELDS))
+        followers = selectors.task_followers(task_ids=[row["id"] for row in page])
+        return self.get_paginated_response(task_items(page, followers))
 
     @extend_schema(request=TaskCreateSerializer, responses={201: TaskSerializer}, description=(
         "Create a task. Beyond the contract: `ownerId` (default: the caller; null for none), `followerIds`, "

@@ -1,6 +1,10 @@
+import json
+from datetime import datetime, timezone
+
 import pytest
 
 from accounts.services import assistant_create
+from tasks_app.api.serializers import TaskSerializer
 from tasks_app.models import Activity, Meeting, Task
 from tasks_app.services import task_create
 
@@ -138,6 +142,25 @@ def test_list_runs_a_constant_number_of_queries(alice, bob, django_assert_max_nu
             body = alice.client.get("/tasks", {"perPage": per_page, "mine": "true"}).json()
         assert len(body["tasks"]) == per_page
         assert all(len(t["followers"]) == 2 for t in body["tasks"])
+
+
+def test_list_items_are_exactly_what_the_task_serializer_gives(alice, bob):
+    assistant = assistant_create(account=alice.account, name="Ava", email="ava@acme.test")
+    parent = TaskFactory(account=alice.account, owner=None, status=Task.Status.COMPLETED)
+    TaskFactory(account=alice.account, owner=bob.user, followers=[alice.user, bob.user], parent=parent,
+                assistant=assistant, due_at=datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc), summary="s",
+                metadata={"k": ["v", 1]}, type="scheduling")
+    listed = alice.client.get("/tasks").json()["tasks"]
+    expected = json.loads(json.dumps([TaskSerializer(task).data
+                                      for task in Task.objects.filter(account=alice.account)]))
+
+    def normalised(items):
+        return sorted(({**item, "followers": sorted(item["followers"], key=lambda f: f["id"])} for item in items),
+                      key=lambda item: item["id"])
+
+    assert len(listed) == 2 and normalised(listed) == normalised(expected)
+    assert {item["owner"] is None for item in listed} == {True, False}
+    assert {item["dueAt"] for item in listed} == {None, "2026-12-01T09:30:00Z"}
 
 
 # -- detail ------------------------------------------------------------------------------------------------
