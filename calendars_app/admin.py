@@ -8,6 +8,7 @@ from .models import Calendar, CalendarEvent, OAuthAccess, UserCalendar
 class OAuthAccessAdmin(admin.ModelAdmin):
     list_display = ["id", "identifier", "platform", "status", "expires_at", "last_synced_at"]
     list_filter = ["platform", "status"]
+    list_select_related = ["identifier"]
     search_fields = ["id", "identifier__value"]
     # Read-only and without the encrypted token columns: staff can see a grant's state, not its secrets.
     fields = ["id", "account", "identifier", "platform", "status", "scopes", "expires_at", "last_error",
@@ -33,6 +34,7 @@ class UserCalendarInline(admin.TabularInline):
 class CalendarAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "platform", "account", "event_count", "last_synced_at", "sync_error"]
     list_filter = ["platform", "sync_error"]
+    list_select_related = ["account"]
     search_fields = ["id", "name", "reference_id"]
     readonly_fields = ["id", "account", "platform", "reference_id", "last_sync_token", "last_synced_at",
                        "event_count", "created_at", "updated_at"]
@@ -43,4 +45,5 @@ class CalendarAdmin(admin.ModelAdmin):
 class CalendarEventAdmin(admin.ModelAdmin):
     list_display = ["id", "calendar", "start", "end", "status", "transparency"]
     list_filter = ["status", "transparency"]
+    list_select_related = ["calendar"]
     raw_id_fields = ["calendar"]

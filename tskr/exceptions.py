@@ -41,12 +41,6 @@ class ValidationFailed(ApplicationError):
     default_message = "Validation failed"
 
 
-class Unauthorized(ApplicationError):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    error_code = "unauthorized"
-    default_message = "Authentication failed"
-
-
 class Forbidden(ApplicationError):
     status_code = status.HTTP_403_FORBIDDEN
     error_code = "forbidden"

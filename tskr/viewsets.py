@@ -83,3 +83,14 @@ class ScopedViewSet(viewsets.GenericViewSet):
 def deleted(object_id: str, message: str) -> dict:
     """The contract's delete body: `{"id", "message"}` under the resource key."""
     return {"id": object_id, "message": message}
+
+
+class UnscopedPlatformViewSet(ScopedViewSet):
+    """The one named bypass of account scoping: for platform-wide rows (the admin catalog).
+
+    Subclasses must guard access another way (`IsSuperAdmin`); there is no account filter at all.
+    """
+
+    def apply_scope(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+

@@ -90,3 +90,13 @@ def test_another_accounts_assistant_is_404(manager, charlie):
         assert response.status_code == 404
     assert charlie.client.get("/assistants").json()["assistants"] == []
     assert Assistant.objects.get(id=assistant["id"]).name == "AI Assistant"
+
+
+def test_assistant_list_query_count_does_not_grow(manager, django_assert_max_num_queries):
+    for n in range(25):
+        manager.client.post("/assistants", {**PAYLOAD, "email": f"a{n}@example.com"})
+    manager.client.get("/assistants")
+    for email_filter in ({}, {"email": "a3@example.com"}):
+        # expected: SELECT assistants (the certificate is cached, the last-used touch throttled)
+        with django_assert_max_num_queries(1):
+            manager.client.get("/assistants", email_filter)

@@ -32,6 +32,29 @@ class CatalogReferenceField(serializers.RelatedField):
         return value.name
 
 
+class CatalogReferenceListField(serializers.ListField):
+    """A list of catalog rows by name or id, resolved in one query (not one per item)."""
+
+    def __init__(self, *, queryset, **kwargs):
+        self.queryset = queryset
+        kwargs.setdefault("child", serializers.CharField(max_length=100))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        keys = super().to_internal_value(data)
+        found = {}
+        for obj in self.queryset.filter(Q(name__in=keys) | Q(id__in=keys)):
+            found[obj.name] = found[obj.id] = obj
+        unknown = {index: [f"Unknown {self.queryset.model._meta.verbose_name} '{key}'"]
+                   for index, key in enumerate(keys) if key not in found}
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return [found[key] for key in keys]
+
+    def to_representation(self, value):
+        return [obj.name for obj in value.all()] if hasattr(value, "all") else [obj.name for obj in value]
+
+
 STEP_SCHEMA = {
     "oneOf": [
         {"type": "string", "maxLength": 300},
@@ -222,8 +245,8 @@ class AgentUpdateSerializer(InputSerializer):
     systemPrompt = serializers.CharField(source="system_prompt", allow_blank=True, max_length=100_000, required=False)
     temperature = serializers.FloatField(min_value=0, max_value=2, required=False)
     maxTokens = serializers.IntegerField(source="max_tokens", min_value=1, max_value=1_000_000, required=False)
-    skills = serializers.ListField(child=CatalogReferenceField(queryset=Skill.objects.all()), max_length=200,
-                                   required=False, help_text="Skill names or ids; replaces the agent's skill set")
+    skills = CatalogReferenceListField(queryset=Skill.objects.all(), max_length=200, required=False,
+                                       help_text="Skill names or ids; replaces the agent's skill set")
     status = serializers.ChoiceField(choices=Agent.Status.choices, required=False)
     isDefault = serializers.BooleanField(source="is_default", required=False,
                                          help_text="true makes this the one default agent (the previous loses it)")

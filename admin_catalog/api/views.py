@@ -1,4 +1,3 @@
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -6,7 +5,7 @@ from rest_framework.response import Response
 
 from tskr.permissions import IsSuperAdmin
 from tskr.serializers import DeletedSerializer
-from tskr.viewsets import ScopedViewSet, deleted
+from tskr.viewsets import UnscopedPlatformViewSet, deleted
 
 from .. import selectors, services
 from ..filters import AgentFilter, SkillFilter, TaskTemplateFilter
@@ -30,17 +29,13 @@ SUPER_ADMIN = ("Super admin only: a delegated token whose email domain is a supe
                "signed with a certificate of a staff account; anything else answers 403 `super_admin_required`.")
 
 
-class PlatformCatalogViewSet(ScopedViewSet):
+class PlatformCatalogViewSet(UnscopedPlatformViewSet):
     """The catalog is platform-wide, not per account: no account filter, and only super admins get in.
 
-    `apply_scope` is overridden on purpose (the one bypass of account scoping); `IsSuperAdmin` is what
-    guards these rows instead. Writes record the caller's email as created/updated by.
+    Writes record the caller's email as created/updated by.
     """
 
     permission_classes = [IsSuperAdmin]
-
-    def apply_scope(self, queryset: QuerySet) -> QuerySet:
-        return queryset
 
     @property
     def actor(self) -> str:

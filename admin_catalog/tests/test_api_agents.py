@@ -136,3 +136,19 @@ def test_concurrent_default_claims_leave_exactly_one_default(ops):
     statuses = race(ops, [("PUT", f"/admin/agents/{agent.id}", {"isDefault": True}) for agent in agents])
     assert statuses == [200] * 4
     assert Agent.objects.filter(is_default=True).count() == 1
+
+
+def test_agent_skills_are_resolved_in_one_query_whatever_their_number(db, django_assert_max_num_queries):
+    """Names and ids mixed; one SELECT resolves them all (not one per skill)."""
+    from admin_catalog.api.serializers import AgentUpdateSerializer
+    from admin_catalog.models import Skill
+
+    skills = [Skill.objects.create(name=f"skill-{n}", display_name=f"Skill {n}") for n in range(30)]
+    keys = [skill.name if n % 2 else skill.id for n, skill in enumerate(skills)]
+    with django_assert_max_num_queries(1):
+        data = AgentUpdateSerializer.validated({"skills": keys})
+    assert [skill.id for skill in data["skills"]] == [skill.id for skill in skills]
+    with django_assert_max_num_queries(1):
+        response = AgentUpdateSerializer(data={"skills": ["skill-1", "nope"]})
+        assert not response.is_valid()
+    assert "skills" in response.errors

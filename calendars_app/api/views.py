@@ -1,4 +1,3 @@
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -87,14 +86,7 @@ class SyncResourcesViewSet(IdentifierScopedMixin, ScopedViewSet):
         "`queue` hands it to a Celery worker and answers `status: queued`. Errors: 400 `oauth_access_missing`, "
         "409 `sync_in_progress` (inline only)."))
     def create(self, request, identifier_id=None):
-        identifier = self.get_identifier()
-        body = {"identifierId": identifier.id, "userId": identifier.user_id}
-        if settings.TSKR_SYNC_MODE == "queue":
-            services.identifier_sync_enqueue(account=self.account, identifier=identifier)
-            return Response({"message": "Resource sync triggered successfully", **body, "status": "queued"})
-        result = services.identifier_sync_resources(account=self.account, identifier=identifier)
-        return Response({"message": "Resource sync completed", **body, "status": "completed",
-                         "result": result.as_dict()})
+        return Response(services.identifier_sync_requested(account=self.account, identifier=self.get_identifier()))
 
 
 @extend_schema(parameters=[IDENTIFIER_ID, PLATFORM])

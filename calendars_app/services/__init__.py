@@ -4,13 +4,13 @@ from .oauth import (
     oauth_connect_start, oauth_tokens_reencrypt,
 )
 from .sync import (
-    SyncAlreadyRunning, SyncResult, calendar_orphans_delete, identifier_sync_calendars, identifier_sync_enqueue, identifier_sync_resources,
-    identifier_sync_run, identifiers_sync_enqueue_all,
+    SyncAlreadyRunning, SyncResult, calendar_orphans_delete, identifier_sync_calendars, identifier_sync_enqueue,
+    identifier_sync_requested, identifier_sync_resources, identifier_sync_run, identifiers_sync_enqueue_all,
 )
 
 __all__ = [
     "SyncAlreadyRunning", "SyncResult", "calendar_orphans_delete", "identifier_platform_flags_set", "identifier_sync_calendars",
-    "identifier_sync_enqueue", "identifier_sync_resources", "identifier_sync_run", "identifiers_sync_enqueue_all",
+    "identifier_sync_enqueue", "identifier_sync_requested", "identifier_sync_resources", "identifier_sync_run", "identifiers_sync_enqueue_all",
     "oauth_access_get", "oauth_access_revoke", "oauth_access_set", "oauth_callback_complete", "oauth_connect_start",
     "oauth_tokens_reencrypt",
 ]

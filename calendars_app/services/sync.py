@@ -309,6 +309,19 @@ def identifier_sync_enqueue(*, account: Account, identifier: UserIdentifier) -> 
     transaction.on_commit(lambda: sync_identifier_resources.delay(identifier.id, account.id))
 
 
+def identifier_sync_requested(*, account: Account, identifier: UserIdentifier) -> dict:
+    """`POST /identifiers/:id/sync-resources`: run now (TSKR_SYNC_MODE=inline) or queue it (`queue`).
+
+    Returns the contract's body for either mode.
+    """
+    body = {"identifierId": identifier.id, "userId": identifier.user_id}
+    if settings.TSKR_SYNC_MODE == "queue":
+        identifier_sync_enqueue(account=account, identifier=identifier)
+        return {"message": "Resource sync triggered successfully", **body, "status": "queued"}
+    result = identifier_sync_resources(account=account, identifier=identifier)
+    return {"message": "Resource sync completed", **body, "status": "completed", "result": result.as_dict()}
+
+
 def identifier_sync_run(*, identifier_id: str, account_id: str) -> dict:
     """The queued sync (task body): re-scoped lookup, then a sync; a transient provider failure raises
     `ProviderUnavailable` so the task retries it (safe: the sync is idempotent)."""
