@@ -1,18 +1,19 @@
 """Writes for the directory: memories, contacts (with bulk import), identifiers and preferences."""
+import json
 from dataclasses import asdict, dataclass, field
 
 import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, User
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed
+from tskr.ids import new_id
 
 from . import preferences as skill_preferences
-from .lookups import json_array_contains_any
+from .lookups import json_array_contains_any, value_in
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
 from .validation import contact_row_clean, ensure_choice, platforms_errors, unique_emails, validation_failed
 
@@ -53,9 +54,10 @@ def _registered_users_by_email(*, account: Account, emails: list[str]) -> dict[s
     """Email -> id of the account's user it belongs to: their login email or one of their email identifiers."""
     if not emails:
         return {}
-    found = dict(UserIdentifier.objects.filter(account=account, type=UserIdentifier.Type.EMAIL, value__in=emails,
-                                               user__isnull=False).values_list("value", "user_id"))
-    found.update(User.objects.filter(account=account, email__in=emails).values_list("email", "id"))
+    found = dict(UserIdentifier.objects.filter(value_in(UserIdentifier, "value", emails), account=account,
+                                               type=UserIdentifier.Type.EMAIL, user__isnull=False)
+                 .values_list("value", "user_id"))
+    found.update(User.objects.filter(value_in(User, "email", emails), account=account).values_list("email", "id"))
     return found
 
 
@@ -142,7 +144,8 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
        those are updated (only the keys the row carries; additional emails are added, never removed),
        the other rows become new contacts (name defaults to the email);
     5. two queries find the account's registered users owning the addresses: contacts are linked to them;
-    6. one bulk_create and one bulk_update write everything (PostgreSQL sends each as one statement).
+    6. one INSERT and one UPDATE write everything (on PostgreSQL from arrays of values; elsewhere
+       Django's bulk_create and bulk_update).
     Used by `POST /contacts/bulk-import` and by the calendars app's provider contact sync.
     """
     if len(rows) > MAX_IMPORT_CONTACTS:
@@ -167,45 +170,81 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
 
     row_emails = [data["email"] for data in valid]
     existing = list(Contact.objects.filter(account=account, user=user).filter(
-        Q(email__in=row_emails) | json_array_contains_any(Contact, "emails", row_emails)))
-    by_email: dict[str, Contact] = {}
+        value_in(Contact, "email", row_emails) | json_array_contains_any(Contact, "emails", row_emails)).values(
+        "id", "email", "emails", "linked_user_id", *_IMPORT_FIELDS))
+    by_email: dict[str, dict] = {}
     for contact in existing:
-        for address in contact.emails:
+        for address in contact["emails"]:
             by_email.setdefault(address, contact)
-    by_email.update({contact.email: contact for contact in existing if contact.email})
+    by_email.update({contact["email"]: contact for contact in existing if contact["email"]})
     addresses = list({address for data in valid for address in [data["email"], *data.get("emails", [])]})
     registered = _registered_users_by_email(account=account, emails=addresses)
 
-    now = timezone.now()
-    to_create: list[Contact] = []
-    to_update: dict[str, Contact] = {}
+    to_create: list[dict] = []
+    to_update: dict[str, dict] = {}
     for data in valid:
         extra_emails = data.get("emails", [])
         linked_user_id = _linked_user_id(registered, data["email"], extra_emails)
         contact = by_email.get(data["email"])
         if contact is None:
-            fields = {name: data[name] for name in _IMPORT_FIELDS if name in data}
-            fields["name"] = fields.get("name") or data["email"]
-            to_create.append(Contact(account=account, user=user, email=data["email"], emails=extra_emails,
-                                     linked_user_id=linked_user_id, **fields))
-        elif contact.id in to_update:
+            values = {name: data.get(name, "") for name in _IMPORT_FIELDS}
+            values.update(id=new_id("contact"), email=data["email"], emails=extra_emails,
+                          linked_user_id=linked_user_id, name=values["name"] or data["email"])
+            to_create.append(values)
+        elif contact["id"] in to_update:
             result.skipped += 1
         else:
-            for name in _IMPORT_FIELDS:
-                if name in data and not (name == "name" and not data[name]):
-                    setattr(contact, name, data[name])
-            contact.emails = unique_emails([*contact.emails, data["email"], *extra_emails], exclude=contact.email)
-            contact.linked_user_id = linked_user_id or contact.linked_user_id
-            contact.updated_at = now
-            to_update[contact.id] = contact
+            values = {name: contact[name] for name in _IMPORT_FIELDS}
+            values.update({name: data[name] for name in _IMPORT_FIELDS
+                           if name in data and not (name == "name" and not data[name])})
+            values.update(id=contact["id"], email=contact["email"], linked_user_id=linked_user_id or contact["linked_user_id"],
+                          emails=unique_emails([*contact["emails"], data["email"], *extra_emails],
+                                               exclude=contact["email"]))
+            to_update[contact["id"]] = values
+    write = _contacts_write_postgresql if connection.vendor == "postgresql" else _contacts_write_orm
     try:
         with transaction.atomic():
-            Contact.objects.bulk_create(to_create)
-            Contact.objects.bulk_update(to_update.values(), [*_IMPORT_FIELDS, "emails", "linked_user", "updated_at"])
+            write(account=account, user=user, to_create=to_create, to_update=list(to_update.values()),
+                  now=timezone.now())
     except IntegrityError:
         raise Conflict("The contacts changed during the import; retry it", error_code="import_conflict") from None
     result.created, result.updated = len(to_create), len(to_update)
     return result
+
+
+def _contacts_write_postgresql(*, account: Account, user: User, to_create: list[dict], to_update: list[dict],
+                               now) -> None:
+    """One INSERT and one UPDATE, each reading its rows from a single JSON parameter.
+
+    Django's bulk_update builds a CASE per field per row (about a second of Python for 1000 rows and
+    a slow statement), and a placeholder per value costs milliseconds of quoting in the driver; one
+    JSON document per statement keeps the Python and the SQL linear and small.
+    """
+    table = Contact._meta.db_table
+    rows = ("jsonb_to_recordset(%s::jsonb) AS item (id text, linked_user_id text, email text, emails jsonb, "
+            f"{', '.join(f'{name} text' for name in _IMPORT_FIELDS)})")
+    with connection.cursor() as cursor:
+        if to_create:
+            cursor.execute(
+                f"INSERT INTO {table} (id, account_id, user_id, linked_user_id, email, emails, "
+                f"{', '.join(_IMPORT_FIELDS)}, notes, tags, metadata, created_at, updated_at) "
+                f"SELECT item.id, %s, %s, item.linked_user_id, item.email, item.emails, "
+                f"{', '.join(f'item.{name}' for name in _IMPORT_FIELDS)}, '', '[]'::jsonb, '{{}}'::jsonb, %s, %s "
+                f"FROM {rows}",
+                [account.id, user.id, now, now, json.dumps(to_create)])
+        if to_update:
+            cursor.execute(
+                f"UPDATE {table} AS contact SET linked_user_id = item.linked_user_id, emails = item.emails, "
+                f"{', '.join(f'{name} = item.{name}' for name in _IMPORT_FIELDS)}, updated_at = %s "
+                f"FROM {rows} WHERE contact.id = item.id",
+                [now, json.dumps(to_update)])
+
+
+def _contacts_write_orm(*, account: Account, user: User, to_create: list[dict], to_update: list[dict], now) -> None:
+    """The portable write for other databases (SQLite): bulk_create and bulk_update."""
+    Contact.objects.bulk_create([Contact(account=account, user=user, **values) for values in to_create])
+    Contact.objects.bulk_update([Contact(updated_at=now, **values) for values in to_update],
+                                [*_IMPORT_FIELDS, "emails", "linked_user", "updated_at"])
 
 
 # -- identifiers ------------------------------------------------------------------------------

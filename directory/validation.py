@@ -3,6 +3,12 @@
 The calendars app feeds provider contacts to `contacts_bulk_import` and writes `platforms`, so the
 rules live here and the services apply them; API serializers reuse the same classes.
 """
+import functools
+import re
+import zoneinfo
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
 from rest_framework import serializers
 
 from tskr.exceptions import ValidationFailed, _flatten_details
@@ -45,18 +51,98 @@ class ContactImportRowSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+#: Text fields of an import row and their maximum lengths (as ContactImportRowSerializer declares them).
+_ROW_TEXT_FIELDS = {"name": 300, "phone": 64, "company": 300, "title": 300}
+_EMAIL_MAX_LENGTH = 254
+_EMAILS_MAX_ITEMS = 50
+#: Characters DRF's CharField refuses (null and lone surrogates): rows holding them take the slow path.
+_REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+_email_validator = EmailValidator()
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_email(value: str) -> bool:
+    try:
+        _email_validator(value)
+    except DjangoValidationError:
+        return False
+    return True
+
+
+def _clean_text(value, max_length: int) -> str | None:
+    """`value` stripped when it is a string DRF's CharField would accept unchanged in meaning, else None."""
+    if not isinstance(value, str) or _REFUSED_CHARACTERS.search(value):
+        return None
+    value = value.strip()
+    return value if len(value) <= max_length else None
+
+
+def _clean_email(value) -> str | None:
+    value = _clean_text(value, _EMAIL_MAX_LENGTH)
+    return value if value and _is_email(value) else None
+
+
+def _is_timezone(value: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _row_fast_clean(row) -> dict | None:
+    """The row as ContactImportRowSerializer would validate it, or None when anything is unusual.
+
+    A bulk import validates up to 1000 rows and the serializer costs ~0.3 ms a row, so well-formed
+    rows (plain strings within the limits, valid addresses and time zone) are checked here in plain
+    Python. This only ever accepts what the serializer accepts, with the same result; every other row
+    (wrong types, too long, invalid values) goes through the serializer, which gives the error message.
+    """
+    if not isinstance(row, dict):
+        return None
+    email = _clean_email(row.get("email"))
+    if email is None:
+        return None
+    data = {"email": email}
+    for name, max_length in _ROW_TEXT_FIELDS.items():
+        if name in row:
+            data[name] = _clean_text(row[name], max_length)
+            if data[name] is None:
+                return None
+    if "timezone" in row:
+        data["timezone"] = _clean_text(row["timezone"], 64)
+        if data["timezone"] is None or (data["timezone"] and not _is_timezone(data["timezone"])):
+            return None
+    if "emails" in row:
+        emails = row["emails"]
+        if not isinstance(emails, list) or len(emails) > _EMAILS_MAX_ITEMS:
+            return None
+        data["emails"] = [_clean_email(address) for address in emails]
+        if None in data["emails"]:
+            return None
+    return data
+
+
 def contact_row_clean(row) -> tuple[dict | None, str | None]:
     """(clean row with lower-cased addresses, None) or (None, one readable error message)."""
+    data = _row_fast_clean(row)
+    if data is None:
+        data, error = _row_serializer_clean(row)
+        if error:
+            return None, error
+    data["email"] = data["email"].lower()
+    if "emails" in data:
+        data["emails"] = unique_emails(data["emails"], exclude=data["email"])
+    return data, None
+
+
+def _row_serializer_clean(row) -> tuple[dict | None, str | None]:
     serializer = ContactImportRowSerializer(data=row)
     if not serializer.is_valid():
         field, messages = next(iter(_flatten_details(serializer.errors).items()))
         message = messages[0]
         return None, message if field in {"email", "non_field_errors"} else f"{field}: {message}"
-    data = dict(serializer.validated_data)
-    data["email"] = data["email"].lower()
-    if "emails" in data:
-        data["emails"] = unique_emails(data["emails"], exclude=data["email"])
-    return data, None
+    return dict(serializer.validated_data), None
 
 
 def unique_emails(emails: list[str], *, exclude: str = "") -> list[str]:

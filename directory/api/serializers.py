@@ -78,10 +78,20 @@ class ContactCreateSerializer(ContactUpdateSerializer):
     name = serializers.CharField(max_length=300)
 
 
+class _ParsedJSONValue(serializers.Field):
+    """Any non-null value of an already parsed JSON body, as it is (JSONField would re-encode each one)."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class ContactsBulkImportInputSerializer(InputSerializer):
     """Items are validated one by one by the service, so one bad item does not fail the request."""
 
-    contacts = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
+    contacts = serializers.ListField(child=_ParsedJSONValue(), allow_empty=True)
 
 
 class ContactImportItemSerializer(ContactImportRowSerializer):
