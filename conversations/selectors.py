@@ -22,6 +22,11 @@ def message_list(*, chat: Chat) -> QuerySet[Message]:
     return Message.objects.filter(account_id=chat.account_id, chat=chat).order_by("timestamp", "id")
 
 
+def message_list_by_chat_id(*, account: Account, chat_id: str) -> QuerySet[Message]:
+    """`message_list` without loading the chat first: empty for a chat that is not in the account."""
+    return Message.objects.filter(account=account, chat_id=chat_id).order_by("timestamp", "id")
+
+
 def message_latest_inbound(*, chat: Chat) -> Message | None:
     """The message the assistant answers: the newest one a human wrote."""
     return (Message.objects.filter(account_id=chat.account_id, chat=chat, role=Message.Role.USER)

@@ -12,6 +12,7 @@ from tskr.viewsets import ScopedViewSet, deleted
 from .. import selectors, services
 from ..filters import ChatFilter
 from ..models import Chat, Message
+from .pagination import WindowCountPagination
 from .serializers import (
     MessagesClearedSerializer,
     ChatCreateSerializer,
@@ -121,6 +122,7 @@ class MessageViewSet(ScopedViewSet):
     queryset = Message.objects.all()
     serializer_class = MessageSerializer
     lookup_url_kwarg = "message_id"
+    pagination_class = WindowCountPagination
 
     @property
     def chat(self) -> Chat:
@@ -131,9 +133,15 @@ class MessageViewSet(ScopedViewSet):
     def get_base_queryset(self):
         return selectors.message_list(chat=self.chat)
 
+    def check_parent(self):
+        """For WindowCountPagination: a 404 when the chat is not in the account (only asked on an empty page)."""
+        self.chat  # noqa: B018 (the lookup raises NotFound)
+
     @extend_schema(responses=MessageSerializer(many=True))
     def list(self, request, chat_id=None):
-        page = self.paginate_queryset(self.get_queryset().values(*MESSAGE_ITEM_FIELDS))
+        # One query for a non-empty page: its rows prove the chat is the account's, and carry the total.
+        queryset = self.apply_scope(selectors.message_list_by_chat_id(account=self.account, chat_id=chat_id))
+        page = self.paginate_queryset(queryset.values(*MESSAGE_ITEM_FIELDS))
         return self.get_paginated_response(message_items(page))
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
