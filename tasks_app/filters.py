@@ -3,6 +3,8 @@ from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from conversations.filters import CachedFormFilterSet
+
 from .models import Task
 from .selectors import task_filter_mine
 from .services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
@@ -17,7 +19,7 @@ class BooleanStringFilter(django_filters.TypedChoiceFilter):
                          **kwargs)
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(CachedFormFilterSet):
     status = django_filters.ChoiceFilter(choices=Task.Status.choices)
     type = django_filters.CharFilter(validators=[RegexValidator(TASK_TYPE_PATTERN, f"Type {TASK_TYPE_RULE}")])
     mine = BooleanStringFilter(

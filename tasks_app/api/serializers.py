@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from conversations.api.serializers import iso_datetime
 from tskr.fields import JSONObjectField, OptionalURLField, TimezoneField
 from tskr.serializers import InputSerializer
 
@@ -39,9 +40,6 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-#: DRF's own datetime output (ISO 8601, UTC as 'Z'; None stays None), for list rows built without a serializer.
-_iso = serializers.DateTimeField().to_representation
-
 #: The columns a task list item needs (`task_items` turns them into `TaskSerializer`'s shape).
 TASK_ITEM_FIELDS = ("id", "title", "description", "status", "type", "summary", "metadata", "owner__id", "owner__email",
                     "owner__first_name", "owner__last_name", "assistant_id", "parent_id", "source_chat_id",
@@ -68,9 +66,9 @@ def task_items(rows, followers: dict[str, list[dict]]) -> list[dict]:
         "owner": _user_ref(row, "owner__"),
         "followers": [_user_ref(link, "user__") for link in followers[row["id"]]],
         "assistantId": row["assistant_id"], "parentId": row["parent_id"], "sourceChatId": row["source_chat_id"],
-        "templateId": row["template_id"], "dueAt": _iso(row["due_at"]),
+        "templateId": row["template_id"], "dueAt": iso_datetime(row["due_at"]),
         "allowedTransitions": list(_ALLOWED_TRANSITIONS[row["status"]]),
-        "createdAt": _iso(row["created_at"]), "updatedAt": _iso(row["updated_at"]),
+        "createdAt": iso_datetime(row["created_at"]), "updatedAt": iso_datetime(row["updated_at"]),
     } for row in rows]
 
 
