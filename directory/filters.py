@@ -16,7 +16,7 @@ class TagsFilterMixin(django_filters.FilterSet):
 
     def filter_tags(self, queryset, name, value):
         tags = _tag_list(value)
-        return queryset.filter(json_array_contains_all(queryset.model, "tags", tags)) if tags else queryset
+        return queryset.filter(json_array_contains_all("tags", tags)) if tags else queryset
 
 
 class MemoryFilter(TagsFilterMixin):

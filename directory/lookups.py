@@ -9,46 +9,64 @@ placeholder per value costs more Python in Django's compiler and the driver than
 import json
 
 from django.db import connection
-from django.db.models import BooleanField, Model, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Expression, F, Q
 
 
-def _column(model: type[Model], field: str) -> str:
-    return f'"{model._meta.db_table}"."{model._meta.get_field(field).column}"'
+class _ColumnCondition(Expression):
+    """A boolean SQL snippet around one column: `template` holds `{column}` and `%s` placeholders.
+
+    The column is compiled by Django, so it carries the alias of the query it ends up in (a filter
+    reused inside a subquery refers to the subquery's table, not the outer one).
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, template: str, params: list):
+        super().__init__()
+        self.column, self.template, self.params = F(field), template, params
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column, column_params = compiler.compile(self.column)
+        assert not column_params, "a plain column has no parameters"
+        return self.template.format(column=column), self.params
 
 
-def _json_elements(values: list[str]) -> tuple[str, list[str]]:
-    """A subquery yielding `values` as text, from one JSON parameter: (sql, params)."""
+def _json_elements() -> str:
+    """A subquery yielding the elements of a JSON array parameter as text."""
     if connection.vendor == "postgresql":
-        return "SELECT jsonb_array_elements_text(%s::jsonb)", [json.dumps(list(values))]
-    return "SELECT value FROM json_each(%s)", [json.dumps(list(values))]
+        return "SELECT jsonb_array_elements_text(%s::jsonb)"
+    return "SELECT value FROM json_each(%s)"
 
 
-def _sqlite_has_element(model: type[Model], field: str, values: list[str]) -> RawSQL:
-    elements, params = _json_elements(values)
-    return RawSQL(f"EXISTS (SELECT 1 FROM json_each({_column(model, field)}) AS element "
-                  f"WHERE element.value IN ({elements}))", params, output_field=BooleanField())
+def _sqlite_has_element(field: str, values: list[str]) -> Q:
+    return Q(_ColumnCondition(field, "EXISTS (SELECT 1 FROM json_each({column}) AS element "
+                                     f"WHERE element.value IN ({_json_elements()}))", [json.dumps(list(values))]))
 
 
-def value_in(model: type[Model], field: str, values: list[str]) -> Q:
+def value_in(field: str, values: list[str]) -> Q:
     """Rows whose text `field` is one of `values` (as `field__in`, with one parameter however many)."""
     if not values:
         return Q(pk__in=[])
-    elements, params = _json_elements(values)
-    return Q(RawSQL(f"{_column(model, field)} IN ({elements})", params, output_field=BooleanField()))
+    return Q(_ColumnCondition(field, f"{{column}} IN ({_json_elements()})", [json.dumps(list(values))]))
 
 
-def json_array_contains_all(model: type[Model], field: str, values: list[str]) -> Q:
+def json_array_contains_all(field: str, values: list[str]) -> Q:
     """Rows whose array `field` holds every one of `values`."""
     if connection.vendor == "postgresql":
         return Q(**{f"{field}__contains": list(values)})
     condition = Q()
     for value in values:
-        condition &= Q(_sqlite_has_element(model, field, [value]))
+        condition &= _sqlite_has_element(field, [value])
     return condition
 
 
-def json_array_contains_any(model: type[Model], field: str, values: list[str]) -> Q:
+def json_array_contains_any(field: str, values: list[str]) -> Q:
     """Rows whose array `field` holds at least one of `values` (none when `values` is empty)."""
     if not values:
         return Q(pk__in=[])
@@ -56,6 +74,6 @@ def json_array_contains_any(model: type[Model], field: str, values: list[str]) -
         # Asked the other way round (is one of the row's elements a key of the values object?): `field ?|
         # values` scans the whole list for every row, and the planner does not pick the GIN index for a
         # long list, whereas a key lookup in a jsonb object is a binary search.
-        return Q(RawSQL(f"%s::jsonb ?| ARRAY(SELECT jsonb_array_elements_text({_column(model, field)}))",
-                        [json.dumps(dict.fromkeys(values, True))], output_field=BooleanField()))
-    return Q(_sqlite_has_element(model, field, values))
+        return Q(_ColumnCondition(field, "%s::jsonb ?| ARRAY(SELECT jsonb_array_elements_text({column}))",
+                                  [json.dumps(dict.fromkeys(values, True))]))
+    return _sqlite_has_element(field, values)

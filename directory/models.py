@@ -80,11 +80,18 @@ class Memory(TimeStampedModel):
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.NOTE)
     tags = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Not indexed alone (as TimeStampedModel does): every read is one user's, in the order of the index
+    # `memory_user_newest_first`, and a lone created_at index lures the planner into scanning every
+    # user's memories backwards when one user holds a large share of them.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "memories"
-        indexes = [models.Index(fields=["account", "user", "created_at"]),
-                   models.Index(fields=["account", "user", "type"])]
+        indexes = [
+            # the list's order (newest first, id breaking ties): a deep page is read from the index alone
+            models.Index(fields=["account", "user", "-created_at", "-id"], name="memory_user_newest_first"),
+            models.Index(fields=["account", "user", "type"]),
+        ]
 
     def __str__(self):
         return self.title

@@ -6,8 +6,23 @@ from accounts.models import Account, User
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
 
 
+class PageIdsFirstQuerySet(QuerySet):
+    """A queryset whose offset slices pick the page's ids first: `WHERE id IN (SELECT id ... OFFSET n)`.
+
+    A deep page (offset 10,000) would otherwise read and discard 10,000 whole rows; the inner query
+    only needs the ordering index (an index-only scan when the index covers filter and order), and
+    the outer one fetches the 20 rows of the page. Still one query; the first page is sliced as usual.
+    """
+
+    def __getitem__(self, k):
+        if not isinstance(k, slice) or not k.start or k.step is not None or self.query.is_sliced:
+            return super().__getitem__(k)
+        return self.filter(pk__in=QuerySet.__getitem__(self.values("pk"), k))
+
+
 def memory_list(*, account: Account, user: User) -> QuerySet[Memory]:
-    return Memory.objects.filter(account=account, user=user).order_by("-created_at", "-id")
+    """The user's memories, newest first (index `memory_user_newest_first`), deep pages by ids first."""
+    return PageIdsFirstQuerySet(Memory).filter(account=account, user=user).order_by("-created_at", "-id")
 
 
 def contact_list(*, account: Account, user: User) -> QuerySet[Contact]:

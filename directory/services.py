@@ -54,10 +54,10 @@ def _registered_users_by_email(*, account: Account, emails: list[str]) -> dict[s
     """Email -> id of the account's user it belongs to: their login email or one of their email identifiers."""
     if not emails:
         return {}
-    found = dict(UserIdentifier.objects.filter(value_in(UserIdentifier, "value", emails), account=account,
+    found = dict(UserIdentifier.objects.filter(value_in("value", emails), account=account,
                                                type=UserIdentifier.Type.EMAIL, user__isnull=False)
                  .values_list("value", "user_id"))
-    found.update(User.objects.filter(value_in(User, "email", emails), account=account).values_list("email", "id"))
+    found.update(User.objects.filter(value_in("email", emails), account=account).values_list("email", "id"))
     return found
 
 
@@ -170,7 +170,7 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
 
     row_emails = [data["email"] for data in valid]
     existing = list(Contact.objects.filter(account=account, user=user).filter(
-        value_in(Contact, "email", row_emails) | json_array_contains_any(Contact, "emails", row_emails)).values(
+        value_in("email", row_emails) | json_array_contains_any("emails", row_emails)).values(
         "id", "email", "emails", "linked_user_id", *_IMPORT_FIELDS))
     by_email: dict[str, dict] = {}
     for contact in existing:

@@ -98,3 +98,18 @@ def test_memory_list_query_count_does_not_grow_with_page_size(alice, django_asse
         with django_assert_max_num_queries(3):
             body = alice.client.get("/memories", {"perPage": per_page, "tags": "x", "search": "memory"}).json()
             assert len(body["memories"]) == per_page
+
+
+@pytest.mark.smoke
+def test_memory_pages_list_newest_first_with_ties_broken_by_id_and_filters_applied(alice, bob):
+    memories = [MemoryFactory(user=alice.user, tags=["x"] if n % 3 else []) for n in range(12)]
+    MemoryFactory(user=bob.user, tags=["x"])
+    same_moment = memories[0].created_at
+    Memory.objects.filter(id__in=[m.id for m in memories[4:8]]).update(created_at=same_moment)
+    expected = list(Memory.objects.filter(user=alice.user).order_by("-created_at", "-id").values_list("id", flat=True))
+    pages = [alice.client.get("/memories", {"page": page, "perPage": 5}).json() for page in (1, 2, 3, 4)]
+    assert [m["id"] for body in pages for m in body["memories"]] == expected
+    assert [len(body["memories"]) for body in pages] == [5, 5, 2, 0] and pages[1]["total"] == 12
+    tagged = [memory_id for memory_id in expected if memory_id in {m.id for m in memories if m.tags}]
+    second = alice.client.get("/memories", {"page": 2, "perPage": 3, "tags": "x"}).json()
+    assert [m["id"] for m in second["memories"]] == tagged[3:6] and second["total"] == 8
