@@ -1,7 +1,9 @@
 import re
 
 import django_filters
+from django.db.models import TextField
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from tskr.exceptions import BadRequest
 
@@ -52,5 +54,6 @@ class ChatFilter(CachedFormFilterSet):
             if not _METADATA_KEY.match(key) or "__" in key:
                 raise BadRequest(f"Invalid metadata filter key '{key}'", error_code="invalid_filter")
             alias = f"metadata_{index}"
-            queryset = queryset.alias(**{alias: KT(f"metadata__{key}")}).filter(**{alias: value})
+            # Cast: on SQLite an aliased key transform is compared as JSON (the value would be parsed as JSON)
+            queryset = queryset.alias(**{alias: Cast(KT(f"metadata__{key}"), TextField())}).filter(**{alias: value})
         return queryset
