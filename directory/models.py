@@ -33,6 +33,8 @@ class UserIdentifier(TimeStampedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "type", "value"], name="identifier_unique_per_account_type"),
+            models.UniqueConstraint(fields=["user", "type"], condition=models.Q(primary=True),
+                                    name="identifier_one_primary_per_user_type"),
         ]
         indexes = [models.Index(fields=["account", "user"])]
 

@@ -299,12 +299,16 @@ def _save_identifier(identifier: UserIdentifier) -> UserIdentifier:
 
 
 def _set_primary(identifier: UserIdentifier) -> None:
-    """Make `identifier` its user's only primary of its type; for email, the user's email follows."""
-    UserIdentifier.objects.filter(user_id=identifier.user_id, type=identifier.type, primary=True).exclude(
+    """Make `identifier` its user's only primary of its type; for email, the user's email follows.
+
+    The user's row lock serialises concurrent primary changes of one user (the partial unique constraint
+    `identifier_one_primary_per_user_type` would otherwise fail the loser of the race with an error)."""
+    user = User.objects.select_for_update().get(pk=identifier.user_id)
+    identifier.user = user
+    UserIdentifier.objects.filter(user_id=user.id, type=identifier.type, primary=True).exclude(
         id=identifier.id).update(primary=False, updated_at=timezone.now())
     identifier.primary = True
     if identifier.type == UserIdentifier.Type.EMAIL:
-        user = identifier.user
         if User.objects.filter(account_id=user.account_id, email=identifier.value).exclude(id=user.id).exists():
             raise Conflict("Another user of this account has this email", error_code="email_taken")
         user.email = identifier.value
@@ -365,9 +369,7 @@ def identifier_make_primary(*, identifier: UserIdentifier) -> UserIdentifier:
         raise BadRequest("Only email identifiers can be made primary", error_code="identifier_not_email")
     if identifier.user_id is None:
         raise BadRequest("The identifier is not linked to a user", error_code="identifier_not_linked")
-    user = User.objects.select_for_update().get(id=identifier.user_id)  # one change of a user's email at a time
     identifier = UserIdentifier.objects.select_for_update().get(id=identifier.id)
-    identifier.user = user
     _set_primary(identifier)
     identifier.save(update_fields=["primary", "updated_at"])
     return identifier

@@ -3,6 +3,7 @@ import pytest
 from accounts.models import User
 from directory.models import IdentifierPreferences, UserIdentifier
 from directory.tests.factories import IdentifierFactory
+from tskr.testing import run_together
 
 
 @pytest.mark.smoke
@@ -199,3 +200,17 @@ def test_deleting_an_identifier_deletes_its_preferences(alice):
     assert IdentifierPreferences.objects.filter(user_identifier=phone).exists()
     alice.client.delete(f"/identifiers/{phone.id}")
     assert not IdentifierPreferences.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_primary_changes_of_one_user_leave_exactly_one_primary_email(alice):
+    from directory.services import identifier_make_primary, identifier_update
+
+    first, second, third, fourth = (_email(alice, f"a{n}@acme.test") for n in range(4))
+    outcomes = run_together(lambda: identifier_make_primary(identifier=first),
+                            lambda: identifier_make_primary(identifier=second),
+                            lambda: identifier_update(identifier=third, primary=True),
+                            lambda: identifier_update(identifier=fourth, primary=True))
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    primary, = UserIdentifier.objects.filter(user=alice.user, type="email", primary=True)
+    assert User.objects.get(id=alice.user.id).email == primary.value
