@@ -56,6 +56,9 @@ class Message(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    #: The user whose token posted the message; differs from `sender` when a gateway posts on someone's behalf.
+    posted_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.CHAT)
     content = models.TextField()

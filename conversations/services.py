@@ -5,6 +5,7 @@ with F() expressions for additions and a recount under the chat's row lock for d
 stay exact under concurrent writes.
 """
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Case, Count, F, Max, OuterRef, Subquery, Value, When
@@ -40,6 +41,10 @@ PROCESS_LOCK_TTL_MS = 30_000
 ENGINE_BUDGET_SECONDS = 24.0
 #: An asynchronous job waiting for a busy chat or a transient AI outage is tried this many times.
 MAX_JOB_ATTEMPTS = 5
+#: A worker running a job is killed at this hard limit (Celery `time_limit`); a job still `running`
+#: STALE_JOB_SECONDS after its last update has lost its worker and is failed by the periodic sweep.
+JOB_TIME_LIMIT_SECONDS = 60
+STALE_JOB_SECONDS = 2 * JOB_TIME_LIMIT_SECONDS
 
 
 class ChatBusy(Conflict):
@@ -108,11 +113,12 @@ def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata
     return User.objects.filter(account=account, email=sender).first()
 
 
-def _message_create(*, chat: Chat, sender: User | None, role: str, platform: str, content: str,
-                    files: list | None = None, metadata: dict | None = None) -> Message:
+def _message_create(*, chat: Chat, sender: User | None, posted_by: User | None, role: str, platform: str,
+                    content: str, files: list | None = None, metadata: dict | None = None) -> Message:
     """Insert a message and bump the chat's counters in one statement each (call inside a transaction)."""
-    message = Message.objects.create(account_id=chat.account_id, chat=chat, sender=sender, role=role,
-                                     platform=platform, content=content, files=files or [], metadata=metadata or {})
+    message = Message.objects.create(account_id=chat.account_id, chat=chat, sender=sender, posted_by=posted_by,
+                                     role=role, platform=platform, content=content, files=files or [],
+                                     metadata=metadata or {})
     changes = {
         "message_count": F("message_count") + 1,
         "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(message.timestamp)),
@@ -132,8 +138,8 @@ def message_add(*, chat: Chat, actor: User | None, content: str, role: str = Mes
                 metadata: dict | None = None) -> Message:
     metadata = metadata or {}
     sender = _resolve_sender(account=chat.account, actor=actor, role=role, metadata=metadata)
-    return _message_create(chat=chat, sender=sender, role=role, platform=platform, content=content, files=files,
-                           metadata=metadata)
+    return _message_create(chat=chat, sender=sender, posted_by=actor, role=role, platform=platform, content=content,
+                           files=files, metadata=metadata)
 
 
 @transaction.atomic
@@ -219,7 +225,9 @@ def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
     profile = assistant_profile(assistant)
     addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
     context = ChatContext(
-        assistant=profile, agent=agent_for(assistant), user=user_profile(latest.sender), platform=latest.platform,
+        assistant=profile, agent=agent_for(assistant), platform=latest.platform,
+        # the sender's memories only when they posted the message themselves (not a teammate naming them)
+        user=user_profile(latest.sender, reader_id=latest.posted_by_id),
         transcript=tuple(_entry(message) for message in selectors.message_transcript(chat=chat, until=latest)),
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
@@ -257,8 +265,8 @@ def _write_result(*, chat: Chat, latest: Message, addressing: Addressing, result
         return ProcessOutcome(task_ids=task_ids, suppressed=True)
     recipients = addressing.reply_recipients(sender_only=clarifying)
     assistant_from = chat.assistant.email if chat.assistant else ""
-    stored = _message_create(chat=chat, sender=None, role=Message.Role.ASSISTANT, platform=latest.platform,
-                             content=result.reply,
+    stored = _message_create(chat=chat, sender=None, posted_by=None, role=Message.Role.ASSISTANT,
+                             platform=latest.platform, content=result.reply,
                              metadata={"from": assistant_from, **recipients, "inReplyTo": latest.id,
                                        "taskIds": task_ids})
     return ProcessOutcome(message={"id": stored.id, **recipients, "content": stored.content,
@@ -312,3 +320,13 @@ def _job_finish(job: ChatJob, *, result: dict | None = None, error: ApplicationE
         status=ChatJob.Status.FAILED if error else ChatJob.Status.SUCCEEDED, result=result,
         error={"error": error.message, "error_code": error.error_code} if error else None,
         finished_at=timezone.now(), updated_at=timezone.now())
+
+
+def chat_jobs_fail_stale() -> int:
+    """Fail the jobs whose worker died mid-run (killed at the time limit, machine lost): without this
+    they would stay `running` forever and pollers would wait for nothing. Returns how many."""
+    now = timezone.now()
+    return ChatJob.objects.filter(status=ChatJob.Status.RUNNING,
+                                  updated_at__lt=now - timedelta(seconds=STALE_JOB_SECONDS)).update(
+        status=ChatJob.Status.FAILED, finished_at=now, updated_at=now,
+        error={"error": "The worker running this job stopped before it finished", "error_code": "job_lost"})

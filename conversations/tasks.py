@@ -7,9 +7,15 @@ from . import services
 
 
 @shared_task(bind=True, name="conversations.process_chat_job", acks_late=True, max_retries=services.MAX_JOB_ATTEMPTS,
-             soft_time_limit=45, time_limit=60)
+             soft_time_limit=services.JOB_TIME_LIMIT_SECONDS - 15, time_limit=services.JOB_TIME_LIMIT_SECONDS)
 def process_chat_job(self, job_id: str, account_id: str) -> None:
     """Process a chat for a queued ChatJob. Idempotent: the service claims the job atomically, so
     `acks_late` redelivery is safe. A busy chat or an AI outage is retried with growing, jittered delays."""
     if services.chat_job_run(job_id=job_id, account_id=account_id):
         raise self.retry(countdown=min(2 ** self.request.retries, 30) + random.uniform(0, 1))
+
+
+@shared_task(name="conversations.fail_stale_chat_jobs")
+def fail_stale_chat_jobs() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): fail jobs left `running` by a worker that died."""
+    return services.chat_jobs_fail_stale()

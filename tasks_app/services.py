@@ -226,7 +226,7 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
         received_at = timezone.now()
         files = [dict(file) for file in files]
         engine = get_engine()
-        result = engine.process_task(_task_context(task, message, files), deadline=Deadline(ENGINE_BUDGET_SECONDS))
+        result = engine.process_task(_task_context(task, actor_user, message, files), deadline=Deadline(ENGINE_BUDGET_SECONDS))
         if not lock.extend():
             raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",
                            error_code="lock_expired")
@@ -237,7 +237,7 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
         lock.release()
 
 
-def _task_context(task: Task, message: str, files: list[dict]):
+def _task_context(task: Task, actor_user: User | None, message: str, files: list[dict]):
     task = Task.objects.select_related("owner", "assistant", "source_chat__assistant").get(pk=task.pk)
     activities = (Activity.objects.filter(task=task).select_related("actor_user")
                   .order_by("-created_at", "-id")[:HISTORY_LIMIT])
@@ -252,7 +252,7 @@ def _task_context(task: Task, message: str, files: list[dict]):
         message = f"{message}\n\n(Attached images: {attached})".strip()
     assistant = _assistant_of(task)
     return TaskContext(assistant=assistant_profile(assistant), agent=agent_for(assistant),
-                       user=user_profile(task.owner), title=task.title, description=task.description, type=task.type,
+                       user=user_profile(task.owner, reader_id=actor_user.pk if actor_user else None), title=task.title, description=task.description, type=task.type,
                        status=task.status, history=history, message=message, now=timezone.now())
 
 

@@ -167,6 +167,7 @@ TSKR_SYNC_LOCK_SECONDS = env_int("TSKR_SYNC_LOCK_SECONDS", 120, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},
+    "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.

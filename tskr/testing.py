@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Certificate, User
@@ -156,3 +158,30 @@ def running_celery_worker(*, timeout: float = 30.0):
                 process.wait()
         log.close()
 
+
+
+def run_together(*calls: Callable[[], object]) -> list:
+    """Run `calls` in threads released at the same moment; answer what each returned, or the exception
+    it raised, in the order given. Each thread closes its own database connection.
+
+    The threads use their own connections, so they see only committed data: use it in
+    `django_db(transaction=True)` tests.
+    """
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as exc:  # handed to the test, which asserts on it
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -24,22 +24,23 @@ def agent_for(assistant: Assistant | None) -> AgentConfig | None:
     return agent_config_for_assistant(assistant)
 
 
-def user_profile(user: User | None) -> UserProfile | None:
-    """The human the engine works for, with their memories and skill preferences."""
+def user_profile(user: User | None, *, reader_id: str | None) -> UserProfile | None:
+    """The human the engine works for, with their skill preferences, and their memories only when the
+    user who asked for this run (`reader_id`, who reads its reply) is that human: memories are private."""
     if user is None:
         return None
-    memories, preferences = _memories_and_preferences(user)
+    memories, preferences = _memories_and_preferences(user, with_memories=reader_id == user.pk)
     return UserProfile(name=user.full_name, email=user.email, timezone=user.timezone, memories=memories,
                        preferences=preferences)
 
 
-def _memories_and_preferences(user: User) -> tuple[tuple[str, ...], dict]:
+def _memories_and_preferences(user: User, *, with_memories: bool) -> tuple[tuple[str, ...], dict]:
     """The user's newest memories ("title: content", trimmed), and the skill preferences stored on their
     identifiers (the primary one first; defaults filled in). Nothing stored: no preferences at all, so
     the prompt carries only what the user actually chose."""
     account = user.account
     memories = tuple(f"{memory.title}: {memory.content}"[:MEMORY_CHARS]
-                     for memory in memory_list(account=account, user=user)[:MEMORY_LIMIT])
+                     for memory in memory_list(account=account, user=user)[:MEMORY_LIMIT]) if with_memories else ()
     identifier = (identifier_list(account=account).filter(user=user, preferences__isnull=False)
                   .order_by("-primary", "created_at").first())
     stored = preferences_get(identifier=identifier) if identifier else None

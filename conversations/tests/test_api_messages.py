@@ -1,14 +1,15 @@
 import json
-import threading
 
 import pytest
-from django.db import connection
 
 from conversations import services
 from conversations.api.serializers import MessageSerializer
 from conversations.models import Chat, Message
+from directory.tests.factories import MemoryFactory
+from tskr.testing import run_together
 
 from .factories import ChatFactory
+from .fake_anthropic import text
 
 
 @pytest.mark.smoke
@@ -29,9 +30,24 @@ def test_add_message_resolves_the_sender_from_metadata_from(alice, bob, chat):
         "content": "Hi", "platform": "email",
         "metadata": {"from": "Bob Baker <Bob@Acme.test>", "to": ["tess@acme.test"], "subject": "Hi"}})
     assert response.status_code == 201, response.json()
-    assert Message.objects.get(id=response.json()["message"]["id"]).sender == bob.user
+    message = Message.objects.get(id=response.json()["message"]["id"])
+    assert message.sender == bob.user and message.posted_by == alice.user
     stranger = alice.client.post(f"/chats/{chat.id}/messages", {"content": "Hi", "metadata": {"from": "x@y.test"}})
     assert Message.objects.get(id=stranger.json()["message"]["id"]).sender is None
+
+
+def test_the_senders_private_memories_reach_the_engine_only_when_they_posted_themselves(alice, bob, chat,
+                                                                                     anthropic_api):
+    MemoryFactory(user=bob.user, title="Door code", content="4711")
+    anthropic_api.answer(text("Noted."))
+    anthropic_api.answer(text("Noted."))
+    for caller in (alice, bob):  # Alice naming Bob as the sender, then Bob himself
+        caller.client.post(f"/chats/{chat.id}/messages", {
+            "content": "What is my door code?", "metadata": {"from": "bob@acme.test"}})
+        assert caller.client.post(f"/chats/{chat.id}/process").status_code == 200
+    named, genuine = (request["body"]["system"][1]["text"] for request in anthropic_api.requests)
+    assert "bob@acme.test" in named and "4711" not in named
+    assert "Door code: 4711" in genuine
 
 
 def test_add_message_validates_role_platform_content_and_addressing_metadata(alice, chat):
@@ -148,29 +164,10 @@ def test_messages_need_a_token(anonymous, chat):
 def test_counters_stay_exact_under_concurrent_message_writes(alice, assistant):
     chat = ChatFactory(assistant=assistant)
     keep = [services.message_add(chat=chat, actor=alice.user, content=f"keep{n}") for n in range(5)]
-    errors = []
-
-    def add(n):
-        try:
-            services.message_add(chat=chat, actor=alice.user, content=f"c{n}")
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    def remove(message):
-        try:
-            services.message_delete(message=message)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=add, args=(n,)) for n in range(12)]
-    threads += [threading.Thread(target=remove, args=(message,)) for message in keep[:3]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    outcomes = run_together(
+        *(lambda n=n: services.message_add(chat=chat, actor=alice.user, content=f"c{n}") for n in range(12)),
+        *(lambda message=message: services.message_delete(message=message) for message in keep[:3]))
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     chat.refresh_from_db()
     assert chat.message_count == chat.messages.count() == 14
     assert chat.last_message_at == chat.messages.order_by("-timestamp").first().timestamp

@@ -94,3 +94,26 @@ def test_a_real_worker_processes_the_queued_job_and_stores_the_reply(alice, chat
     reply, = assistant_messages(chat)
     assert polled["result"]["message"]["id"] == reply.id and reply.content.endswith("Best,\nTess")
     assert alice.client.get(f"/chats/{chat.id}").json()["chat"]["messageCount"] == 2
+
+
+def test_the_beat_sweep_fails_jobs_whose_worker_died_and_leaves_live_ones(alice, chat):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.tasks import fail_stale_chat_jobs
+    from tskr.celery import app
+
+    lost = ChatJob.objects.create(account=alice.account, chat=chat, status=ChatJob.Status.RUNNING)
+    live = ChatJob.objects.create(account=alice.account, chat=chat, status=ChatJob.Status.RUNNING)
+    waiting = ChatJob.objects.create(account=alice.account, chat=chat)
+    ChatJob.objects.filter(id__in=[lost.id, waiting.id]).update(
+        updated_at=timezone.now() - timedelta(seconds=services.STALE_JOB_SECONDS + 1))
+    assert fail_stale_chat_jobs() == 1
+    polled = alice.client.get(f"/chats/{chat.id}/jobs/{lost.id}").json()["job"]
+    assert polled["status"] == "failed" and polled["error"]["error_code"] == "job_lost" and polled["finishedAt"]
+    assert ChatJob.objects.get(id=live.id).status == "running"
+    assert ChatJob.objects.get(id=waiting.id).status == "queued"  # a backlog is not a dead worker
+    entry = settings.CELERY_BEAT_SCHEDULE["conversations-fail-stale-chat-jobs"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks and entry["schedule"] <= services.STALE_JOB_SECONDS

@@ -175,7 +175,11 @@ def test_process_gives_the_engine_the_owners_preferences_and_memories(alice, bob
     preferences_set(identifier=identifier, skill="travel", values={"seatPreference": "aisle"})
     memory_create(account=alice.account, user=bob.user, title="Diet", content="Vegetarian")
     task = make_task(alice, assistant, type="travel", owner=bob.user)
+    assert bob.client.post(f"/tasks/{task.id}/process", {"message": "Book it"}).status_code == 200
+    # a teammate processing Bob's task gets his preferences (account-wide) but not his private memories
     assert alice.client.post(f"/tasks/{task.id}/process", {"message": "Book it"}).status_code == 200
-    system = " ".join(block["text"] for block in anthropic_api.requests[0]["body"]["system"])
-    assert "bob@acme.test" in system
-    assert '"seatPreference": "aisle"' in system and "Diet: Vegetarian" in system
+    by_owner, by_teammate = (" ".join(block["text"] for block in request["body"]["system"])
+                             for request in anthropic_api.requests)
+    assert "bob@acme.test" in by_owner and '"seatPreference": "aisle"' in by_owner
+    assert "Diet: Vegetarian" in by_owner
+    assert '"seatPreference": "aisle"' in by_teammate and "Vegetarian" not in by_teammate
