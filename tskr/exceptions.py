@@ -6,7 +6,7 @@ dependency errors are mapped here to `{"error", "error_code"}` (+ `details` for 
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf, status

@@ -1,12 +1,10 @@
-import threading
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from accounts.services import user_get_or_provision
 from directory.models import UserIdentifier
-from tskr.testing import ApiClient
+from tskr.testing import ApiClient, run_together
 
 
 @pytest.mark.smoke
@@ -44,22 +42,8 @@ def test_management_token_does_not_provision_a_user(manager):
 def test_concurrent_first_calls_create_exactly_one_user(alice):
     """Eight threads race the first delegated call for the same new email."""
     newcomer = alice.teammate("newcomer@acme.test", first_name="New")
-    tokens = [newcomer.token() for _ in range(8)]
-    barrier = threading.Barrier(len(tokens))
-    statuses = []
-
-    def call(token):
-        try:
-            barrier.wait()
-            statuses.append(ApiClient(token).get("/users").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(token,)) for token in tokens]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    clients = [ApiClient(newcomer.token()) for _ in range(8)]
+    statuses = [response.status_code for response in run_together(*(lambda c=c: c.get("/users") for c in clients))]
     assert statuses == [200] * 8
     assert User.objects.filter(account=alice.account, email="newcomer@acme.test").count() == 1
     assert UserIdentifier.objects.filter(account=alice.account, value="newcomer@acme.test").count() == 1

@@ -1,9 +1,5 @@
 """Firing API requests at the same moment, for the tests that check locking."""
-import threading
-
-from django.db import connection
-
-from tskr.testing import ApiClient
+from tskr.testing import ApiClient, run_together
 
 
 def race(caller, requests: list[tuple[str, str, dict]]) -> list[int]:
@@ -11,21 +7,6 @@ def race(caller, requests: list[tuple[str, str, dict]]) -> list[int]:
 
     Needs committed data: use in `django_db(transaction=True)` tests.
     """
-    tokens = [caller.token() for _ in requests]
-    barrier = threading.Barrier(len(requests))
-    statuses = []
-
-    def send(token, request):
-        method, path, body = request
-        try:
-            barrier.wait()
-            statuses.append(ApiClient(token).request(method, path, body).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=args) for args in zip(tokens, requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+    clients = [ApiClient(caller.token()) for _ in requests]
+    return [outcome.status_code for outcome in run_together(
+        *(lambda client=client, request=request: client.request(*request) for client, request in zip(clients, requests)))]

@@ -1,13 +1,12 @@
 """The per-chat processing lock under real concurrency (threads, PostgreSQL, Redis)."""
-import threading
 import time
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tasks_app.models import Task
 from tskr.locks import is_locked, try_acquire
+from tskr.testing import run_together
 
 from .fake_anthropic import text
 from .test_process import assistant_messages, post, process
@@ -16,23 +15,9 @@ LOCK = "chat-process:{}"
 
 
 def process_concurrently(caller, chat, n: int) -> list:
-    barrier = threading.Barrier(n)
-    responses = [None] * n
-
-    def call(index):
-        try:
-            barrier.wait()
-            response = caller.client.post(f"/chats/{chat.id}/process")
-            responses[index] = (response.status_code, response.json())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(index,)) for index in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
+    clients = [caller.client for _ in range(n)]
+    responses = run_together(*(lambda c=c: c.post(f"/chats/{chat.id}/process") for c in clients))
+    return [(response.status_code, response.json()) for response in responses]
 
 
 @pytest.mark.django_db(transaction=True)

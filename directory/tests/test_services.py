@@ -2,7 +2,6 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import User
 from accounts.services import user_delete
 from directory import services
 from directory.models import Contact, IdentifierPreferences, Memory, UserIdentifier

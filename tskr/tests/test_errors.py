@@ -22,7 +22,7 @@ def test_trailing_slash_is_not_redirected_to_html(manager):
 
 
 def test_wrong_method_is_json_405(manager):
-    assert_error(manager.client.post(f"/users/user_x", {}), 405, "method_not_allowed")
+    assert_error(manager.client.post("/users/user_x", {}), 405, "method_not_allowed")
 
 
 @pytest.mark.smoke
