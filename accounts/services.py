@@ -9,7 +9,7 @@ from django.utils import timezone
 from admin_catalog.selectors import agent_get_assignable
 from directory.models import UserIdentifier
 from tskr.authentication import certificate_cache
-from tskr.exceptions import Conflict, NotFound
+from tskr.exceptions import Conflict, NotFound, conflict_on_duplicate
 
 from .models import Account, Assistant, Certificate, User
 
@@ -86,11 +86,9 @@ def user_create(*, account: Account, email: str, **fields) -> User:
     if User.objects.filter(account=account, email=email).exists():
         raise Conflict("A user with this email already exists", error_code="user_exists")
     _ensure_external_id_free(account=account, external_id=fields.get("external_id"))
-    try:
-        with transaction.atomic():
-            user = User.objects.create(account=account, email=email, **fields)
-    except IntegrityError:
-        raise Conflict("A user with this email or externalId already exists", error_code="user_exists") from None
+    with conflict_on_duplicate(Conflict("A user with this email or externalId already exists",
+                                        error_code="user_exists")):
+        user = User.objects.create(account=account, email=email, **fields)
     _link_email_identifier(user=user)
     return user
 
@@ -110,11 +108,9 @@ def user_update(*, user: User, **fields) -> User:
         _ensure_external_id_free(account=user.account, external_id=fields["external_id"], exclude_id=user.id)
     for name, value in fields.items():
         setattr(user, name, value)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise Conflict("Another user of this account has this externalId", error_code="external_id_conflict") from None
+    with conflict_on_duplicate(Conflict("Another user of this account has this externalId",
+                                        error_code="external_id_conflict")):
+        user.save()
     return user
 
 
@@ -127,9 +123,13 @@ def user_delete(*, user: User) -> None:
     user.delete()
 
 
+def _assistant_email_taken() -> Conflict:
+    return Conflict("An assistant with this email already exists", error_code="assistant_email_taken")
+
+
 def _ensure_assistant_email_free(*, account: Account, email: str, exclude_id: str | None = None) -> None:
     if Assistant.objects.filter(account=account, email=email).exclude(id=exclude_id).exists():
-        raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken")
+        raise _assistant_email_taken()
 
 
 def _resolve_agent(fields: dict) -> None:
@@ -144,11 +144,8 @@ def assistant_create(*, account: Account, name: str, email: str, **fields) -> As
     email = email.lower()
     _ensure_assistant_email_free(account=account, email=email)
     _resolve_agent(fields)
-    try:
-        with transaction.atomic():
-            return Assistant.objects.create(account=account, name=name, email=email, **fields)
-    except IntegrityError:
-        raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken") from None
+    with conflict_on_duplicate(_assistant_email_taken()):
+        return Assistant.objects.create(account=account, name=name, email=email, **fields)
 
 
 @transaction.atomic
@@ -161,11 +158,8 @@ def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
     _resolve_agent(fields)
     for name, value in fields.items():
         setattr(assistant, name, value)
-    try:
-        with transaction.atomic():
-            assistant.save()
-    except IntegrityError:
-        raise Conflict("An assistant with this email already exists", error_code="assistant_email_taken") from None
+    with conflict_on_duplicate(_assistant_email_taken()):
+        assistant.save()
     return assistant
 
 

@@ -7,14 +7,14 @@ database for races (the IntegrityError is mapped to the same 409).
 import re
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, Model
 from django.utils import timezone
 
 from accounts.models import Account, Assistant, User
 from tasks_app.models import Task
 from tasks_app.services import task_create
-from tskr.exceptions import BadRequest, Conflict
+from tskr.exceptions import BadRequest, Conflict, conflict_on_duplicate
 
 from . import builtin
 from .models import Agent, Skill, SkillCategory, TaskTemplate
@@ -97,11 +97,8 @@ def _save(obj: Model, *, actor: str, fields: dict) -> Model:
     if obj._state.adding:
         obj.created_by = actor
     obj.updated_by = actor
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError:
-        raise conflict from None
+    with conflict_on_duplicate(conflict):
+        obj.save()
     return obj
 
 

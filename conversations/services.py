@@ -16,7 +16,7 @@ from accounts.models import Account, Assistant, User
 from directory.models import UserIdentifier
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
-from tskr.locks import Lock, is_locked, try_acquire
+from tskr.locks import Lock, hold_lock, is_locked
 
 from . import selectors
 from .addressing import Addressing, analyse, handle
@@ -208,13 +208,8 @@ def chat_process(*, chat: Chat) -> ProcessOutcome:
     engine within ENGINE_BUDGET_SECONDS; confirm we still own the lock; write tasks and the reply in
     one transaction; release the lock (compare-and-delete, so only our own), also on any error.
     """
-    lock = try_acquire(_lock_name(chat), PROCESS_LOCK_TTL_MS)
-    if lock is None:
-        raise ChatBusy()
-    try:
+    with hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock:
         return _process_locked(chat=chat, lock=lock)
-    finally:
-        lock.release()
 
 
 def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:

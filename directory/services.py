@@ -5,11 +5,11 @@ from dataclasses import asdict, dataclass, field
 import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, User
-from tskr.exceptions import BadRequest, Conflict, ValidationFailed
+from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
 
 from . import preferences as skill_preferences
@@ -71,11 +71,8 @@ def _ensure_contact_email_free(*, user: User, email: str, exclude_id: str | None
 
 
 def _save_contact(contact: Contact) -> Contact:
-    try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError:
-        raise Conflict("You already have a contact with this email", error_code="contact_exists") from None
+    with conflict_on_duplicate(Conflict("You already have a contact with this email", error_code="contact_exists")):
+        contact.save()
     return contact
 
 
@@ -197,17 +194,15 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
             values = {name: contact[name] for name in _IMPORT_FIELDS}
             values.update({name: data[name] for name in _IMPORT_FIELDS
                            if name in data and not (name == "name" and not data[name])})
-            values.update(id=contact["id"], email=contact["email"], linked_user_id=linked_user_id or contact["linked_user_id"],
+            values.update(id=contact["id"], email=contact["email"],
+                          linked_user_id=linked_user_id or contact["linked_user_id"],
                           emails=unique_emails([*contact["emails"], data["email"], *extra_emails],
                                                exclude=contact["email"]))
             to_update[contact["id"]] = values
     write = _contacts_write_postgresql if connection.vendor == "postgresql" else _contacts_write_orm
-    try:
-        with transaction.atomic():
-            write(account=account, user=user, to_create=to_create, to_update=list(to_update.values()),
-                  now=timezone.now())
-    except IntegrityError:
-        raise Conflict("The contacts changed during the import; retry it", error_code="import_conflict") from None
+    with conflict_on_duplicate(Conflict("The contacts changed during the import; retry it",
+                                        error_code="import_conflict")):
+        write(account=account, user=user, to_create=to_create, to_update=list(to_update.values()), now=timezone.now())
     result.created, result.updated = len(to_create), len(to_update)
     return result
 
@@ -289,12 +284,9 @@ def _merge_platforms(current: dict, changes: dict) -> dict:
 
 
 def _save_identifier(identifier: UserIdentifier) -> UserIdentifier:
-    try:
-        with transaction.atomic():
-            identifier.save()
-    except IntegrityError:
-        raise Conflict(f"An identifier {identifier.type}:{identifier.value} already exists in this account",
-                       error_code="identifier_exists") from None
+    with conflict_on_duplicate(Conflict(f"An identifier {identifier.type}:{identifier.value} already exists in "
+                                        "this account", error_code="identifier_exists")):
+        identifier.save()
     return identifier
 
 

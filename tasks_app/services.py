@@ -19,7 +19,7 @@ from conversations.engine import (
     user_profile,
 )
 from tskr.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
-from tskr.locks import hold_lock, try_acquire
+from tskr.locks import hold_lock
 
 from .models import TRANSITIONS, Activity, Meeting, Task
 
@@ -219,22 +219,18 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
        metadata as `proposedStatus`).
     The lock is released at the end, also on failure.
     """
-    lock = try_acquire(task_lock_name(task.id), PROCESS_LOCK_TTL_MS)
-    if lock is None:
-        raise task_processing_conflict()
-    try:
+    with hold_lock(task_lock_name(task.id), PROCESS_LOCK_TTL_MS, on_busy=task_processing_conflict()) as lock:
         received_at = timezone.now()
         files = [dict(file) for file in files]
         engine = get_engine()
-        result = engine.process_task(_task_context(task, actor_user, message, files), deadline=Deadline(ENGINE_BUDGET_SECONDS))
+        result = engine.process_task(_task_context(task, actor_user, message, files),
+                                     deadline=Deadline(ENGINE_BUDGET_SECONDS))
         if not lock.extend():
             raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",
                            error_code="lock_expired")
         return _task_record_run(task=task, actor_user=actor_user, message=message, files=files,
                                 received_at=received_at, reply=result.reply, new_status=result.new_status,
                                 engine=engine.name)
-    finally:
-        lock.release()
 
 
 def _task_context(task: Task, actor_user: User | None, message: str, files: list[dict]):
@@ -252,8 +248,8 @@ def _task_context(task: Task, actor_user: User | None, message: str, files: list
         message = f"{message}\n\n(Attached images: {attached})".strip()
     assistant = _assistant_of(task)
     return TaskContext(assistant=assistant_profile(assistant), agent=agent_for(assistant),
-                       user=user_profile(task.owner, reader_id=actor_user.pk if actor_user else None), title=task.title, description=task.description, type=task.type,
-                       status=task.status, history=history, message=message, now=timezone.now())
+                       user=user_profile(task.owner, reader_id=actor_user.pk if actor_user else None),
+                       title=task.title, description=task.description, type=task.type, status=task.status, history=history, message=message, now=timezone.now())
 
 
 def _assistant_of(task: Task) -> Assistant | None:

@@ -4,9 +4,10 @@ Services raise `ApplicationError` subclasses; views never build error bodies. Dj
 dependency errors are mapped here to `{"error", "error_code"}` (+ `details` for validation).
 """
 import logging
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import Http404
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf, status
@@ -57,6 +58,18 @@ class Conflict(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     error_code = "conflict"
     default_message = "The request conflicts with the current state"
+
+
+@contextmanager
+def conflict_on_duplicate(conflict: Conflict):
+    """A savepoint around a write that a uniqueness check guards: when a concurrent request wins the
+    race between the check and the write, the unique constraint fails it, and the caller gets the same
+    409 as the check gives (`conflict`), not a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise conflict from None
 
 
 class ServiceUnavailable(ApplicationError):

@@ -8,7 +8,6 @@ round removes what the provider no longer lists. One sync per identifier at a ti
 kept alive before every provider request).
 """
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -20,7 +19,7 @@ from accounts.models import Account
 from directory.models import UserIdentifier
 from directory.services import MAX_IMPORT_CONTACTS, contacts_bulk_import
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, ServiceUnavailable
-from tskr.locks import Lock, try_acquire
+from tskr.locks import Lock, hold_lock
 
 from .. import crypto, providers
 from ..models import Calendar, CalendarEvent, OAuthAccess, UserCalendar
@@ -62,15 +61,8 @@ def _lock_name(identifier_id: str) -> str:
     return f"calendars_app:sync:{identifier_id}"
 
 
-@contextmanager
 def _sync_lock(identifier_id: str):
-    lock = try_acquire(_lock_name(identifier_id), settings.TSKR_SYNC_LOCK_SECONDS * 1000)
-    if lock is None:
-        raise SyncAlreadyRunning()
-    try:
-        yield lock
-    finally:
-        lock.release()
+    return hold_lock(_lock_name(identifier_id), settings.TSKR_SYNC_LOCK_SECONDS * 1000, on_busy=SyncAlreadyRunning())
 
 
 def _keep_alive(lock: Lock) -> None:
