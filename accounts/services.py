@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from admin_catalog.selectors import agent_get_assignable
 from directory.models import UserIdentifier
-from tskr.authentication import certificate_cache
+from tskr.authentication import certificate_cache, forget_cached_user
 from tskr.exceptions import Conflict, NotFound, conflict_on_duplicate
 
 from .models import Account, Assistant, Certificate, User
@@ -111,6 +111,7 @@ def user_update(*, user: User, **fields) -> User:
     with conflict_on_duplicate(Conflict("Another user of this account has this externalId",
                                         error_code="external_id_conflict")):
         user.save()
+    forget_cached_user(user)
     return user
 
 
@@ -120,6 +121,7 @@ def user_delete(*, user: User) -> None:
 
     Shared history is kept: chats and their messages stay; tasks they owned stay with no owner.
     """
+    forget_cached_user(user)
     user.delete()
 
 

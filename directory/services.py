@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, User
+from tskr.authentication import forget_cached_user
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
 
@@ -305,6 +306,7 @@ def _set_primary(identifier: UserIdentifier) -> None:
             raise Conflict("Another user of this account has this email", error_code="email_taken")
         user.email = identifier.value
         user.save(update_fields=["email", "updated_at"])
+        forget_cached_user(user)
 
 
 @transaction.atomic

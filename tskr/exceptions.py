@@ -164,6 +164,13 @@ def exception_to_response(exc) -> Response | None:
         logger.warning("redis unavailable: %s", exc.__class__.__name__)
         return Response(error_body("The cache is unavailable; retry shortly", "cache_unavailable"),
                         status=503, headers={"Retry-After": "5"})
+    if isinstance(exc, IntegrityError):
+        # Uniqueness races are mapped to their own 409s where they can happen (`conflict_on_duplicate`);
+        # what reaches here is a row that vanished under the request (a user or parent deleted by a
+        # concurrent request, or seen from a process cache): retrying answers the truth.
+        logger.warning("integrity error reached the handler: %s", str(exc).splitlines()[0] if str(exc) else "")
+        return Response(error_body("The request conflicts with a concurrent change; retry it", "concurrent_change"),
+                        status=409)
     if isinstance(exc, DataError):
         # PostgreSQL's "data exception" class: a value out of range or not storable. Input validation
         # should have caught it; answering 400 keeps a gap there from becoming a 500.

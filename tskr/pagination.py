@@ -27,12 +27,16 @@ class EnvelopePagination(BasePagination):
 
     default_per_page = 20
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def parse(self, request, view=None) -> None:
+        """`page` and `perPage` from the query string (400 `invalid_pagination` when not positive integers)."""
         self.page = parse_positive_int(request.query_params.get("page"), name="page", default=1)
         default = getattr(view, "default_per_page", self.default_per_page)
         self.per_page = min(parse_positive_int(request.query_params.get("perPage"), name="perPage", default=default),
                             MAX_PER_PAGE)
         self.list_key = getattr(view, "envelope_list_key", "items")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.parse(request, view)
         self.total = queryset.count()
         offset = (self.page - 1) * self.per_page
         if offset >= self.total:

@@ -16,8 +16,7 @@ class WindowCountPagination(EnvelopePagination):
     """
 
     def paginate_queryset(self, queryset, request, view=None):
-        # Parses and checks page/perPage exactly as the base class does; an empty queryset costs no query.
-        super().paginate_queryset(queryset.none(), request, view)
+        self.parse(request, view)
         offset = (self.page - 1) * self.per_page
         rows = list(queryset.annotate(window_total=Window(Count("*")))[offset:offset + self.per_page])
         if rows:

@@ -210,6 +210,45 @@ def test_inactive_user_gets_403(alice):
     assert response.json()["error_code"] == "user_inactive"
 
 
+def test_a_user_deactivated_through_the_api_is_refused_at_once_despite_the_user_cache(alice, manager):
+    assert alice.client.get("/users").status_code == 200  # the user is now cached in this process
+    response = manager.client.put(f"/users/{alice.user.id}", {"status": "inactive"})
+    assert response.status_code == 200, response.json()
+    assert alice.client.get("/users").json()["error_code"] == "user_inactive"
+
+
+def test_a_user_changed_by_another_process_is_seen_within_the_cache_period(alice, settings):
+    settings.TSKR_CERTIFICATE_CACHE_SECONDS = 1
+    assert alice.client.get("/users").status_code == 200
+    # another server process's write: the database changes, this process's cache is not told
+    User.objects.filter(id=alice.user.id).update(status=User.Status.INACTIVE)
+    assert alice.client.get("/users").status_code == 200  # still cached here
+    time.sleep(1.05)
+    assert alice.client.get("/users").json()["error_code"] == "user_inactive"
+
+
+def test_a_cached_delegated_user_costs_no_query_and_each_request_gets_its_own_copy(alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tskr.authentication import delegated_user_cache
+
+    alice.user  # provisioned
+    client = alice.client
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/memories").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/memories").status_code == 200
+    assert any('"accounts_user"' in query["sql"] for query in first.captured_queries)
+    assert [query["sql"] for query in second.captured_queries if "accounts_" in query["sql"]] == []
+    first = delegated_user_cache.get_or_provision(account=alice.account, email="alice@acme.test", first_name="",
+                                                  last_name="")
+    first.first_name = "Changed by one request"
+    second = delegated_user_cache.get_or_provision(account=alice.account, email="alice@acme.test", first_name="",
+                                                   last_name="")
+    assert second.pk == first.pk and second.first_name == "Alice"
+
+
 def test_certificate_last_used_is_recorded(alice):
     assert alice.certificate.last_used_at is None
     alice.client.get("/users")

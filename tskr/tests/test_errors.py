@@ -144,3 +144,14 @@ def test_a_null_body_is_not_taken_for_an_empty_object(alice, manager):
 
 def test_a_path_with_a_newline_is_a_json_404(anonymous):
     assert_error(anonymous.get("/identifiers/a%0Ab/oauth/x"), 404, "not_found")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_deleted_under_a_request_is_a_409_not_a_500(alice):
+    """Another process deletes the user while this process still has it cached: the write's foreign
+    key fails at commit, and the caller is told to retry."""
+    from accounts.models import User
+
+    assert alice.client.get("/memories").status_code == 200  # alice's user is cached in this process
+    User.objects.filter(id=alice.user.id).delete()
+    assert_error(alice.client.post("/memories", {"title": "t", "content": "c"}), 409, "concurrent_change")
