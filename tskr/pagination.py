@@ -35,13 +35,16 @@ class EnvelopePagination(BasePagination):
                             MAX_PER_PAGE)
         self.list_key = getattr(view, "envelope_list_key", "items")
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, fields: tuple[str, ...] | None = None):
+        """The page of `queryset`, or of `queryset.values(*fields)` rows: the total is counted on
+        `queryset` as it is, so the joins that related `fields` add stay out of the COUNT."""
         self.parse(request, view)
         self.total = queryset.count()
         offset = (self.page - 1) * self.per_page
         if offset >= self.total:
             return []
-        return list(queryset[offset:offset + self.per_page])
+        rows = queryset if fields is None else queryset.values(*fields)
+        return list(rows[offset:offset + self.per_page])
 
     def get_paginated_response(self, data):
         from rest_framework.response import Response

@@ -75,6 +75,10 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return obj
 
     # -- responses -------------------------------------------------------------------------
+    def paginate_rows(self, queryset, fields: tuple[str, ...]) -> list[dict]:
+        """A page of `.values(*fields)` rows of `queryset`, for lists built without a serializer."""
+        return self.paginator.paginate_queryset(queryset, self.request, view=self, fields=fields)
+
     def paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)

@@ -12,13 +12,13 @@ class WindowCountPagination(EnvelopePagination):
     page (an unknown parent, or a page past the end) asks the view for `check_parent()` (which raises the
     404) and runs the COUNT(*). Meant for short lists per parent: the window reads every matching row.
 
-    The queryset must be a `.values()` queryset; its rows come back without the count column.
+    Rows are `.values(*fields)` dicts, without the count column.
     """
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, fields: tuple[str, ...]):
         self.parse(request, view)
         offset = (self.page - 1) * self.per_page
-        rows = list(queryset.annotate(window_total=Window(Count("*")))[offset:offset + self.per_page])
+        rows = list(queryset.values(*fields).annotate(window_total=Window(Count("*")))[offset:offset + self.per_page])
         if rows:
             self.total = rows[0]["window_total"]
             for row in rows:

@@ -67,7 +67,7 @@ class ChatViewSet(ScopedViewSet):
                    description="Chats without their messages, newest activity (last message, else creation) first. "
                                + METADATA_FILTER_DESCRIPTION)
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*CHAT_ITEM_FIELDS))
+        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), CHAT_ITEM_FIELDS)
         return self.get_paginated_response(chat_items(page))
 
     @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer})
@@ -141,7 +141,7 @@ class MessageViewSet(ScopedViewSet):
     def list(self, request, chat_id=None):
         # One query for a non-empty page: its rows prove the chat is the account's, and carry the total.
         queryset = self.apply_scope(selectors.message_list_by_chat_id(account=self.account, chat_id=chat_id))
-        page = self.paginate_queryset(queryset.values(*MESSAGE_ITEM_FIELDS))
+        page = self.paginate_rows(queryset, MESSAGE_ITEM_FIELDS)
         return self.get_paginated_response(message_items(page))
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})

@@ -66,7 +66,7 @@ class TaskViewSet(ScopedViewSet):
         parameters=[OpenApiParameter("type", str, description="Task type (a slug such as task, scheduling)")],
     )
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*TASK_ITEM_FIELDS))
+        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), TASK_ITEM_FIELDS)
         followers = selectors.task_followers(task_ids=[row["id"] for row in page])
         return self.get_paginated_response(task_items(page, followers))
 
