@@ -8,10 +8,11 @@ from tskr.testing import ApiClient, make_caller
 @pytest.fixture(autouse=True)
 def _clean_process_state():
     from tskr import locks, ratelimit
-    from tskr.authentication import certificate_cache, delegated_user_cache
+    from tskr.authentication import certificate_cache, delegated_user_cache, verified_tokens
 
     certificate_cache.clear()
     delegated_user_cache.clear()
+    verified_tokens.clear()
     locks._local_locks.clear()
     ratelimit._local_counter._counts.clear()
     yield

@@ -156,7 +156,55 @@ def forget_cached_user(user) -> None:
     transaction.on_commit(lambda: delegated_user_cache.forget(user_id))
 
 
+class VerifiedTokenCache:
+    """Tokens this process has already verified, with their kid and claims.
+
+    Integrators reuse a token for its lifetime, so most requests carry a token seen before: a repeat
+    skips parsing and the RSA signature check. Its certificate (revocation) and its expiry are still
+    checked on every request. Bounded: emptied when it holds MAX_TOKENS.
+    """
+
+    MAX_TOKENS = 10_000
+
+    def __init__(self):
+        self._entries: dict[str, tuple[str, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[str, dict] | None:
+        return self._entries.get(token)
+
+    def put(self, token: str, kid: str, claims: dict) -> None:
+        with self._lock:
+            if len(self._entries) >= self.MAX_TOKENS:
+                self._entries.clear()
+            self._entries[token] = (kid, claims)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_tokens = VerifiedTokenCache()
+
+
+def _usable_certificate(kid: str) -> _CertificateEntry:
+    entry = certificate_cache.get(kid)
+    if entry is None or entry.public_key is None:
+        raise TokenRejected("No certificate is registered for this kid", "unknown_kid")
+    if entry.revoked:
+        raise TokenRejected("The certificate for this kid has been revoked", "certificate_revoked")
+    return entry
+
+
 def _verify(token: str) -> tuple[_CertificateEntry, dict]:
+    leeway = settings.TSKR_JWT_LEEWAY_SECONDS
+    seen = verified_tokens.get(token)
+    if seen is not None:
+        kid, claims = seen
+        entry = _usable_certificate(kid)
+        if claims["exp"] + leeway <= time.time():
+            raise TokenRejected("The token has expired", "token_expired")
+        return entry, claims
     try:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError:
@@ -166,13 +214,7 @@ def _verify(token: str) -> tuple[_CertificateEntry, dict]:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise TokenRejected("The token header has no kid", "missing_kid")
-    entry = certificate_cache.get(kid)
-    if entry is None or entry.public_key is None:
-        raise TokenRejected("No certificate is registered for this kid", "unknown_kid")
-    if entry.revoked:
-        raise TokenRejected("The certificate for this kid has been revoked", "certificate_revoked")
-
-    leeway = settings.TSKR_JWT_LEEWAY_SECONDS
+    entry = _usable_certificate(kid)
     try:
         claims = jwt.decode(
             token, entry.public_key, algorithms=["RS256"], leeway=leeway,
@@ -203,6 +245,7 @@ def _verify(token: str) -> tuple[_CertificateEntry, dict]:
         values = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if not audience or audience not in values:
             raise TokenRejected("The token's aud is not this API", "invalid_audience")
+    verified_tokens.put(token, kid, claims)
     return entry, claims
 
 

@@ -260,3 +260,22 @@ def test_a_revoked_certificate_does_not_affect_other_certificates_of_the_account
     other, _ = make_certificate(alice.account)
     certificate_revoke(kid=other.kid)
     assert alice.client.get("/users").status_code == 200
+
+
+def test_a_token_seen_before_skips_verification_but_not_expiry_or_revocation(alice, settings):
+    from tskr.authentication import verified_tokens
+
+    settings.TSKR_JWT_LEEWAY_SECONDS = 0
+    token = sign(alice, {"iat": now(), "exp": now() + 2, "email": "alice@acme.test"})
+    assert ApiClient(token).get("/users").status_code == 200
+    kid, claims = verified_tokens.get(token)
+    assert kid == alice.certificate.kid and claims["email"] == "alice@acme.test"
+    assert ApiClient(token).get("/users").status_code == 200  # from the cache
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert_rejected(ApiClient(tampered).get("/users"), "invalid_signature")
+    time.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
+    assert_rejected(ApiClient(token).get("/users"), "token_expired")
+    revoked = alice.token()
+    assert ApiClient(revoked).get("/users").status_code == 200
+    certificate_revoke(kid=alice.certificate.kid)
+    assert_rejected(ApiClient(revoked).get("/users"), "certificate_revoked")
