@@ -1,9 +1,11 @@
 import django_filters
 
+from tskr.filters import FilterSet
+
 from .models import Assistant, User
 
 
-class UserFilter(django_filters.FilterSet):
+class UserFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=User.Status.choices)
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive")
     externalId = django_filters.CharFilter(field_name="external_id")
@@ -16,7 +18,7 @@ class UserFilter(django_filters.FilterSet):
         return queryset.filter(email=value.strip().lower())
 
 
-class AssistantFilter(django_filters.FilterSet):
+class AssistantFilter(FilterSet):
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive")
 
     class Meta:

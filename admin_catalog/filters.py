@@ -1,9 +1,11 @@
 import django_filters
 
+from tskr.filters import FilterSet
+
 from .models import Agent, Skill, TaskTemplate
 
 
-class SkillFilter(django_filters.FilterSet):
+class SkillFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Skill.Status.choices)
     category = django_filters.CharFilter(field_name="category__name", help_text="Category name (slug)")
 
@@ -12,7 +14,7 @@ class SkillFilter(django_filters.FilterSet):
         fields = ["status", "category"]
 
 
-class TaskTemplateFilter(django_filters.FilterSet):
+class TaskTemplateFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=TaskTemplate.Status.choices)
     skill = django_filters.CharFilter(field_name="skill__name", help_text="Skill name (slug)")
     taskType = django_filters.CharFilter(field_name="task_type")
@@ -22,7 +24,7 @@ class TaskTemplateFilter(django_filters.FilterSet):
         fields = ["status", "skill", "taskType"]
 
 
-class AgentFilter(django_filters.FilterSet):
+class AgentFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Agent.Status.choices)
     isDefault = django_filters.BooleanFilter(field_name="is_default")
 

@@ -6,27 +6,14 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from tskr.exceptions import BadRequest
+from tskr.filters import FilterSet
 
 from .models import Chat
 
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
 
-class CachedFormFilterSet(django_filters.FilterSet):
-    """A FilterSet whose form class is built once per FilterSet class instead of on every request.
-
-    django-filter makes a new form class (a class creation and one form field per filter) for each
-    request; nothing in it depends on the request here, and it was a third of a list's filtering cost.
-    """
-
-    def get_form_class(self):
-        cls = type(self)
-        if "_cached_form_class" not in cls.__dict__:
-            cls._cached_form_class = super().get_form_class()
-        return cls._cached_form_class
-
-
-class ChatFilter(CachedFormFilterSet):
+class ChatFilter(FilterSet):
     """`status` (default active), `assistantId`, and `metadata.<key>=<value>` for any top-level key.
 
     Metadata values are compared as text, so `metadata.priority=2` matches `{"priority": 2}` and

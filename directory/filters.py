@@ -1,6 +1,8 @@
 import django_filters
 from django.db.models import Q
 
+from tskr.filters import FilterSet
+
 from .lookups import json_array_contains_all
 from .models import Contact, Memory, UserIdentifier
 from .validation import ensure_choice
@@ -10,7 +12,7 @@ def _tag_list(value: str) -> list[str]:
     return [tag.strip() for tag in value.split(",") if tag.strip()]
 
 
-class TagsFilterMixin(django_filters.FilterSet):
+class TagsFilterMixin(FilterSet):
     tags = django_filters.CharFilter(method="filter_tags",
                                      help_text="Comma-separated; an item must carry every listed tag")
 
@@ -53,7 +55,7 @@ class ContactFilter(TagsFilterMixin):
         return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value) | Q(company__icontains=value))
 
 
-class IdentifierFilter(django_filters.FilterSet):
+class IdentifierFilter(FilterSet):
     type = django_filters.CharFilter(method="filter_type", help_text="email, phone, slack, teams or external_id")
     userId = django_filters.CharFilter(field_name="user_id", help_text="Identifiers linked to this user")
 

@@ -3,7 +3,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from conversations.filters import CachedFormFilterSet
+from tskr.filters import FilterSet
 
 from .models import Task
 from .selectors import task_filter_mine
@@ -19,7 +19,7 @@ class BooleanStringFilter(django_filters.TypedChoiceFilter):
                          **kwargs)
 
 
-class TaskFilter(CachedFormFilterSet):
+class TaskFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Task.Status.choices)
     type = django_filters.CharFilter(validators=[RegexValidator(TASK_TYPE_PATTERN, f"Type {TASK_TYPE_RULE}")])
     mine = BooleanStringFilter(
