@@ -15,6 +15,8 @@ from rest_framework.response import Response
 
 logger = logging.getLogger("tskr.errors")
 
+RATE_LIMITED_MESSAGE = "Rate limit exceeded; retry after the number of seconds in Retry-After"
+
 
 class ApplicationError(Exception):
     status_code = status.HTTP_400_BAD_REQUEST
@@ -148,7 +150,7 @@ def exception_to_response(exc) -> Response | None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         headers = {}
         if isinstance(exc, drf.Throttled):
-            message = "Rate limit exceeded; retry after the number of seconds in Retry-After"
+            message = RATE_LIMITED_MESSAGE
             if exc.wait is not None:
                 headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
         if isinstance(exc, drf.ParseError):

@@ -1,8 +1,9 @@
 """Per-account rate limiting: a fixed one-minute window counted atomically.
 
 On Redis, one round trip per request runs a Lua script (INCR, and PEXPIRE on the first hit), so
-concurrent requests on any number of processes can never slip past the limit. On the embedded
-default the count is kept in-process under a lock.
+concurrent requests on any number of processes can never slip past the limit. For safe methods the
+round trip overlaps the view (`PendingHit`); writes wait for the count before anything runs. On the
+embedded default the count is kept in-process under a lock.
 """
 import math
 import threading
@@ -10,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
 WINDOW_SECONDS = 60
@@ -63,14 +65,54 @@ def _redis_incr(key: str) -> int:
     return int(_script(keys=[key], args=[WINDOW_SECONDS * 1000 + 1000], client=client))
 
 
-def hit(account_id: str) -> RateLimitState:
-    now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    key = f"tskr:rl:{account_id}:{window}"
-    count = _redis_incr(key) if settings.REDIS_URL else _local_counter.incr(key)
+def _window(account_id: str) -> tuple[str, int]:
+    """The counter's key for the current window, and when that window ends (epoch seconds)."""
+    window = int(time.time() // WINDOW_SECONDS)
+    return f"tskr:rl:{account_id}:{window}", (window + 1) * WINDOW_SECONDS
+
+
+def _state(count: int, reset_at: int) -> RateLimitState:
     limit = settings.TSKR_RATE_LIMIT_PER_MINUTE
-    return RateLimitState(limit=limit, remaining=max(0, limit - count), reset_at=(window + 1) * WINDOW_SECONDS,
-                          allowed=count <= limit)
+    return RateLimitState(limit=limit, remaining=max(0, limit - count), reset_at=reset_at, allowed=count <= limit)
+
+
+def hit(account_id: str) -> RateLimitState:
+    key, reset_at = _window(account_id)
+    return _state(_redis_incr(key) if settings.REDIS_URL else _local_counter.incr(key), reset_at)
+
+
+class PendingHit:
+    """A request counted at once whose count is read later (Redis only).
+
+    The script goes out on a connection held for the request, and its reply is read after the view
+    has run, so the round trip overlaps the view's own database work instead of preceding it. Only
+    for safe methods: when the count turns out to be over the limit, their work is thrown away and the
+    answer is still a 429 (`RateLimitHeadersMiddleware`).
+    """
+
+    def __init__(self, account_id: str):
+        from .redis_client import get_redis
+
+        key, self.reset_at = _window(account_id)
+        self._pool = get_redis().connection_pool
+        self._connection = self._pool.get_connection()
+        try:
+            self._connection.send_command("EVAL", _INCREMENT, 1, key, WINDOW_SECONDS * 1000 + 1000)
+        except BaseException:
+            self._connection.disconnect()
+            self._pool.release(self._connection)
+            raise
+
+    def state(self) -> RateLimitState:
+        """The count's outcome; call exactly once (it gives the connection back)."""
+        try:
+            count = int(self._connection.read_response())
+        except BaseException:
+            self._connection.disconnect()
+            raise
+        finally:
+            self._pool.release(self._connection)
+        return _state(count, self.reset_at)
 
 
 class AccountRateThrottle(BaseThrottle):
@@ -79,6 +121,9 @@ class AccountRateThrottle(BaseThrottle):
     def allow_request(self, request, view):
         principal = request.user
         if not getattr(principal, "is_authenticated", False):
+            return True
+        if settings.REDIS_URL and request.method in SAFE_METHODS:
+            request._request.tskr_rate_limit_pending = PendingHit(principal.account_id)
             return True
         self.state = hit(principal.account_id)
         request._request.tskr_rate_limit = self.state

@@ -62,3 +62,33 @@ def test_unauthenticated_requests_are_not_counted_against_an_account(anonymous, 
     for _ in range(3):
         assert anonymous.get("/assistants").status_code == 401
     assert manager.client.get("/assistants").status_code == 200
+
+
+def test_over_the_limit_a_write_is_refused_before_it_runs_and_a_read_answer_is_replaced(alice, settings):
+    """Reads are counted while they run (the count's round trip overlaps the view); writes wait for it."""
+    from directory.models import Memory
+
+    settings.TSKR_RATE_LIMIT_PER_MINUTE = 2
+    client = alice.client
+    assert client.post("/memories", {"title": "a", "content": "b"}).status_code == 201
+    assert client.get("/memories").status_code == 200
+    refused = client.post("/memories", {"title": "c", "content": "d"})
+    assert refused.status_code == 429 and refused.json()["error_code"] == "rate_limited"
+    assert Memory.objects.filter(user=alice.user).count() == 1
+    read = client.get("/memories")
+    assert read.status_code == 429 and read.json() == {
+        "error": "Rate limit exceeded; retry after the number of seconds in Retry-After", "error_code": "rate_limited"}
+    assert read["X-RateLimit-Remaining"] == "0" and 1 <= int(read["Retry-After"]) <= 61
+
+
+def test_each_deferred_count_gives_its_redis_connection_back(manager, settings):
+    from tskr.redis_client import get_redis
+
+    if not settings.REDIS_URL:
+        pytest.skip("the deferred count is Redis-only")
+    pool = get_redis().connection_pool
+    manager.client.get("/assistants")
+    idle_before = len(pool._available_connections)
+    for _ in range(20):
+        assert manager.client.get("/assistants").status_code == 200
+    assert len(pool._in_use_connections) == 0 and len(pool._available_connections) == idle_before
