@@ -18,7 +18,8 @@ ERROR_STATUSES = {
     "403": "The token may not use this endpoint (e.g. `user_context_required`, `super_admin_required`)",
     "404": "No such resource in the caller's account",
     "405": "Method not allowed on this path",
-    "409": "Conflict with the current state (duplicate, lock held, illegal transition)",
+    "409": ("Conflict with the current state (duplicate, lock held, illegal transition, or `concurrent_change`: "
+            "a row the request needs was deleted meanwhile; retry)"),
     "413": "Request body too large",
     "415": "Unsupported media type (send application/json)",
     "429": "Rate limit exceeded; see Retry-After",

@@ -165,7 +165,9 @@ class ChatJobSerializer(serializers.ModelSerializer):
     chatId = serializers.CharField(source="chat_id")
     result = serializers.JSONField(allow_null=True, help_text="The process body (message, taskIds, ignored, "
                                                               "suppressed) once succeeded")
-    error = JobErrorSerializer(allow_null=True)
+    error = JobErrorSerializer(allow_null=True, help_text=(
+        "Once failed: the process error (e.g. `chat_processing`, `ai_unavailable`), or `job_lost` when the "
+        "worker running it died"))
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
