@@ -6,11 +6,14 @@ round trip overlaps the view (`PendingHit`); writes wait for the count before an
 embedded default the count is kept in-process under a lock.
 """
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
@@ -52,17 +55,60 @@ class _LocalCounter:
 
 
 _local_counter = _LocalCounter()
-_script = None
+_TTL_MS = WINDOW_SECONDS * 1000 + 1000
+_connections = threading.local()
 
 
-def _redis_incr(key: str) -> int:
-    global _script
-    from .redis_client import get_redis
+def _connection() -> Connection:
+    """This thread's own Redis connection for counting, outside the shared pool.
 
-    client = get_redis()
-    if _script is None:
-        _script = client.register_script(_INCREMENT)
-    return int(_script(keys=[key], args=[WINDOW_SECONDS * 1000 + 1000], client=client))
+    A count is the one Redis round trip of nearly every request, and checking a connection out of the
+    pool and back (its lock, a liveness probe by non-blocking read, bookkeeping) cost more CPU than the
+    round trip's own send and read. Same server and options as the pool; a new one after a fork.
+    """
+    connection = getattr(_connections, "connection", None)
+    if connection is None or _connections.pid != os.getpid():
+        from .redis_client import get_redis
+
+        pool = get_redis().connection_pool
+        connection = pool.connection_class(**pool.connection_kwargs)
+        _connections.connection, _connections.pid, _connections.unread = connection, os.getpid(), False
+    return connection
+
+
+def _send_increment(key: str) -> Connection:
+    connection = _connection()
+    if _connections.unread:
+        # The reply to a count nobody read (its request never reached the middleware) would otherwise
+        # be taken for this one's.
+        _connections.unread = False
+        try:
+            connection.read_response()
+        except RedisConnectionError:
+            connection.disconnect()
+    try:
+        connection.send_command("EVAL", _INCREMENT, 1, key, _TTL_MS)
+    except RedisConnectionError:
+        # A socket gone stale (Redis restarted) fails here; redis-py has dropped it: once more, connected afresh.
+        connection.send_command("EVAL", _INCREMENT, 1, key, _TTL_MS)
+    _connections.unread = True
+    return connection
+
+
+def _read_count(connection: Connection, key: str) -> int:
+    _connections.unread = False
+    try:
+        return int(connection.read_response())
+    except RedisConnectionError:
+        connection.disconnect()
+    # A stale socket can also accept the command and fail only on the reply: once more on a fresh
+    # connection. If Redis did count the first one, this request counts twice, never zero times.
+    connection.send_command("EVAL", _INCREMENT, 1, key, _TTL_MS)
+    try:
+        return int(connection.read_response())
+    except BaseException:
+        connection.disconnect()
+        raise
 
 
 def _window(account_id: str) -> tuple[str, int]:
@@ -78,41 +124,27 @@ def _state(count: int, reset_at: int) -> RateLimitState:
 
 def hit(account_id: str) -> RateLimitState:
     key, reset_at = _window(account_id)
-    return _state(_redis_incr(key) if settings.REDIS_URL else _local_counter.incr(key), reset_at)
+    if not settings.REDIS_URL:
+        return _state(_local_counter.incr(key), reset_at)
+    return _state(_read_count(_send_increment(key), key), reset_at)
 
 
 class PendingHit:
     """A request counted at once whose count is read later (Redis only).
 
-    The script goes out on a connection held for the request, and its reply is read after the view
+    The script goes out on the thread's counting connection, and its reply is read after the view
     has run, so the round trip overlaps the view's own database work instead of preceding it. Only
     for safe methods: when the count turns out to be over the limit, their work is thrown away and the
     answer is still a 429 (`RateLimitHeadersMiddleware`).
     """
 
     def __init__(self, account_id: str):
-        from .redis_client import get_redis
-
-        key, self.reset_at = _window(account_id)
-        self._pool = get_redis().connection_pool
-        self._connection = self._pool.get_connection()
-        try:
-            self._connection.send_command("EVAL", _INCREMENT, 1, key, WINDOW_SECONDS * 1000 + 1000)
-        except BaseException:
-            self._connection.disconnect()
-            self._pool.release(self._connection)
-            raise
+        self._key, self.reset_at = _window(account_id)
+        self._connection = _send_increment(self._key)
 
     def state(self) -> RateLimitState:
-        """The count's outcome; call exactly once (it gives the connection back)."""
-        try:
-            count = int(self._connection.read_response())
-        except BaseException:
-            self._connection.disconnect()
-            raise
-        finally:
-            self._pool.release(self._connection)
-        return _state(count, self.reset_at)
+        """The count's outcome; call exactly once."""
+        return _state(_read_count(self._connection, self._key), self.reset_at)
 
 
 class AccountRateThrottle(BaseThrottle):

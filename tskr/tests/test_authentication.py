@@ -7,7 +7,7 @@ import jwt
 import pytest
 from django.test import override_settings
 
-from accounts.models import Certificate, User
+from accounts.models import Account, Certificate, User
 from accounts.services import certificate_revoke
 from tskr.testing import ApiClient, key_pair, make_certificate
 
@@ -244,9 +244,12 @@ def test_a_cached_delegated_user_costs_no_query_and_each_request_gets_its_own_co
     first = delegated_user_cache.get_or_provision(account=alice.account, email="alice@acme.test", first_name="",
                                                   last_name="")
     first.first_name = "Changed by one request"
+    first.account = Account(id="acc_elsewhere", name="Elsewhere")  # a related object, kept in _state
     second = delegated_user_cache.get_or_provision(account=alice.account, email="alice@acme.test", first_name="",
                                                    last_name="")
     assert second.pk == first.pk and second.first_name == "Alice"
+    assert second.account_id == alice.account.id and second.account.name == "Acme"
+    assert second._state is not first._state and second._state.fields_cache is not first._state.fields_cache
 
 
 def test_certificate_last_used_is_recorded(alice):
@@ -268,8 +271,9 @@ def test_a_token_seen_before_skips_verification_but_not_expiry_or_revocation(ali
     settings.TSKR_JWT_LEEWAY_SECONDS = 0
     token = sign(alice, {"iat": now(), "exp": now() + 2, "email": "alice@acme.test"})
     assert ApiClient(token).get("/users").status_code == 200
-    kid, claims = verified_tokens.get(token)
-    assert kid == alice.certificate.kid and claims["email"] == "alice@acme.test"
+    seen = verified_tokens.get(token)
+    assert seen.kid == alice.certificate.kid and seen.identity == ("alice@acme.test", "", "")
+    claims = seen.claims
     assert ApiClient(token).get("/users").status_code == 200  # from the cache
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert_rejected(ApiClient(tampered).get("/users"), "invalid_signature")

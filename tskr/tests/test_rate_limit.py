@@ -2,7 +2,16 @@ import time
 
 import pytest
 
+from tskr.ratelimit import WINDOW_SECONDS
 from tskr.testing import ApiClient, run_together
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_a_window_edge():
+    """These tests count within one fixed window: start none in the last 3 s of one."""
+    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
+    if left < 3:
+        time.sleep(left + 0.05)
 
 
 def test_every_authenticated_response_carries_rate_limit_headers(manager, settings):
@@ -81,14 +90,51 @@ def test_over_the_limit_a_write_is_refused_before_it_runs_and_a_read_answer_is_r
     assert read["X-RateLimit-Remaining"] == "0" and 1 <= int(read["Retry-After"]) <= 61
 
 
-def test_each_deferred_count_gives_its_redis_connection_back(manager, settings):
+def _remaining(response) -> int:
+    assert response.status_code == 200
+    return int(response["X-RateLimit-Remaining"])
+
+
+@pytest.fixture
+def redis_counting(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("the counting connection is Redis-only")
+    settings.TSKR_RATE_LIMIT_PER_MINUTE = 1000
+
+
+def test_counts_go_over_the_threads_own_connection_not_the_shared_pool(manager, redis_counting):
+    from tskr import ratelimit
     from tskr.redis_client import get_redis
 
-    if not settings.REDIS_URL:
-        pytest.skip("the deferred count is Redis-only")
     pool = get_redis().connection_pool
-    manager.client.get("/assistants")
-    idle_before = len(pool._available_connections)
-    for _ in range(20):
-        assert manager.client.get("/assistants").status_code == 200
-    assert len(pool._in_use_connections) == 0 and len(pool._available_connections) == idle_before
+    first = _remaining(manager.client.get("/assistants"))
+    counting = ratelimit._connection()
+    idle, in_use = len(pool._available_connections), len(pool._in_use_connections)
+    remaining = [_remaining(manager.client.get("/assistants")) for _ in range(5)]
+    assert remaining == [first - 1, first - 2, first - 3, first - 4, first - 5]
+    assert ratelimit._connection() is counting and counting not in pool._available_connections
+    assert (len(pool._available_connections), len(pool._in_use_connections)) == (idle, in_use)
+
+
+def test_a_count_nobody_read_does_not_shift_the_next_one(manager, redis_counting):
+    """A PendingHit whose request never reached the middleware leaves a reply on the connection."""
+    from tskr import ratelimit
+
+    first = _remaining(manager.client.get("/assistants"))
+    ratelimit.PendingHit(manager.account.id)  # counted, never read
+    assert _remaining(manager.client.get("/assistants")) == first - 2
+    assert _remaining(manager.client.get("/assistants")) == first - 3
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_the_request_counted_once(manager, redis_counting):
+    from tskr import ratelimit
+    from tskr.redis_client import get_redis
+
+    first = _remaining(manager.client.get("/assistants"))
+    counting = ratelimit._connection()
+    counting.send_command("CLIENT", "ID")
+    client_id = counting.read_response()
+    assert get_redis().client_kill_filter(_id=client_id) == 1
+    assert _remaining(manager.client.get("/assistants")) == first - 1
+    counting.send_command("CLIENT", "ID")
+    assert counting.read_response() != client_id
