@@ -1,8 +1,8 @@
 """The bench driver (`bench/run` calls it): database, seed, gunicorn, scenarios, table and JSON.
 
 Every figure is a ratio against a baseline measured in the same run, the variants of a scenario
-interleaved round by round (A B A B ...), the ratio taken between medians. Absolute numbers are
-printed for context only: they depend on the machine and whatever else runs on it.
+interleaved round by round (A B, B A, ...), the ratio the median over rounds of each round's ratio.
+Absolute numbers are printed for context only: they depend on the machine and whatever else runs on it.
 """
 import argparse
 import os
@@ -118,8 +118,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small seed, short rounds (CI: proves it works)")
     parser.add_argument("--only", default="", help="comma-separated scenario numbers, e.g. 1,5 (3 runs with 1)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds per scenario (default 2 quick, 5 full)")
-    parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 2 quick, 8 full)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds per scenario (default 2 quick, 8 full)")
+    parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 2 quick, 5 full)")
     parser.add_argument("--connections", type=int, default=2, help="wrk connections (default 2: one per worker)")
     parser.add_argument("--profile", metavar="PATH", help="profile PATH in-process with pyinstrument instead "
                         "(placeholders {chat}, {process_chat}), e.g. '/chats/{chat}/messages?perPage=50'")
@@ -170,8 +170,8 @@ def main(argv=None) -> int:
         return 0
     rows = []
     with gunicorn(ids) as port:
-        ctx = scenarios.Context(port=port, seeded=seeded, rounds=args.rounds or (2 if args.quick else 5),
-                                seconds=args.seconds or (2 if args.quick else 8), connections=args.connections,
+        ctx = scenarios.Context(port=port, seeded=seeded, rounds=args.rounds or (2 if args.quick else 8),
+                                seconds=args.seconds or (2 if args.quick else 5), connections=args.connections,
                                 quick=args.quick, stub=stub)
         for runner in runners:
             log(f"scenario {runner.__name__}")

@@ -1,7 +1,7 @@
 """The six scenarios of the bench (issue 8). Each returns rows for the table: one per variant measured.
 
-Read scenarios run every variant under wrk, interleaved round by round after a warm-up; the ratio is
-between the medians over rounds. Write scenarios alternate one API call with one baseline run.
+Read scenarios run every variant under wrk, interleaved round by round after a warm-up; a ratio is
+the median over rounds of the two variants' figures in the same round. Write scenarios alternate one API call with one baseline run.
 """
 import statistics
 import time
@@ -83,24 +83,43 @@ def route_exists(ctx: Context, method: str, path: str) -> bool:
     return not (status == 404 and isinstance(body, dict) and str(body.get("error", "")).startswith("No route"))
 
 
-def interleaved(ctx: Context, variants: dict[str, tuple[str, dict]]) -> dict[str, Measurement]:
-    """Median per variant over A B C A B C ... rounds (after one short warm-up run each)."""
+@dataclass
+class Rounds:
+    """Every run of every variant of a scenario, round by round."""
+
+    runs: dict[str, list[Measurement]]
+
+    def __getitem__(self, name: str) -> Measurement:
+        """The variant's medians over rounds (for the table's absolute columns)."""
+        runs = self.runs[name]
+        return Measurement(statistics.median(m.rps for m in runs), statistics.median(m.p50_ms for m in runs),
+                           statistics.median(m.p99_ms for m in runs), sum(m.requests for m in runs),
+                           sum(m.errors for m in runs))
+
+    def ratio(self, name: str, baseline: str, metric: str = "rps") -> float:
+        """The median over rounds of the variant's metric divided by the baseline's in the same round:
+        a round in which the machine is busier slows both, and drops out of the ratio."""
+        return statistics.median(getattr(a, metric) / getattr(b, metric)
+                                 for a, b in zip(self.runs[name], self.runs[baseline]))
+
+
+def interleaved(ctx: Context, variants: dict[str, tuple[str, dict]]) -> Rounds:
+    """Each variant once per round (after one short warm-up run each), the order rotated every round
+    (A B C, B C A, C A B, ...) so that no variant always runs first or right after the same one."""
     for url, headers in variants.values():
         wrk(ctx.base + url, seconds=1, connections=ctx.connections, headers=headers)
-    runs: dict[str, list[Measurement]] = {name: [] for name in variants}
-    for _ in range(ctx.rounds):
-        for name, (url, headers) in variants.items():
-            runs[name].append(wrk(ctx.base + url, seconds=ctx.seconds, connections=ctx.connections,
-                                  headers=headers))
-    result = {}
+    names = list(variants)
+    runs: dict[str, list[Measurement]] = {name: [] for name in names}
+    for number in range(ctx.rounds):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            url, headers = variants[name]
+            runs[name].append(wrk(ctx.base + url, seconds=ctx.seconds, connections=ctx.connections, headers=headers))
     for name, measurements in runs.items():
-        result[name] = Measurement(statistics.median(m.rps for m in measurements),
-                                   statistics.median(m.p50_ms for m in measurements),
-                                   statistics.median(m.p99_ms for m in measurements),
-                                   sum(m.requests for m in measurements), sum(m.errors for m in measurements))
-        if result[name].errors:
-            ctx.notes.append(f"{name}: {result[name].errors} failed requests")
-    return result
+        errors = sum(m.errors for m in measurements)
+        if errors:
+            ctx.notes.append(f"{name}: {errors} failed requests")
+    return Rounds(runs)
 
 
 # -- 1 and 3: the message list, against the Django and bare baselines and an unauthenticated copy -----
@@ -117,18 +136,18 @@ def messages_and_auth(ctx: Context) -> list[dict]:
     api_q = queries_per_request(ctx, "GET", variants["api"][0])
     django_q = queries_per_request(ctx, "GET", variants["django"][0], token=False)
     noauth_q = queries_per_request(ctx, "GET", variants["noauth"][0], token=False)
-    rps_ratio = m["api"].rps / m["django"].rps
-    p99_ratio = m["api"].p99_ms / m["django"].p99_ms
+    rps_ratio = m.ratio("api", "django")
+    p99_ratio = m.ratio("api", "django", "p99_ms")
     name1 = "1 GET /chats/:id/messages?perPage=50"
     name3 = "3 same endpoint, auth vs no auth"
     verify_us, repeat_us = token_verification_us(ctx)
-    auth_ratio = m["api"].rps / m["noauth"].rps
+    auth_ratio = m.ratio("api", "noauth")
     return [
         row(name1, "API (delegated token)", m["api"], ratio=rps_ratio, queries=api_q,
             target=">= 0.8x rps, p99 <= 1.5x", passed=rps_ratio >= 0.8 and p99_ratio <= 1.5,
             note=f"p99 ratio {p99_ratio:.2f}"),
         row(name1, "baseline (b) Django .values()", m["django"], ratio=1.0, queries=django_q),
-        row(name1, "baseline (a) bare WSGI + psycopg", m["raw"], ratio=m["raw"].rps / m["django"].rps, queries=3),
+        row(name1, "baseline (a) bare WSGI + psycopg", m["raw"], ratio=m.ratio("raw", "django"), queries=3),
         row(name3, "API vs unauthenticated copy", m["api"], ratio=auth_ratio, queries=api_q, target=">= 0.9x",
             passed=auth_ratio >= 0.9),
         row(name3, "unauthenticated copy (no auth, no rate limit)", m["noauth"], ratio=1.0, queries=noauth_q),
@@ -167,13 +186,13 @@ def lists(ctx: Context) -> list[dict]:
         if raw_path:
             variants["raw"] = (raw_path, {})
         m = interleaved(ctx, variants)
-        ratio = m["api"].rps / m["django"].rps
+        ratio = m.ratio("api", "django")
         rows.append(row(label, "API (delegated token)", m["api"], ratio=ratio,
                         queries=queries_per_request(ctx, "GET", api_path), target=">= 0.8x", passed=ratio >= 0.8))
         rows.append(row(label, "baseline (b) Django .values()", m["django"], ratio=1.0,
                         queries=queries_per_request(ctx, "GET", django_path, token=False)))
         if raw_path:
-            rows.append(row(label, "baseline (a) bare WSGI + psycopg", m["raw"], ratio=m["raw"].rps / m["django"].rps,
+            rows.append(row(label, "baseline (a) bare WSGI + psycopg", m["raw"], ratio=m.ratio("raw", "django"),
                             queries=2))
     return rows
 
@@ -289,7 +308,7 @@ def deep_pages(ctx: Context) -> list[dict]:
     page = min(500, last_page)
     variants = {"page 1": ("/memories?page=1", ctx.auth()), f"page {page}": (f"/memories?page={page}", ctx.auth())}
     m = interleaved(ctx, variants)
-    ratio = m[f"page {page}"].p50_ms / m["page 1"].p50_ms
+    ratio = m.ratio(f"page {page}", "page 1", "p50_ms")
     note = "" if page == 500 else f"only {last_page} pages in this seed"
     return [
         row(label, f"API page {page} (latency ratio, lower is better)", m[f"page {page}"], ratio=ratio,

@@ -4,11 +4,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+from tskr.wsgi import application as django_application  # noqa: E402
 
 from . import raw  # noqa: E402
-
-django_application = get_wsgi_application()
 
 
 def application(environ, start_response):

@@ -47,11 +47,12 @@ MIDDLEWARE = [
     "tskr.middleware.BodySizeLimitMiddleware",
     "tskr.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, CSRF, Django authentication and messages serve the staff screens (/staff/) only.
+    "tskr.middleware.StaffSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "tskr.middleware.StaffCsrfViewMiddleware",
+    "tskr.middleware.StaffAuthenticationMiddleware",
+    "tskr.middleware.StaffMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

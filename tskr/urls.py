@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from .health import HealthView
+from .middleware import STAFF_PATH_PREFIX
 
 
 @csrf_exempt
@@ -38,7 +39,7 @@ urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
-    path("staff/", admin.site.urls),
+    path(STAFF_PATH_PREFIX.lstrip("/"), admin.site.urls),
     path("", include("accounts.api.urls")),
     path("", include("directory.api.urls")),
     path("", include("conversations.api.urls")),
