@@ -4,7 +4,10 @@ The token's unverified header is read only to find `kid`; everything else is ver
 certificate's RSA public key, RS256 only. Header fields such as `jku`, `x5u` or `jwk` are ignored
 and never fetched. Each rejection has its own `error_code` so an integrator can tell them apart.
 """
+import base64
+import binascii
 import copy
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -213,6 +216,23 @@ def _usable_certificate(kid: str) -> _CertificateEntry:
     return entry
 
 
+def _unverified_header(token: str) -> dict:
+    """The JOSE header, read only to pick the certificate (kid) and refuse other algorithms early.
+
+    PyJWT's own reader also decodes the payload and signature, and jwt.decode does all of it again:
+    that was a third of a new token's verification. Nothing read here is trusted: jwt.decode then
+    checks the signature over the header exactly as sent, with the key of the kid found here.
+    """
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise TokenRejected("The bearer token is not a well-formed JWT", "malformed_token") from None
+    if not isinstance(header, dict):
+        raise TokenRejected("The bearer token is not a well-formed JWT", "malformed_token")
+    return header
+
+
 def _verify(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
     leeway = settings.TSKR_JWT_LEEWAY_SECONDS
     seen = verified_tokens.get(token)
@@ -221,10 +241,7 @@ def _verify(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
         if seen.claims["exp"] + leeway <= time.time():
             raise TokenRejected("The token has expired", "token_expired")
         return entry, seen
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.DecodeError:
-        raise TokenRejected("The bearer token is not a well-formed JWT", "malformed_token") from None
+    header = _unverified_header(token)
     if header.get("alg") != "RS256":
         raise TokenRejected("Only RS256-signed tokens are accepted", "unsupported_algorithm")
     kid = header.get("kid")

@@ -283,3 +283,14 @@ def test_a_token_seen_before_skips_verification_but_not_expiry_or_revocation(ali
     assert ApiClient(revoked).get("/users").status_code == 200
     certificate_revoke(kid=alice.certificate.kid)
     assert_rejected(ApiClient(revoked).get("/users"), "certificate_revoked")
+
+
+@pytest.mark.parametrize("header", [b"[1, 2]", b"\xff\xfe{", b'{"alg": "RS256", "kid": ', b""])
+def test_a_header_that_is_not_a_json_object_is_malformed(alice, header):
+    _, claims, signature = alice.token().split(".")
+    assert_rejected(ApiClient(f"{b64(header)}.{claims}.{signature}").get("/users"), "malformed_token")
+
+
+def test_a_token_without_a_signature_segment_is_malformed(alice):
+    header, claims, _ = alice.token().split(".")
+    assert_rejected(ApiClient(f"{header}.{claims}").get("/users"), "malformed_token")
