@@ -1,4 +1,6 @@
 """Reads for tasks: every queryset carries the joins and prefetches its serializer needs."""
+from operator import itemgetter
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Account, Assistant, User
@@ -25,8 +27,10 @@ def task_followers(*, task_ids: list[str]) -> dict[str, list[dict]]:
     in one query (none for no tasks), in the order they were added."""
     followers: dict[str, list[dict]] = {task_id: [] for task_id in task_ids}
     if task_ids:
-        for link in (Task.followers.through.objects.filter(task_id__in=task_ids).order_by("id")
-                     .values("task_id", "user__id", "user__email", "user__first_name", "user__last_name")):
+        # Sorted here rather than by ORDER BY: compiling the ordering cost more than sorting a page's links.
+        links = Task.followers.through.objects.filter(task_id__in=task_ids).values(
+            "id", "task_id", "user__id", "user__email", "user__first_name", "user__last_name")
+        for link in sorted(links, key=itemgetter("id")):
             followers[link["task_id"]].append(link)
     return followers
 

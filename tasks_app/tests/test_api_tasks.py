@@ -99,6 +99,15 @@ def test_list_returns_account_tasks_newest_first_with_pagination(alice, bob, cha
     assert set(body["tasks"][0]) >= {"id", "title", "description", "status", "type", "createdAt", "updatedAt"}
 
 
+def test_list_gives_each_tasks_followers_in_the_order_they_were_added(alice, bob):
+    older, carol = bob.user, alice.teammate("carol@acme.test")
+    assert carol.user.id > older.id  # IDs sort by creation: by ID, bob would come first
+    task = create(alice, followerIds=[carol.user.id])
+    assert alice.client.patch(f"/tasks/{task['id']}", {"followerIds": [carol.user.id, bob.user.id]}).status_code == 200
+    listed = alice.client.get("/tasks").json()["tasks"]
+    assert [user["email"] for user in listed[0]["followers"]] == ["carol@acme.test", "bob@acme.test"]
+
+
 def test_list_filters_by_status_and_type(alice):
     create(alice, title="a", status="in_progress", type="scheduling")
     create(alice, title="b", status="pending", type="scheduling")
