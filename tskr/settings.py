@@ -3,6 +3,8 @@
 With nothing set the project runs on its embedded defaults: SQLite, an in-process cache and
 locks, and Celery tasks executed eagerly. Production differs from development only by environment.
 """
+import os
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -92,6 +94,10 @@ else:
 _test_database_name = env_str("TSKR_TEST_DATABASE_NAME")
 if _test_database_name:
     _database["TEST"] = {"NAME": _test_database_name}
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, as in the quick start, rather than Django's shared in-memory default: there, concurrent
+    # writers fail at once ("table is locked") instead of waiting on the busy timeout as they do on a file.
+    _database["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"tskr-test-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
