@@ -98,12 +98,18 @@ def _send_increment(key: str) -> Connection:
 def _read_count(connection: Connection, key: str) -> int:
     _connections.unread = False
     try:
-        return int(connection.read_response())
+        return _read_or_drop(connection)
     except RedisConnectionError:
-        connection.disconnect()
+        pass
     # A stale socket can also accept the command and fail only on the reply: once more on a fresh
     # connection. If Redis did count the first one, this request counts twice, never zero times.
     connection.send_command("EVAL", _INCREMENT, 1, key, _TTL_MS)
+    return _read_or_drop(connection)
+
+
+def _read_or_drop(connection: Connection) -> int:
+    """The reply, as a count. On any failure the connection is dropped, so that a reply arriving late
+    is never taken for the next count's."""
     try:
         return int(connection.read_response())
     except BaseException:

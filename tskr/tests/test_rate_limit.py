@@ -138,3 +138,18 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_request_counted_onc
     assert _remaining(manager.client.get("/assistants")) == first - 1
     counting.send_command("CLIENT", "ID")
     assert counting.read_response() != client_id
+
+
+def test_a_count_whose_reply_times_out_is_a_503_and_the_next_counts_stay_exact(manager, redis_counting):
+    """Redis holds the count past the socket timeout: that request answers 503; the late reply, if
+    any, is never read as a later request's count."""
+    from tskr.redis_client import get_redis
+
+    first = _remaining(manager.client.get("/assistants"))
+    get_redis().client_pause(2500, all=False)  # writes (the count) wait 2.5 s; the socket timeout is 2 s
+    timed_out = manager.client.get("/assistants")
+    assert timed_out.status_code == 503 and timed_out.json()["error_code"] == "cache_unavailable"
+    time.sleep(0.6)
+    after = _remaining(manager.client.get("/assistants"))
+    assert after < first
+    assert [_remaining(manager.client.get("/assistants")) for _ in range(3)] == [after - 1, after - 2, after - 3]
