@@ -116,13 +116,18 @@ def user_update(*, user: User, **fields) -> User:
 
 
 @transaction.atomic
+@transaction.atomic
 def user_delete(*, user: User) -> None:
-    """Delete a user and their personal data (identifiers, memories, contacts, preferences).
+    """Delete a user and their personal data (identifiers, memories, contacts, preferences, OAuth grants,
+    and the calendars no other identifier of the account links).
 
     Shared history is kept: chats and their messages stay; tasks they owned stay with no owner.
     """
+    from calendars_app.services import calendar_orphans_delete  # calendars_app builds on accounts
+
     forget_cached_user(user)
     user.delete()
+    calendar_orphans_delete(account_id=user.account_id)
 
 
 def _assistant_email_taken() -> Conflict:

@@ -371,10 +371,13 @@ def identifier_make_primary(*, identifier: UserIdentifier) -> UserIdentifier:
 
 @transaction.atomic
 def identifier_delete(*, identifier: UserIdentifier) -> None:
-    """Delete an identifier with its preferences (and calendar links, by cascade).
+    """Delete an identifier with its preferences, OAuth grants and calendar links (by cascade), and the
+    calendars no other identifier of the account links, with their events.
 
     A user keeps at least one email identifier, and their primary one: deleting either is a 409.
     """
+    from calendars_app.services import calendar_orphans_delete  # calendars_app builds on directory
+
     if identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
         siblings = UserIdentifier.objects.select_for_update().filter(user_id=identifier.user_id,
                                                                      type=UserIdentifier.Type.EMAIL)
@@ -384,6 +387,7 @@ def identifier_delete(*, identifier: UserIdentifier) -> None:
             raise Conflict("This is the user's primary email; make another email identifier primary first",
                            error_code="primary_email_identifier")
     identifier.delete()
+    calendar_orphans_delete(account_id=identifier.account_id)
 
 
 # -- preferences ------------------------------------------------------------------------------

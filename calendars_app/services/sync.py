@@ -327,10 +327,18 @@ def identifier_sync_run(*, identifier_id: str, account_id: str) -> dict:
     return {"status": "completed", **result.as_dict()}
 
 
-def calendar_orphans_delete() -> int:
-    """Delete calendars no identifier links any more (their identifiers were deleted: the links cascade,
-    the shared Calendar rows cannot) with their events. Run by the periodic task."""
-    deleted, _ = Calendar.objects.filter(links__isnull=True).delete()
+def calendar_orphans_delete(*, account_id: str | None = None) -> int:
+    """Delete calendars no identifier links any more, with their events: deleting an identifier (or its
+    user) cascades to its links, but not to the Calendar rows the account's identifiers share.
+
+    The services that delete identifiers and users call it for their account, in their transaction, so
+    a removed identifier's calendars are gone with it; the periodic task calls it for every account, a
+    safety net for deletes made elsewhere (Django admin). Returns how many rows were deleted.
+    """
+    calendars = Calendar.objects.filter(links__isnull=True)
+    if account_id is not None:
+        calendars = calendars.filter(account_id=account_id)
+    deleted, _ = calendars.delete()
     return deleted
 
 

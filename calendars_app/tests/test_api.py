@@ -3,7 +3,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from calendars_app.models import Calendar, OAuthAccess, UserCalendar
+from calendars_app.models import Calendar, CalendarEvent, OAuthAccess, UserCalendar
 from directory.models import UserIdentifier
 
 from .conftest import connect, seed_google, seed_graph
@@ -108,12 +108,35 @@ def test_deeper_identifier_paths_do_not_shadow_the_directory_identifier_route(al
     assert alice.client.get(f"/identifiers/{identifier.id}/calendars").json() == {"ok": True, "calendars": []}
 
 
-def test_deleting_an_identifier_removes_its_calendar_links(alice):
-    identifier = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="email",
-                                               value="alice.work@acme.test")
-    link = UserCalendarFactory(identifier=identifier)
-    assert alice.client.delete(f"/identifiers/{identifier.id}").status_code == 200
-    assert not UserCalendar.objects.filter(id=link.id).exists()
+def _event(calendar: Calendar) -> CalendarEvent:
+    return CalendarEvent.objects.create(calendar=calendar, provider_id=f"evt-of-{calendar.id}")
+
+
+def test_deleting_an_identifier_deletes_its_links_and_the_calendars_only_it_linked(alice, identifier, charlie):
+    work = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="email",
+                                         value="alice.work@acme.test")
+    only_work = UserCalendarFactory(identifier=work)
+    shared = UserCalendarFactory(identifier=identifier)
+    also_via_work = UserCalendarFactory(identifier=work, calendar=shared.calendar)
+    events = [_event(only_work.calendar), _event(shared.calendar)]
+    elsewhere = UserCalendarFactory(identifier=UserIdentifier.objects.get(user=charlie.user)).calendar
+    UserCalendar.objects.filter(calendar=elsewhere).delete()  # another account's orphan: not this delete's
+
+    assert alice.client.delete(f"/identifiers/{work.id}").status_code == 200
+    assert not UserCalendar.objects.filter(id__in=[only_work.id, also_via_work.id]).exists()
+    assert set(Calendar.objects.values_list("id", flat=True)) == {shared.calendar_id, elsewhere.id}
+    assert list(CalendarEvent.objects.values_list("id", flat=True)) == [events[1].id]
+
+
+def test_deleting_a_user_deletes_the_calendars_only_their_identifiers_linked(alice, bob, manager, identifier):
+    own = UserCalendarFactory(identifier=identifier)
+    _event(own.calendar)
+    shared = UserCalendarFactory(identifier=UserIdentifier.objects.get(user=bob.user))
+    UserCalendarFactory(identifier=identifier, calendar=shared.calendar)
+
+    assert manager.client.delete(f"/users/{alice.user.id}").status_code == 200
+    assert list(Calendar.objects.values_list("id", flat=True)) == [shared.calendar_id]
+    assert not CalendarEvent.objects.exists()
 
 
 # -- POST /identifiers/:id/calendars/sync ----------------------------------------------------------
