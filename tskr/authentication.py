@@ -6,7 +6,6 @@ and never fetched. Each rejection has its own `error_code` so an integrator can 
 """
 import base64
 import binascii
-import copy
 import json
 import threading
 import time
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -113,8 +113,9 @@ def _own_copy(instance):
     does through pickling's `__reduce__`, at a fraction of the cost)."""
     clone = instance.__class__.__new__(instance.__class__)
     clone.__dict__ = instance.__dict__.copy()
-    clone._state = copy.copy(instance._state)
-    clone._state.fields_cache = instance._state.fields_cache.copy()
+    clone._state = state = ModelState()
+    state.__dict__.update(instance._state.__dict__)
+    state.fields_cache = instance._state.fields_cache.copy()
     return clone
 
 

@@ -4,6 +4,9 @@ Subclasses describe what to list (`get_base_queryset`, usually a selector) and t
 on top of it, so a forgotten filter in a selector still cannot leak another account's rows.
 """
 from django.db.models import Model, QuerySet
+from django.db.models.expressions import Col
+from django.db.models.lookups import Exact
+from django.db.models.sql.where import AND
 from rest_framework import viewsets
 
 from .exceptions import NotFound
@@ -51,9 +54,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.queryset.all()
 
     def apply_scope(self, queryset: QuerySet) -> QuerySet:
-        queryset = queryset.filter(**{self.account_field: self.account})
+        queryset = _scoped(queryset, self.account_field, self.account)
         if self.scope == "user":
-            queryset = queryset.filter(**{self.user_field: self.acting_user})
+            queryset = _scoped(queryset, self.user_field, self.acting_user)
         return queryset
 
     def get_queryset(self):
@@ -82,6 +85,23 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _scoped(queryset: QuerySet, field_name: str, owner: Model) -> QuerySet:
+    """`queryset` limited to rows whose `field_name` is `owner`.
+
+    Selectors already filter on the account, so most querysets arrive scoped: the condition is then
+    found among the query's top-level AND conditions, a column of the queried table, and not added a
+    second time (an ORM filter was a tenth of a list's own cost). Anything else is filtered.
+    """
+    query = queryset.query
+    if not query.where.negated and query.where.connector == AND and query.combinator is None:
+        column, base_table = queryset.model._meta.get_field(field_name), query.base_table
+        for condition in query.where.children:
+            if (isinstance(condition, Exact) and isinstance(condition.lhs, Col) and condition.lhs.target is column
+                    and condition.lhs.alias == base_table and condition.rhs == owner.pk):
+                return queryset
+    return queryset.filter(**{field_name: owner})
 
 
 def deleted(object_id: str, message: str) -> dict:
