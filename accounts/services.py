@@ -116,7 +116,6 @@ def user_update(*, user: User, **fields) -> User:
 
 
 @transaction.atomic
-@transaction.atomic
 def user_delete(*, user: User) -> None:
     """Delete a user and their personal data (identifiers, memories, contacts, preferences, OAuth grants,
     and the calendars no other identifier of the account links).

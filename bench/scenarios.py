@@ -1,7 +1,8 @@
 """The six scenarios of the bench (issue 8). Each returns rows for the table: one per variant measured.
 
 Read scenarios run every variant under wrk, interleaved round by round after a warm-up; a ratio is
-the median over rounds of the two variants' figures in the same round. Write scenarios alternate one API call with one baseline run.
+the median over rounds of the two variants' figures in the same round. Write scenarios alternate one
+API call with one baseline run.
 """
 import statistics
 import time

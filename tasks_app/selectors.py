@@ -23,8 +23,8 @@ def task_list_rows(*, account: Account) -> QuerySet[Task]:
 
 
 def task_followers(*, task_ids: list[str]) -> dict[str, list[dict]]:
-    """The followers of these tasks, `{task id: [{user__id, user__email, user__first_name, user__last_name}]}`,
-    in one query (none for no tasks), in the order they were added."""
+    """The followers of these tasks, `{task id: [{id (of the link), user__id, user__email, user__first_name,
+    user__last_name}]}`, in one query (none for no tasks), in the order they were added."""
     followers: dict[str, list[dict]] = {task_id: [] for task_id in task_ids}
     if task_ids:
         # Sorted here rather than by ORDER BY: compiling the ordering cost more than sorting a page's links.
