@@ -2,34 +2,48 @@
 
 Email: `metadata.from`, `metadata.to`, `metadata.cc`, `metadata.subject` (addresses may be
 `"Name <addr>"`). Other platforms: `metadata.from` and `metadata.participants` (phones, handles...).
-Handles are compared case-insensitively; emails are reduced to the bare address. The assistant is
-never one of the humans.
+Handles are compared case-insensitively but replied to as the gateway spelled them: a Slack id is
+only valid as `U1`, never `u1`. Emails are reduced to the bare address and lower-cased (ASCII only,
+as logins are). The assistant is never one of the humans.
 """
 import re
+import string
 from dataclasses import dataclass
 
 from .models import Message
 
 _ANGLE = re.compile(r"<([^<>]+)>")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def handle_key(value: str) -> str:
+    """What two spellings of one handle have in common (`U1` and `u1`): compare these, reply with the handle."""
+    return value.translate(_ASCII_LOWER)
 
 
 def handle(raw: str) -> str:
-    """`"Bob <Bob@Acme.test>"` -> `bob@acme.test`; any other handle trimmed and lower-cased."""
+    """`"Bob <Bob@Acme.test>"` -> `bob@acme.test`; any other handle trimmed and kept as sent."""
     raw = str(raw).strip()
     inside = _ANGLE.search(raw)
-    return (inside.group(1) if inside else raw).strip().lower()
+    value = (inside.group(1) if inside else raw).strip()
+    return handle_key(value) if _EMAIL.fullmatch(value) else value
 
 
 def handles(value) -> list[str]:
-    """A string (comma-separated allowed) or a list of strings -> handles, in order, without repeats."""
+    """A string (comma-separated allowed) or a list of strings -> handles, in order, without repeats
+    (the first spelling of a handle is kept)."""
     items = value if isinstance(value, list) else str(value or "").split(",")
-    seen: list[str] = []
-    for item in items:
-        found = handle(item) if str(item).strip() else ""
-        if found and found not in seen:
-            seen.append(found)
-    return seen
+    return _distinct(handle(item) for item in items if str(item).strip())
+
+
+def _distinct(spellings, *, excluding: frozenset[str] = frozenset()) -> list[str]:
+    """One spelling per handle (the first), leaving out the handles whose key is in `excluding`."""
+    found: dict[str, str] = {}
+    for spelled in spellings:
+        if spelled and handle_key(spelled) not in excluding:
+            found.setdefault(handle_key(spelled), spelled)
+    return list(found.values())
 
 
 def subject_reply(subject: str) -> str:
@@ -66,19 +80,19 @@ class Addressing:
 def analyse(message: Message, *, assistant_email: str, assistant_name: str) -> Addressing:
     """The sender, the other humans and whether the assistant is addressed directly."""
     metadata = message.metadata or {}
-    assistant_handles = {h for h in (assistant_email.lower(), assistant_name.lower()) if h}
+    assistant_keys = frozenset(handle_key(h) for h in (assistant_email, assistant_name) if h)
     sender = handle(metadata["from"]) if metadata.get("from") else (message.sender.email if message.sender else None)
-    if sender in assistant_handles:
+    if sender and handle_key(sender) in assistant_keys:
         sender = None
     if message.platform == Message.Platform.EMAIL:
         recipients = handles(metadata.get("to")) + handles(metadata.get("cc"))
-        in_to = bool(assistant_email) and assistant_email.lower() in handles(metadata.get("to"))
+        in_to = bool(assistant_email) and handle_key(assistant_email) in map(handle_key, handles(metadata.get("to")))
     else:
         recipients = handles(metadata.get("participants"))
         in_to = False
-    others = tuple(dict.fromkeys(h for h in recipients if h not in assistant_handles and h != sender))
+    others = _distinct(recipients, excluding=assistant_keys | {handle_key(sender)} if sender else assistant_keys)
     subject = str(metadata.get("subject") or "")
-    return Addressing(platform=message.platform, sender=sender, others=others,
+    return Addressing(platform=message.platform, sender=sender, others=tuple(others),
                       directly_addressed=in_to or _mentions(message.content + "\n" + subject, assistant_email,
                                                             assistant_name),
                       subject=subject)

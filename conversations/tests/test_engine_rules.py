@@ -83,6 +83,6 @@ def test_process_task_completes_asks_or_proceeds():
 def test_addresses_are_normalised_and_subjects_get_re_once():
     assert handle(" Bob Baker <Bob@Acme.TEST> ") == "bob@acme.test"
     assert handles("a@x.test, B <b@x.test>, a@x.test") == ["a@x.test", "b@x.test"]
-    assert handles(["+1 555", "", "U-BOB"]) == ["+1 555", "u-bob"]
+    assert handles(["+1 555", "", "U-BOB", "u-bob"]) == ["+1 555", "U-BOB"]
     assert subject_reply("Budget") == "Re: Budget" and subject_reply("re: Budget") == "re: Budget"
     assert subject_reply("") == "Re:"

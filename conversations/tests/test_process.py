@@ -96,7 +96,14 @@ def test_other_platform_clarification_goes_to_the_sender_only_and_is_not_suppres
          **{"from": "U-ALICE", "participants": ["U-ALICE", "U-BOB"]})
     body = process(alice, chat)
     assert Task.objects.get().status == "needs_clarification"
-    assert body["message"]["to"] == ["u-alice"] and "When should I remind you?" in body["message"]["content"]
+    assert body["message"]["to"] == ["U-ALICE"] and "When should I remind you?" in body["message"]["content"]
+
+
+def test_replies_keep_handles_as_the_gateway_spelled_them_and_compare_them_case_insensitively(alice, chat):
+    post(alice, chat, "Tess, thanks for the update", platform="slack",
+         **{"from": "U1", "participants": ["u1", "U2", "u2", "TESS", "W3x"]})
+    assert process(alice, chat)["message"]["to"] == ["U1", "U2", "W3x"]
+    assert assistant_messages(chat)[0].metadata["to"] == ["U1", "U2", "W3x"]
 
 
 def test_sms_with_a_complete_request_replies_and_creates_the_task(alice, chat):
