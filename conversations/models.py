@@ -66,6 +66,11 @@ class Message(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    #: When the assistant answered this inbound message, and the body it answered with (without `ok`).
+    #: Set once, with the reply, in one transaction: a repeated process call (a gateway retry, a double
+    #: click) gets this body back instead of a second reply and second tasks.
+    processed_at = models.DateTimeField(null=True, blank=True)
+    process_outcome = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["chat", "timestamp", "id"])]
@@ -78,7 +83,9 @@ class ChatJob(TimeStampedModel):
     """One asynchronous `POST /chats/:id/process` run, so callers can poll for its outcome.
 
     Moves queued -> running -> succeeded | failed exactly once: the worker claims it with a
-    conditional UPDATE, so a redelivered Celery message never processes the chat twice.
+    conditional UPDATE, so a redelivered Celery message never processes the chat twice. An inbound
+    message has at most one job that has not failed (the constraint below): repeated or concurrent
+    enqueues for it share that job.
     """
 
     class Status(models.TextChoices):
@@ -92,6 +99,8 @@ class ChatJob(TimeStampedModel):
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="jobs")
     requested_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+")
+    #: The chat's latest inbound message when the job was queued (null when there was none).
+    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     #: The process result body (message, taskIds, ignored/suppressed) once succeeded.
     result = models.JSONField(null=True, blank=True)
@@ -99,6 +108,11 @@ class ChatJob(TimeStampedModel):
     error = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # "failed" is Status.FAILED (the enum is not in scope here): a failed job may be tried again.
+        constraints = [models.UniqueConstraint(fields=["message"], condition=~models.Q(status="failed"),
+                                               name="chatjob_one_live_job_per_message")]
 
     def __str__(self):
         return f"{self.id} ({self.status})"

@@ -42,3 +42,9 @@ def message_transcript(*, chat: Chat, until: Message) -> list[Message]:
 
 def chat_job_get(*, chat: Chat, job_id: str) -> ChatJob | None:
     return ChatJob.objects.filter(account_id=chat.account_id, chat=chat, id=job_id).first()
+
+
+def chat_job_live(*, message: Message) -> ChatJob | None:
+    """The message's job that has not failed (at most one: a database constraint), if any."""
+    return ChatJob.objects.filter(account_id=message.account_id, message=message).exclude(
+        status=ChatJob.Status.FAILED).first()

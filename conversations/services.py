@@ -7,7 +7,7 @@ stay exact under concurrent writes.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -45,11 +45,21 @@ MAX_JOB_ATTEMPTS = 5
 #: STALE_JOB_SECONDS after its last update has lost its worker and is failed by the periodic sweep.
 JOB_TIME_LIMIT_SECONDS = 60
 STALE_JOB_SECONDS = 2 * JOB_TIME_LIMIT_SECONDS
+#: A job still `queued` this long after its last change lost its Celery message and is sent again. Well
+#: above the longest retry countdown (31 s), so a job waiting to be retried is not sent twice.
+QUEUED_JOB_RESEND_SECONDS = 5 * 60
+#: At most this many jobs are sent again per sweep (the rest at the next one).
+RESEND_BATCH = 500
 
 
 class ChatBusy(Conflict):
     error_code = "chat_processing"
     default_message = "Chat is already being processed"
+
+
+class AssistantInactive(Conflict):
+    error_code = "assistant_inactive"
+    default_message = "The chat's assistant is inactive; activate it to have messages answered"
 
 
 def _lock_name(chat: Chat) -> str:
@@ -69,7 +79,10 @@ def _title_from(content: str) -> str:
 @transaction.atomic
 def chat_create(*, account: Account, actor: User | None, assistant: Assistant, title: str | None = None,
                 metadata: dict | None = None) -> Chat:
-    """A new chat; without a title one is generated, and replaced by the first user message's first line."""
+    """A new chat; without a title one is generated, and replaced by the first user message's first line.
+    An inactive assistant takes no new chats (400 `assistant_inactive`)."""
+    if assistant.status != Assistant.Status.ACTIVE:
+        raise BadRequest("The assistant is inactive and takes no new chats", error_code="assistant_inactive")
     return Chat.objects.create(account=account, assistant=assistant, created_by=actor,
                                title=title or _generated_title(assistant), title_generated=not title,
                                metadata=metadata or {})
@@ -98,15 +111,16 @@ def chat_delete(*, chat: Chat) -> None:
 
 # -- messages -------------------------------------------------------------------------------------
 def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata: dict) -> User | None:
-    """The user who wrote an inbound message: `metadata.from` looked up among the account's identifiers,
-    else the caller (a user typing in a dashboard). Unknown senders stay None."""
+    """The user who wrote an inbound message: `metadata.from` looked up among the account's identifiers
+    (case-insensitively: a gateway may spell a Slack id differently), else the caller (a user typing in
+    a dashboard). Unknown senders stay None."""
     if role != Message.Role.USER:
         return None
     raw_from = metadata.get("from")
     if not raw_from:
         return actor
     sender = handle(raw_from)
-    identifier = (UserIdentifier.objects.filter(account=account, value=sender, user__isnull=False)
+    identifier = (UserIdentifier.objects.filter(account=account, value__iexact=sender, user__isnull=False)
                   .select_related("user").first())
     if identifier is not None:
         return identifier.user
@@ -191,6 +205,13 @@ class ProcessOutcome:
     task_ids: list[str] = field(default_factory=list)
     ignored: bool = False
     suppressed: bool = False
+    #: The message had been processed already: this is that processing's stored outcome, nothing was created.
+    replayed: bool = False
+
+    @classmethod
+    def replay_of(cls, stored: dict) -> "ProcessOutcome":
+        return cls(message=stored["message"], task_ids=stored["taskIds"], ignored=stored.get("ignored", False),
+                   suppressed=stored.get("suppressed", False), replayed=True)
 
     def body(self) -> dict:
         body = {"message": self.message, "taskIds": self.task_ids}
@@ -198,16 +219,31 @@ class ProcessOutcome:
             body["ignored"] = True
         if self.suppressed:
             body["suppressed"] = True
+        if self.replayed:
+            body["replayed"] = True
         return body
 
 
-def chat_process(*, chat: Chat) -> ProcessOutcome:
-    """Answer the chat's latest inbound message, holding the chat's processing lock throughout.
+def _ensure_assistant_answers(chat: Chat) -> None:
+    """An inactive assistant answers nothing (a chat whose assistant was deleted is still answered, unsigned)."""
+    if chat.assistant is not None and chat.assistant.status != Assistant.Status.ACTIVE:
+        raise AssistantInactive()
 
-    Steps: take the lock without waiting (409 `chat_processing` when held); read the context; run the
-    engine within ENGINE_BUDGET_SECONDS; confirm we still own the lock; write tasks and the reply in
-    one transaction; release the lock (compare-and-delete, so only our own), also on any error.
+
+def chat_process(*, chat: Chat) -> ProcessOutcome:
+    """Answer the chat's latest inbound message once, holding the chat's processing lock throughout.
+
+    Steps: when the latest inbound message was processed already, return that processing's stored
+    outcome (`replayed`), without the lock (a replay writes nothing, so a burst of retries all get it);
+    take the lock without waiting (409 `chat_processing` when held); check again under the lock; refuse
+    an inactive assistant (409 `assistant_inactive`); read the context; run the engine within
+    ENGINE_BUDGET_SECONDS; confirm we still own the lock; claim the message, write tasks, the reply
+    and the stored outcome in one transaction; release the lock (compare-and-delete, so only our own),
+    also on any error.
     """
+    latest = selectors.message_latest_inbound(chat=chat)
+    if latest is not None and latest.processed_at is not None:
+        return ProcessOutcome.replay_of(latest.process_outcome)
     with hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock:
         return _process_locked(chat=chat, lock=lock)
 
@@ -216,6 +252,9 @@ def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
     latest = selectors.message_latest_inbound(chat=chat)
     if latest is None:
         raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
+    if latest.processed_at is not None:
+        return ProcessOutcome.replay_of(latest.process_outcome)
+    _ensure_assistant_answers(chat)
     assistant = chat.assistant
     profile = assistant_profile(assistant)
     addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
@@ -230,9 +269,8 @@ def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
     result = get_engine().process_chat(context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
-    if result.ignored and context.may_ignore:
-        return ProcessOutcome(ignored=True)
-    return _write_result(chat=chat, latest=latest, addressing=addressing, result=result)
+    return _write_outcome(chat=chat, latest=latest, addressing=addressing, result=result,
+                          ignore=result.ignored and context.may_ignore)
 
 
 def _entry(message: Message) -> TranscriptEntry:
@@ -242,16 +280,38 @@ def _entry(message: Message) -> TranscriptEntry:
 
 
 @transaction.atomic
-def _write_result(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult) -> ProcessOutcome:
-    """Tasks, then the reply (unless suppressed), all or nothing.
+def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult,
+                   ignore: bool) -> ProcessOutcome:
+    """Claim the message, write what the engine decided, store the outcome on the message: all or nothing.
 
-    Email replies are suppressed when tasks were created (the tasks carry the conversation on), except
-    a clarification request, which must reach the sender (and only the sender).
+    The claim is a conditional UPDATE (`processed_at` still empty), the database's own guard behind
+    the lock: a run whose lock expired after its last check finds the message claimed by the other
+    run, waits for it to commit, and replays its outcome instead of writing a second answer.
+    """
+    if not Message.objects.filter(pk=latest.pk, processed_at__isnull=True).update(processed_at=timezone.now()):
+        stored = Message.objects.filter(pk=latest.pk).values_list("process_outcome", flat=True).first()
+        if stored is None:
+            raise Conflict("The message being answered was deleted meanwhile; nothing was written",
+                           error_code="concurrent_change")
+        return ProcessOutcome.replay_of(stored)
+    outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest, addressing=addressing,
+                                                                   result=result)
+    Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.body())
+    return outcome
+
+
+def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult) -> ProcessOutcome:
+    """Tasks, then the reply (unless suppressed); inside `_write_outcome`'s transaction.
+
+    Tasks belong to the message's sender, or, when the sender is not a user of the account (an
+    outside address), to the user who posted the message. Email replies are suppressed when tasks
+    were created (the tasks carry the conversation on), except a clarification request, which must
+    reach the sender (and only the sender).
     """
     tasks = [
         task_create(account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
-                    status=str(draft.status), owner=latest.sender, assistant=chat.assistant, source_chat=chat,
-                    actor_assistant=chat.assistant, metadata={"sourceMessageId": latest.id})
+                    status=str(draft.status), owner=latest.sender or latest.posted_by, assistant=chat.assistant,
+                    source_chat=chat, actor_assistant=chat.assistant, metadata={"sourceMessageId": latest.id})
         for draft in result.tasks
     ]
     task_ids = [task.id for task in tasks]
@@ -271,13 +331,37 @@ def _write_result(*, chat: Chat, latest: Message, addressing: Addressing, result
 # -- asynchronous processing ----------------------------------------------------------------------
 @transaction.atomic
 def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
-    """Queue `chat_process` for a worker; 409 at once when the chat is being processed right now."""
+    """Queue `chat_process` for a worker, once per inbound message.
+
+    Steps: the latest inbound message's job that has not failed (queued, running or succeeded) is
+    returned as it is; 409 `assistant_inactive` for an inactive assistant; a message answered
+    already (synchronously) gets a job that is already succeeded, its result the replayed outcome;
+    otherwise 409 `chat_processing` at once when the chat is being processed right now, else a new
+    queued job. Concurrent callers share one job: the unique constraint on a message's live job
+    fails all inserts but one, and the losers return the winner's job.
+    """
     from .tasks import process_chat_job
 
-    if is_locked(_lock_name(chat)):
+    latest = selectors.message_latest_inbound(chat=chat)
+    if latest is not None and (existing := selectors.chat_job_live(message=latest)) is not None:
+        return existing
+    _ensure_assistant_answers(chat)
+    job = ChatJob(account_id=chat.account_id, chat=chat, message=latest, requested_by=actor)
+    if latest is not None and latest.processed_at is not None:
+        job.status, job.finished_at = ChatJob.Status.SUCCEEDED, timezone.now()
+        job.result = {"ok": True, **ProcessOutcome.replay_of(latest.process_outcome).body()}
+    elif is_locked(_lock_name(chat)):
         raise ChatBusy()
-    job = ChatJob.objects.create(account_id=chat.account_id, chat=chat, requested_by=actor)
-    transaction.on_commit(lambda: process_chat_job.delay(job.id, chat.account_id))
+    try:
+        with transaction.atomic():
+            job.save(force_insert=True)
+    except IntegrityError:
+        # Another caller queued this message's job first; None only if that job already failed.
+        if (winner := selectors.chat_job_live(message=latest)) is None:
+            raise ChatBusy() from None
+        return winner
+    if job.status == ChatJob.Status.QUEUED:
+        transaction.on_commit(lambda: process_chat_job.delay(job.id, chat.account_id))
     return job
 
 
@@ -285,7 +369,7 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     """Run a queued job once. Returns True when it should be tried again later (chat busy, AI outage).
 
     The job is claimed with a conditional UPDATE (queued -> running): a redelivered message finds it
-    claimed and does nothing.
+    claimed and does nothing. Its result is the synchronous body, `ok` included.
     """
     claimed = ChatJob.objects.filter(id=job_id, account_id=account_id, status=ChatJob.Status.QUEUED).update(
         status=ChatJob.Status.RUNNING, attempts=F("attempts") + 1, updated_at=timezone.now())
@@ -306,7 +390,7 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     except Exception:
         _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
         raise
-    _job_finish(job, result=outcome.body())
+    _job_finish(job, result={"ok": True, **outcome.body()})
     return False
 
 
@@ -325,3 +409,26 @@ def chat_jobs_fail_stale() -> int:
                                   updated_at__lt=now - timedelta(seconds=STALE_JOB_SECONDS)).update(
         status=ChatJob.Status.FAILED, finished_at=now, updated_at=now,
         error={"error": "The worker running this job stopped before it finished", "error_code": "job_lost"})
+
+
+def chat_jobs_resend_queued() -> int:
+    """Send again the jobs still `queued` QUEUED_JOB_RESEND_SECONDS after their last change: their Celery
+    message was lost (a Redis restart without persistence, a flushed queue) and no worker would ever
+    run them. Returns how many were sent.
+
+    Sending twice is safe: `chat_job_run` claims a job with a conditional UPDATE, so whichever message
+    arrives second finds it claimed and does nothing. Each job's `updated_at` is moved forward by a
+    conditional UPDATE before it is sent, so overlapping sweeps send it once, and the next resend
+    waits for another full interval.
+    """
+    from .tasks import process_chat_job
+
+    now = timezone.now()
+    stale = ChatJob.objects.filter(status=ChatJob.Status.QUEUED,
+                                   updated_at__lt=now - timedelta(seconds=QUEUED_JOB_RESEND_SECONDS))
+    sent = 0
+    for job_id, account_id in stale.order_by("updated_at").values_list("id", "account_id")[:RESEND_BATCH]:
+        if stale.filter(id=job_id).update(updated_at=now):
+            process_chat_job.delay(job_id, account_id)
+            sent += 1
+    return sent

@@ -19,3 +19,9 @@ def process_chat_job(self, job_id: str, account_id: str) -> None:
 def fail_stale_chat_jobs() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): fail jobs left `running` by a worker that died."""
     return services.chat_jobs_fail_stale()
+
+
+@shared_task(name="conversations.resend_queued_chat_jobs")
+def resend_queued_chat_jobs() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): send again jobs left `queued` whose Celery message was lost."""
+    return services.chat_jobs_resend_queued()

@@ -175,6 +175,7 @@ CELERY_BEAT_SCHEDULE = {
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
+    "conversations-resend-queued-chat-jobs": {"task": "conversations.resend_queued_chat_jobs", "schedule": 60},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.

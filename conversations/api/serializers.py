@@ -154,6 +154,9 @@ class ProcessResultSerializer(serializers.Serializer):
                                                                   "for the assistant")
     suppressed = serializers.BooleanField(required=False, help_text="Present (true) for an email with tasks: the "
                                                                      "tasks carry the conversation on")
+    replayed = serializers.BooleanField(required=False, help_text="Present (true) when the message had been "
+                                                                   "processed already: the stored body of that "
+                                                                   "processing, nothing was created")
 
 
 class JobErrorSerializer(serializers.Serializer):
@@ -163,8 +166,9 @@ class JobErrorSerializer(serializers.Serializer):
 
 class ChatJobSerializer(serializers.ModelSerializer):
     chatId = serializers.CharField(source="chat_id")
-    result = serializers.JSONField(allow_null=True, help_text="The process body (message, taskIds, ignored, "
-                                                              "suppressed) once succeeded")
+    result = serializers.JSONField(allow_null=True, help_text="Once succeeded, exactly the synchronous process "
+                                                              "body (ok, message, taskIds, ignored, suppressed, "
+                                                              "replayed)")
     error = JobErrorSerializer(allow_null=True, help_text=(
         "Once failed: the process error (e.g. `chat_processing`, `ai_unavailable`), or `job_lost` when the "
         "worker running it died"))

@@ -37,6 +37,10 @@ METADATA_FILTER_DESCRIPTION = ("Filter on metadata with any number of `metadata.
 PROCESS_DESCRIPTION = """Answer the chat's latest user message with the assistant's engine.
 
 Holds a per-chat lock (30 s TTL, never waited for): a second call meanwhile answers 409 `chat_processing`.
+- Each inbound message is answered once: when the latest user message was processed already (a gateway
+  retry, a double click), nothing is created and the answer is that processing's stored body plus
+  `"replayed": true`. Post a new message to get a new answer.
+- An inactive assistant answers nothing: 409 `assistant_inactive` (a replay is still returned).
 - Ignore check: when the message reached more than one human and does not address the assistant (its email in
   `to`, or its name or email mentioned), the engine may leave it: `{"message": null, "taskIds": [], "ignored": true}`.
 - Email replies go `to` the sender, `cc` the other humans (reply-all), with `subject` "Re: ..." (never stacked).
@@ -46,7 +50,10 @@ Holds a per-chat lock (30 s TTL, never waited for): a second call meanwhile answ
 - A reply that is sent is stored as an assistant message (its `id` is in `message.id`).
 - Nothing is written on failure: 503 `ai_unavailable`, 504 `ai_timeout`, 502 `ai_bad_response`.
 - `{"async": true}` queues the same work and answers 202 `{"ok": true, "job": {...}}`; poll
-  `GET /chats/:chatId/jobs/:jobId` until `status` is `succeeded` (`result` holds the body above) or `failed`.
+  `GET /chats/:chatId/jobs/:jobId` until `status` is `succeeded` (`result` is exactly the synchronous body,
+  `ok` included) or `failed`. Every async call for the same latest message answers the same job while it is
+  queued, running or succeeded (a message answered synchronously gets a job already `succeeded` with the
+  replayed body); after a `failed` job, a new call queues a new one.
 """
 
 
@@ -70,7 +77,8 @@ class ChatViewSet(ScopedViewSet):
         page = self.paginate_rows(self.filter_queryset(self.get_queryset()), CHAT_ITEM_FIELDS)
         return self.get_paginated_response(chat_items(page))
 
-    @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer})
+    @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer},
+                   description="An inactive assistant takes no new chats: 400 `assistant_inactive`.")
     def create(self, request):
         data = ChatCreateSerializer.validated(request.data)
         assistant = self.get_scoped(Assistant, "Assistant not found", id=data.pop("assistant_id"))

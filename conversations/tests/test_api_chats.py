@@ -30,6 +30,15 @@ def test_create_chat_generates_a_title_then_takes_it_from_the_first_user_message
     assert alice.client.get(f"/chats/{chat['id']}").json()["chat"]["title"] == "Plan the offsite"
 
 
+def test_an_inactive_assistant_takes_no_new_chats(alice, assistant):
+    assistant.status = assistant.Status.INACTIVE
+    assistant.save()
+    response = alice.client.post("/chats", {"assistantId": assistant.id})
+    assert response.status_code == 400 and response.json() == {
+        "error": "The assistant is inactive and takes no new chats", "error_code": "assistant_inactive"}
+    assert not Chat.objects.exists()
+
+
 def test_create_chat_requires_an_assistant_of_the_account(alice, charlie):
     missing = alice.client.post("/chats", {"title": "x"})
     assert missing.status_code == 400 and missing.json()["error_code"] == "validation_error"

@@ -4,7 +4,7 @@ from django.db import connection
 
 from admin_catalog.tests.factories import AgentFactory, SkillFactory
 from conversations import services
-from conversations.models import Message
+from conversations.models import ChatJob, Message
 from tasks_app.models import Task
 from tskr.locks import is_locked
 
@@ -104,6 +104,33 @@ def test_replies_keep_handles_as_the_gateway_spelled_them_and_compare_them_case_
          **{"from": "U1", "participants": ["u1", "U2", "u2", "TESS", "W3x"]})
     assert process(alice, chat)["message"]["to"] == ["U1", "U2", "W3x"]
     assert assistant_messages(chat)[0].metadata["to"] == ["U1", "U2", "W3x"]
+
+
+def test_a_slack_sender_is_recognised_whatever_the_case_of_its_id(alice, bob, chat):
+    assert bob.client.post("/identifiers", {"type": "slack", "value": "U0BOB"}).status_code == 201
+    post(alice, chat, "Remind me on Friday at 9am to send the deck", platform="slack", **{"from": "u0bob"})
+    process(alice, chat)
+    assert Task.objects.get().owner == bob.user
+
+
+def test_a_task_from_an_unknown_sender_is_owned_by_the_user_who_posted_the_message(alice, chat):
+    post(alice, chat, "Remind me on Friday at 9am to call the bank", platform="sms", **{"from": "+15550009999"})
+    process(alice, chat)
+    assert Task.objects.get().owner == alice.user
+
+
+def test_an_inactive_assistant_answers_nothing(alice, manager, chat):
+    post(alice, chat, "Remind me on Friday at 9am to call the bank")
+    manager.client.put(f"/assistants/{chat.assistant_id}", {"status": "inactive"})
+    body = process(alice, chat, status=409)
+    assert body == {"error": "The chat's assistant is inactive; activate it to have messages answered",
+                    "error_code": "assistant_inactive"}
+    response = alice.client.post(f"/chats/{chat.id}/process", {"async": True})
+    assert response.status_code == 409 and response.json()["error_code"] == "assistant_inactive"
+    assert assistant_messages(chat) == [] and not Task.objects.exists() and not ChatJob.objects.exists()
+    assert not is_locked(f"chat-process:{chat.id}")
+    manager.client.put(f"/assistants/{chat.assistant_id}", {"status": "active"})
+    assert process(alice, chat)["message"] is not None
 
 
 def test_sms_with_a_complete_request_replies_and_creates_the_task(alice, chat):
