@@ -231,7 +231,7 @@ def _ensure_assistant_answers(chat: Chat) -> None:
 
 
 def chat_process(*, chat: Chat) -> ProcessOutcome:
-    """Answer the chat's latest inbound message once, holding the chat's processing lock throughout.
+    """Answer the chat's latest inbound message once; a new answer is made under the chat's processing lock.
 
     Steps: when the latest inbound message was processed already, return that processing's stored
     outcome (`replayed`), without the lock (a replay writes nothing, so a burst of retries all get it);
