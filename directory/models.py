@@ -86,6 +86,9 @@ class Memory(TimeStampedModel):
     # `memory_user_newest_first`, and a lone created_at index lures the planner into scanning every
     # user's memories backwards when one user holds a large share of them.
     created_at = models.DateTimeField(auto_now_add=True)
+    # Declared again after created_at: Django stamps auto_now fields in field order, and the inherited
+    # updated_at would come first (reading the clock before created_at does), giving createdAt > updatedAt.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "memories"
