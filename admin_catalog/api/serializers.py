@@ -197,7 +197,9 @@ class SkillCategoryUpdateSerializer(NamedUpdateSerializer):
 
 
 class SkillCategoryCreateSerializer(NamedCreateMixin, SkillCategoryUpdateSerializer):
-    pass
+    displayName = serializers.CharField(source="display_name", max_length=200, required=False,
+                                        help_text='Derived from the name when omitted ("productivity" -> '
+                                                  '"Productivity")')
 
 
 class SkillCategoryReorderSerializer(InputSerializer):
