@@ -119,7 +119,9 @@ class ContactsImportResultSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
-    skipped = serializers.IntegerField(help_text="Items repeating an earlier item's email (or contact)")
+    skipped = serializers.IntegerField(help_text="Items reaching a contact an earlier item already created or "
+                                                 "updated (same email, or a shared address): their fields are "
+                                                 "ignored, their new addresses added to that contact")
     errors = ImportErrorSerializer(many=True)
 
 
