@@ -2,11 +2,13 @@
 
 Email: `metadata.from`, `metadata.to`, `metadata.cc`, `metadata.subject` (addresses may be
 `"Name <addr>"`). Other platforms: `metadata.from` and `metadata.participants` (phones, handles...).
-Handles are compared case-insensitively; emails are reduced to the bare address. The assistant is
-never one of the humans.
+Handles are compared case-insensitively, phones on their E.164 form (`+1 415 555 0100` is
+`+14155550100`); emails are reduced to the bare address. The assistant is never one of the humans.
 """
 import re
 from dataclasses import dataclass
+
+from directory.phones import phone_key
 
 from .models import Message
 
@@ -76,12 +78,24 @@ def analyse(message: Message, *, assistant_email: str, assistant_name: str) -> A
     else:
         recipients = handles(metadata.get("participants"))
         in_to = False
-    others = tuple(dict.fromkeys(h for h in recipients if h not in assistant_handles and h != sender))
+    others = _other_humans(recipients, sender=sender, assistant_handles=assistant_handles)
     subject = str(metadata.get("subject") or "")
     return Addressing(platform=message.platform, sender=sender, others=others,
                       directly_addressed=in_to or _mentions(message.content + "\n" + subject, assistant_email,
                                                             assistant_name),
                       subject=subject)
+
+
+def _other_humans(recipients: list[str], *, sender: str | None, assistant_handles: set[str]) -> tuple[str, ...]:
+    """Recipients other than the sender and the assistant, each person once (a phone in any spelling)."""
+    seen = {phone_key(sender) or sender} if sender else set()
+    others = []
+    for recipient in recipients:
+        key = phone_key(recipient) or recipient
+        if recipient not in assistant_handles and key not in seen:
+            seen.add(key)
+            others.append(recipient)
+    return tuple(others)
 
 
 def _mentions(text: str, email: str, name: str) -> bool:

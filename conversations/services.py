@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Assistant, User
 from directory.models import UserIdentifier
+from directory.phones import handle_keys
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
 from tskr.locks import Lock, hold_lock, is_locked
@@ -106,7 +107,8 @@ def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata
     if not raw_from:
         return actor
     sender = handle(raw_from)
-    identifier = (UserIdentifier.objects.filter(account=account, value=sender, user__isnull=False)
+    # a phone is stored in E.164 whatever spelling the gateway sends
+    identifier = (UserIdentifier.objects.filter(account=account, value__in=handle_keys(sender), user__isnull=False)
                   .select_related("user").first())
     if identifier is not None:
         return identifier.user

@@ -2,7 +2,6 @@
 import json
 from dataclasses import asdict, dataclass, field
 
-import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -16,6 +15,7 @@ from tskr.ids import new_id
 from . import preferences as skill_preferences
 from .lookups import json_array_contains_any, value_in
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
+from .phones import phone_key
 from .validation import contact_row_clean, ensure_choice, platforms_errors, unique_emails, validation_failed
 
 #: The contract's limit on one bulk import.
@@ -265,7 +265,7 @@ def _contacts_write_orm(*, account: Account, user: User, to_create: list[dict], 
 # -- identifiers ------------------------------------------------------------------------------
 
 def identifier_normalize(*, type: str, value: str) -> str:
-    """The stored form of a value: emails lower-cased and checked, phones in E.164 when parseable."""
+    """The form a value is stored and matched on: emails lower-cased, phones in E.164; both checked."""
     ensure_choice(type, UserIdentifier.Type.values, "type")
     value = value.strip()
     if not value:
@@ -278,12 +278,11 @@ def identifier_normalize(*, type: str, value: str) -> str:
             raise ValidationFailed("value must be an email address for an email identifier",
                                    details={"value": ["Enter a valid email address."]}) from None
     elif type == UserIdentifier.Type.PHONE:
-        try:
-            number = phonenumbers.parse(value, None)
-            if phonenumbers.is_possible_number(number):
-                value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            pass  # not internationally parseable (no +country code): keep what was given
+        value = phone_key(value)
+        if value is None:
+            raise ValidationFailed("value must be a phone number in international form for a phone identifier",
+                                   details={"value": ["Enter a phone number with its country code, such as "
+                                                      "+1 415 555 0100."]})
     return value
 
 
@@ -339,8 +338,11 @@ def identifier_create(*, account: Account, type: str, value: str, user: User | N
     """
     platforms = platforms or {}
     _validate_platforms(platforms)
+    stored = identifier_normalize(type=type, value=value)
+    # a phone keeps its spelling for display (emails are shown lower-cased, as stored)
+    as_given = value.strip() if type == UserIdentifier.Type.PHONE and value.strip() != stored else ""
     identifier = UserIdentifier(account=account, user=user, type=type, label=label, verified=verified,
-                                value=identifier_normalize(type=type, value=value), metadata=metadata or {},
+                                value=stored, value_as_given=as_given, metadata=metadata or {},
                                 platforms=_merge_platforms({}, platforms))
     _save_identifier(identifier)
     if primary:

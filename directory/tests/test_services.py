@@ -193,9 +193,11 @@ def test_memory_search_and_tag_filters_can_use_the_postgresql_indexes(alice):
     assert "Seq Scan" not in search_plan + tags_plan
 
 
-def test_phone_identifiers_are_normalised_to_e164_when_parseable():
+def test_phone_identifiers_are_normalised_to_e164_and_refused_when_not_phones():
     assert services.identifier_normalize(type="phone", value=" +1 (415) 555-0100 ") == "+14155550100"
-    assert services.identifier_normalize(type="phone", value="555-0100 ext 4") == "555-0100 ext 4"
+    assert services.identifier_normalize(type="phone", value="+1 415 555 0100 ext. 4") == "+14155550100;ext=4"
+    with pytest.raises(ValidationFailed):
+        services.identifier_normalize(type="phone", value="555-0100 ext 4")
     assert services.identifier_normalize(type="email", value=" Ann@Example.COM ") == "ann@example.com"
     assert services.identifier_normalize(type="slack", value=" U123ABC ") == "U123ABC"
     with pytest.raises(ValidationFailed):
