@@ -66,9 +66,35 @@ def _linked_user_id(registered: dict[str, str], email: str, emails: list[str]) -
     return next((registered[address] for address in [email, *emails] if address in registered), None)
 
 
-def _ensure_contact_email_free(*, user: User, email: str, exclude_id: str | None = None) -> None:
-    if email and Contact.objects.filter(user=user, email=email).exclude(id=exclude_id).exists():
-        raise Conflict("You already have a contact with this email", error_code="contact_exists")
+def _lock_contacts_of(user_id: str) -> None:
+    """Serialise writers of one user's contacts until the transaction ends (PostgreSQL advisory lock).
+
+    A bulk import reads the contacts its addresses reach, then inserts and updates many rows: two
+    imports of one user interleaving would wait on each other's rows and unique-index entries in
+    different orders (a deadlock), and either could add an address the other just gave a contact.
+    Taking this one lock first is the single lock order: the second import waits, then reads what the
+    first committed. Single contact writes that set addresses take it too, so no writer adds an address
+    another one is adding. Other users' writers take other keys and run in parallel. SQLite serialises
+    all writers by itself.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"tskr:contacts:{user_id}"])
+
+
+def _ensure_contact_addresses_free(*, user_id: str, addresses: list[str], exclude_id: str | None = None) -> None:
+    """409 `contact_exists` when another contact of the user holds one of `addresses` (primary or additional).
+
+    Call with the user's contacts lock held, so a concurrent import or create cannot take the address
+    between this check and the write."""
+    if not addresses:
+        return
+    taken = (Contact.objects.filter(user_id=user_id).filter(value_in("email", addresses)
+                                                            | json_array_contains_any("emails", addresses))
+             .exclude(id=exclude_id).values_list("email", "emails").first())
+    if taken is not None:
+        address = next(a for a in addresses if a == taken[0] or a in taken[1])
+        raise Conflict(f"You already have a contact with the address {address}", error_code="contact_exists")
 
 
 def _save_contact(contact: Contact) -> Contact:
@@ -82,8 +108,10 @@ def contact_create(*, account: Account, user: User, name: str, email: str = "", 
                    **fields) -> Contact:
     email = email.strip().lower()
     emails = unique_emails(emails or [], exclude=email)
-    _ensure_contact_email_free(user=user, email=email)
-    registered = _registered_users_by_email(account=account, emails=[e for e in [email, *emails] if e])
+    addresses = [e for e in [email, *emails] if e]
+    _lock_contacts_of(user.id)
+    _ensure_contact_addresses_free(user_id=user.id, addresses=addresses)
+    registered = _registered_users_by_email(account=account, emails=addresses)
     contact = Contact(account=account, user=user, name=name, email=email, emails=emails,
                       linked_user_id=_linked_user_id(registered, email, emails), **fields)
     return _save_contact(contact)
@@ -91,15 +119,17 @@ def contact_create(*, account: Account, user: User, name: str, email: str = "", 
 
 @transaction.atomic
 def contact_update(*, contact: Contact, **fields) -> Contact:
-    """Change a contact; a changed email (or emails) re-resolves which registered user it is linked to."""
+    """Change a contact; a changed email (or emails) must not be another contact's address (409
+    `contact_exists`) and re-resolves which registered user the contact is linked to."""
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
-        _ensure_contact_email_free(user=contact.user, email=fields["email"], exclude_id=contact.id)
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.emails = unique_emails(contact.emails, exclude=contact.email)
     if "email" in fields or "emails" in fields:
         addresses = [e for e in [contact.email, *contact.emails] if e]
+        _lock_contacts_of(contact.user_id)
+        _ensure_contact_addresses_free(user_id=contact.user_id, addresses=addresses, exclude_id=contact.id)
         registered = _registered_users_by_email(account=contact.account, emails=addresses)
         contact.linked_user_id = _linked_user_id(registered, contact.email, contact.emails)
     return _save_contact(contact)
@@ -126,21 +156,6 @@ class ContactsImportResult:
 
 #: Fields a bulk import row may set on an existing contact (only when the row carries them).
 _IMPORT_FIELDS = ("name", "phone", "company", "title", "timezone")
-
-
-def _lock_contacts_of(user: User) -> None:
-    """Serialise writers of one user's contacts until the transaction ends (PostgreSQL advisory lock).
-
-    A bulk import reads the contacts its addresses reach, then inserts and updates many rows: two
-    imports of one user interleaving would wait on each other's rows and unique-index entries in
-    different orders (a deadlock), and either could add an address the other just gave a contact.
-    Taking this one lock first is the single lock order: the second import waits, then reads what the
-    first committed. Other users' imports take other keys and run in parallel. SQLite serialises all
-    writers by itself.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"tskr:contacts:{user.id}"])
 
 
 @transaction.atomic
@@ -182,7 +197,7 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
     if not valid:
         return result
 
-    _lock_contacts_of(user)
+    _lock_contacts_of(user.id)
     addresses = list({address: None for data in valid for address in [data["email"], *data.get("emails", [])]})
     existing = list(Contact.objects.filter(account=account, user=user).filter(
         value_in("email", addresses) | json_array_contains_any("emails", addresses)).values(

@@ -88,7 +88,8 @@ class ContactViewSet(ScopedViewSet):
         return self.paginated(self.filter_queryset(self.get_queryset()), ContactSerializer)
 
     @extend_schema(request=ContactCreateSerializer, responses={201: ContactSerializer},
-                   description="409 `contact_exists` when you already have a contact with this email.")
+                   description="409 `contact_exists` when another of your contacts holds one of its addresses "
+                               "(`email` or `emails`, as primary or additional address).")
     def create(self, request):
         contact = services.contact_create(account=self.account, user=self.acting_user,
                                           **ContactCreateSerializer.validated(request.data))
@@ -98,7 +99,9 @@ class ContactViewSet(ScopedViewSet):
     def retrieve(self, request, pk=None):
         return Response(ContactSerializer(self.get_object()).data)
 
-    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer)
+    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer,
+                   description="409 `contact_exists` when a changed `email` or `emails` holds an address of "
+                               "another of your contacts.")
     def update(self, request, pk=None):
         contact = services.contact_update(contact=self.get_object(),
                                           **ContactUpdateSerializer.validated(request.data))
