@@ -26,7 +26,8 @@ class UserIdentifier(TimeStampedModel):
                              related_name="identifiers")
     type = models.CharField(max_length=32, choices=Type.choices)
     value = models.CharField(max_length=320)
-    value_as_given = models.CharField(max_length=320, blank=True)
+    # db_default: servers still running the previous release insert identifiers without this column
+    value_as_given = models.CharField(max_length=320, blank=True, default="", db_default="")
     label = models.CharField(max_length=200, blank=True)
     verified = models.BooleanField(default=False)
     primary = models.BooleanField(default=False)
