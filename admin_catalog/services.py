@@ -105,10 +105,17 @@ def _save(obj: Model, *, actor: str, fields: dict) -> Model:
 # -- skill categories -------------------------------------------------------------------------------------
 
 
+def display_name_from(name: str) -> str:
+    """What a slug reads as: "productivity" -> "Productivity", "travel-planning" -> "Travel planning"."""
+    return name.replace("-", " ").replace("_", " ").capitalize()
+
+
 @transaction.atomic
-def skill_category_create(*, actor: str, name: str, display_name: str, description: str = "",
+def skill_category_create(*, actor: str, name: str, display_name: str = "", description: str = "",
                           sort_order: int | None = None) -> SkillCategory:
-    """A new category goes last unless `sort_order` says otherwise."""
+    """A new category goes last unless `sort_order` says otherwise; without a display name, its name is
+    shown as words (the contract's examples name categories by slug only)."""
+    display_name = display_name or display_name_from(name)
     if sort_order is None:
         highest = SkillCategory.objects.aggregate(highest=Max("sort_order"))["highest"]
         sort_order = 0 if highest is None else highest + 1

@@ -2,13 +2,16 @@
 
 Email: `metadata.from`, `metadata.to`, `metadata.cc`, `metadata.subject` (addresses may be
 `"Name <addr>"`). Other platforms: `metadata.from` and `metadata.participants` (phones, handles...).
-Handles are compared case-insensitively but replied to as the gateway spelled them: a Slack id is
-only valid as `U1`, never `u1`. Emails are reduced to the bare address and lower-cased (ASCII only,
-as logins are). The assistant is never one of the humans.
+Handles are compared case-insensitively (phones on their E.164 form: `+1 415 555 0100` is
+`+14155550100`) but replied to as the gateway spelled them: a Slack id is only valid as `U1`, never
+`u1`. Emails are reduced to the bare address and lower-cased (ASCII only, as logins are). The
+assistant is never one of the humans.
 """
 import re
 import string
 from dataclasses import dataclass
+
+from directory.phones import phone_key
 
 from .models import Message
 
@@ -18,8 +21,9 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def handle_key(value: str) -> str:
-    """What two spellings of one handle have in common (`U1` and `u1`): compare these, reply with the handle."""
-    return value.translate(_ASCII_LOWER)
+    """What two spellings of one handle have in common (`U1` and `u1`, `+1 415 555 0100` and
+    `+14155550100`): compare these, reply with the handle."""
+    return phone_key(value) or value.translate(_ASCII_LOWER)
 
 
 def handle(raw: str) -> str:

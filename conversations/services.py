@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, Max, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, F, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import Account, Assistant, User
 from directory.models import UserIdentifier
+from directory.phones import handle_keys
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
 from tskr.locks import Lock, hold_lock, is_locked
@@ -112,15 +113,16 @@ def chat_delete(*, chat: Chat) -> None:
 # -- messages -------------------------------------------------------------------------------------
 def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata: dict) -> User | None:
     """The user who wrote an inbound message: `metadata.from` looked up among the account's identifiers
-    (case-insensitively: a gateway may spell a Slack id differently), else the caller (a user typing in
-    a dashboard). Unknown senders stay None."""
+    (case-insensitively: a gateway may spell a Slack id differently; a phone on its E.164 form), else
+    the caller (a user typing in a dashboard). Unknown senders stay None."""
     if role != Message.Role.USER:
         return None
     raw_from = metadata.get("from")
     if not raw_from:
         return actor
     sender = handle(raw_from)
-    identifier = (UserIdentifier.objects.filter(account=account, value__iexact=sender, user__isnull=False)
+    identifier = (UserIdentifier.objects.filter(account=account, user__isnull=False)
+                  .filter(Q(value__iexact=sender) | Q(value__in=handle_keys(sender)))
                   .select_related("user").first())
     if identifier is not None:
         return identifier.user

@@ -7,8 +7,10 @@ from tskr.models import TimeStampedModel
 class UserIdentifier(TimeStampedModel):
     """A handle by which a user is reached on some platform (email address, phone, Slack id...).
 
-    Values are stored normalised and are unique per (account, type). `platforms` records OAuth
-    grants per provider, e.g. `{"google": {"accessGranted": ["calendars.read"]}}`.
+    `value` is the form identifiers are matched on, unique per (account, type): emails lower-cased,
+    phones in E.164 (`+14155550100`, see directory.phones). `value_as_given` keeps a phone's spelling
+    as the client wrote it (`+1 (415) 555-0100`) for display; blank when it equals `value`.
+    `platforms` records OAuth grants per provider, e.g. `{"google": {"accessGranted": ["calendars.read"]}}`.
     """
 
     class Type(models.TextChoices):
@@ -24,6 +26,8 @@ class UserIdentifier(TimeStampedModel):
                              related_name="identifiers")
     type = models.CharField(max_length=32, choices=Type.choices)
     value = models.CharField(max_length=320)
+    # db_default: servers still running the previous release insert identifiers without this column
+    value_as_given = models.CharField(max_length=320, blank=True, default="", db_default="")
     label = models.CharField(max_length=200, blank=True)
     verified = models.BooleanField(default=False)
     primary = models.BooleanField(default=False)
@@ -40,6 +44,11 @@ class UserIdentifier(TimeStampedModel):
 
     def __str__(self):
         return f"{self.type}:{self.value}"
+
+    @property
+    def display_value(self) -> str:
+        """The value as the client wrote it (the API's `value`)."""
+        return self.value_as_given or self.value
 
 
 class IdentifierPreferences(TimeStampedModel):
@@ -86,6 +95,9 @@ class Memory(TimeStampedModel):
     # `memory_user_newest_first`, and a lone created_at index lures the planner into scanning every
     # user's memories backwards when one user holds a large share of them.
     created_at = models.DateTimeField(auto_now_add=True)
+    # Declared again after created_at: Django stamps auto_now fields in field order, and the inherited
+    # updated_at would come first (reading the clock before created_at does), giving createdAt > updatedAt.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "memories"

@@ -2,7 +2,6 @@
 import json
 from dataclasses import asdict, dataclass, field
 
-import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -16,6 +15,7 @@ from tskr.ids import new_id
 from . import preferences as skill_preferences
 from .lookups import json_array_contains_any, value_in
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
+from .phones import phone_key
 from .validation import contact_row_clean, ensure_choice, platforms_errors, unique_emails, validation_failed
 
 #: The contract's limit on one bulk import.
@@ -66,9 +66,35 @@ def _linked_user_id(registered: dict[str, str], email: str, emails: list[str]) -
     return next((registered[address] for address in [email, *emails] if address in registered), None)
 
 
-def _ensure_contact_email_free(*, user: User, email: str, exclude_id: str | None = None) -> None:
-    if email and Contact.objects.filter(user=user, email=email).exclude(id=exclude_id).exists():
-        raise Conflict("You already have a contact with this email", error_code="contact_exists")
+def _lock_contacts_of(user_id: str) -> None:
+    """Serialise writers of one user's contacts until the transaction ends (PostgreSQL advisory lock).
+
+    A bulk import reads the contacts its addresses reach, then inserts and updates many rows: two
+    imports of one user interleaving would wait on each other's rows and unique-index entries in
+    different orders (a deadlock), and either could add an address the other just gave a contact.
+    Taking this one lock first is the single lock order: the second import waits, then reads what the
+    first committed. Single contact writes that set addresses take it too, so no writer adds an address
+    another one is adding. Other users' writers take other keys and run in parallel. SQLite serialises
+    all writers by itself.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"tskr:contacts:{user_id}"])
+
+
+def _ensure_contact_addresses_free(*, user_id: str, addresses: list[str], exclude_id: str | None = None) -> None:
+    """409 `contact_exists` when another contact of the user holds one of `addresses` (primary or additional).
+
+    Call with the user's contacts lock held, so a concurrent import or create cannot take the address
+    between this check and the write."""
+    if not addresses:
+        return
+    taken = (Contact.objects.filter(user_id=user_id).filter(value_in("email", addresses)
+                                                            | json_array_contains_any("emails", addresses))
+             .exclude(id=exclude_id).values_list("email", "emails").first())
+    if taken is not None:
+        address = next(a for a in addresses if a == taken[0] or a in taken[1])
+        raise Conflict(f"You already have a contact with the address {address}", error_code="contact_exists")
 
 
 def _save_contact(contact: Contact) -> Contact:
@@ -82,8 +108,10 @@ def contact_create(*, account: Account, user: User, name: str, email: str = "", 
                    **fields) -> Contact:
     email = email.strip().lower()
     emails = unique_emails(emails or [], exclude=email)
-    _ensure_contact_email_free(user=user, email=email)
-    registered = _registered_users_by_email(account=account, emails=[e for e in [email, *emails] if e])
+    addresses = [e for e in [email, *emails] if e]
+    _lock_contacts_of(user.id)
+    _ensure_contact_addresses_free(user_id=user.id, addresses=addresses)
+    registered = _registered_users_by_email(account=account, emails=addresses)
     contact = Contact(account=account, user=user, name=name, email=email, emails=emails,
                       linked_user_id=_linked_user_id(registered, email, emails), **fields)
     return _save_contact(contact)
@@ -91,15 +119,17 @@ def contact_create(*, account: Account, user: User, name: str, email: str = "", 
 
 @transaction.atomic
 def contact_update(*, contact: Contact, **fields) -> Contact:
-    """Change a contact; a changed email (or emails) re-resolves which registered user it is linked to."""
+    """Change a contact; a changed email (or emails) must not be another contact's address (409
+    `contact_exists`) and re-resolves which registered user the contact is linked to."""
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
-        _ensure_contact_email_free(user=contact.user, email=fields["email"], exclude_id=contact.id)
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.emails = unique_emails(contact.emails, exclude=contact.email)
     if "email" in fields or "emails" in fields:
         addresses = [e for e in [contact.email, *contact.emails] if e]
+        _lock_contacts_of(contact.user_id)
+        _ensure_contact_addresses_free(user_id=contact.user_id, addresses=addresses, exclude_id=contact.id)
         registered = _registered_users_by_email(account=contact.account, emails=addresses)
         contact.linked_user_id = _linked_user_id(registered, contact.email, contact.emails)
     return _save_contact(contact)
@@ -133,14 +163,19 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
     """Create or update up to 1000 contacts of `user` in one transaction, with a fixed number of queries.
 
     `rows` are dicts in the API's camelCase item shape: {"email", "name", "phone", "company", "title",
-    "timezone", "emails"}; only "email" is required. Steps:
+    "timezone", "emails"}; only "email" is required. No two contacts of the user end up sharing an
+    address (primary or additional). Steps:
     1. more than MAX_IMPORT_CONTACTS rows: 400 `too_many_contacts`, nothing written;
     2. validate each row; an invalid one becomes an error `{index, email, error}`, the rest go on;
-    3. a row repeating an earlier row's email (case-insensitive), or reaching a contact an earlier row
-       already updated, is skipped;
-    4. one query loads the user's contacts whose email or additional `emails` match a row's email:
-       those are updated (only the keys the row carries; additional emails are added, never removed),
-       the other rows become new contacts (name defaults to the email);
+    3. take the user's contacts lock (`_lock_contacts_of`), then one query loads the user's contacts
+       holding any address of any row (as email or in `emails`);
+    4. rows in order: a row goes to the contact holding its email, else the first contact holding one
+       of its additional emails (an existing one, or one an earlier row of the batch creates), else to
+       a new contact (name defaults to the email). The first row reaching a contact sets its fields
+       (only the keys the row carries); a later row reaching the same contact is `skipped`, but its
+       addresses are still added, so no address of the batch is lost. A row's addresses that no other
+       contact holds are added to the contact's `emails` (never removed); an address another contact
+       already holds stays with that contact (contacts are never merged with each other);
     5. two queries find the account's registered users owning the addresses: contacts are linked to them;
     6. one INSERT and one UPDATE write everything (on PostgreSQL from arrays of values; elsewhere
        Django's bulk_create and bulk_update).
@@ -151,60 +186,59 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
                          error_code="too_many_contacts")
     result = ContactsImportResult(total=len(rows))
     valid: list[dict] = []
-    seen: set[str] = set()
     for index, row in enumerate(rows):
         data, error = contact_row_clean(row)
         if error:
             raw_email = row.get("email") if isinstance(row, dict) else None
             result.errors.append({"index": index, "email": raw_email if isinstance(raw_email, str) else None,
                                   "error": error})
-        elif data["email"] in seen:
-            result.skipped += 1
         else:
-            seen.add(data["email"])
             valid.append(data)
     if not valid:
         return result
 
-    row_emails = [data["email"] for data in valid]
+    _lock_contacts_of(user.id)
+    addresses = list({address: None for data in valid for address in [data["email"], *data.get("emails", [])]})
     existing = list(Contact.objects.filter(account=account, user=user).filter(
-        value_in("email", row_emails) | json_array_contains_any("emails", row_emails)).values(
+        value_in("email", addresses) | json_array_contains_any("emails", addresses)).values(
         "id", "email", "emails", "linked_user_id", *_IMPORT_FIELDS))
-    by_email: dict[str, dict] = {}
+    # address -> the contact (a dict of its values) holding it; a primary email wins over an additional one
+    holder: dict[str, dict] = {}
     for contact in existing:
         for address in contact["emails"]:
-            by_email.setdefault(address, contact)
-    by_email.update({contact["email"]: contact for contact in existing if contact["email"]})
-    addresses = list({address for data in valid for address in [data["email"], *data.get("emails", [])]})
+            holder.setdefault(address, contact)
+    holder.update({contact["email"]: contact for contact in existing if contact["email"]})
     registered = _registered_users_by_email(account=account, emails=addresses)
 
-    to_create: list[dict] = []
+    to_create: dict[str, dict] = {}
     to_update: dict[str, dict] = {}
     for data in valid:
-        extra_emails = data.get("emails", [])
-        linked_user_id = _linked_user_id(registered, data["email"], extra_emails)
-        contact = by_email.get(data["email"])
+        row_addresses = [data["email"], *data.get("emails", [])]
+        contact = holder.get(data["email"]) or next((holder[a] for a in row_addresses if a in holder), None)
         if contact is None:
-            values = {name: data.get(name, "") for name in _IMPORT_FIELDS}
-            values.update(id=new_id("contact"), email=data["email"], emails=extra_emails,
-                          linked_user_id=linked_user_id, name=values["name"] or data["email"])
-            to_create.append(values)
-        elif contact["id"] in to_update:
+            contact = {name: data.get(name, "") for name in _IMPORT_FIELDS}
+            contact.update(id=new_id("contact"), email=data["email"], emails=[], linked_user_id=None,
+                           name=contact["name"] or data["email"])
+            to_create[contact["id"]] = contact
+            result.created += 1
+        elif contact["id"] in to_create or contact["id"] in to_update:
             result.skipped += 1
         else:
-            values = {name: contact[name] for name in _IMPORT_FIELDS}
-            values.update({name: data[name] for name in _IMPORT_FIELDS
-                           if name in data and not (name == "name" and not data[name])})
-            values.update(id=contact["id"], email=contact["email"],
-                          linked_user_id=linked_user_id or contact["linked_user_id"],
-                          emails=unique_emails([*contact["emails"], data["email"], *extra_emails],
-                                               exclude=contact["email"]))
-            to_update[contact["id"]] = values
+            contact.update({name: data[name] for name in _IMPORT_FIELDS
+                            if name in data and not (name == "name" and not data[name])})
+            to_update[contact["id"]] = contact
+            result.updated += 1
+        free = [address for address in row_addresses if address not in holder]
+        holder.update(dict.fromkeys(free, contact))
+        contact["emails"] = unique_emails([*contact["emails"], *free], exclude=contact["email"])
+    for contact in [*to_create.values(), *to_update.values()]:
+        contact["linked_user_id"] = (_linked_user_id(registered, contact["email"], contact["emails"])
+                                     or contact["linked_user_id"])
     write = _contacts_write_postgresql if connection.vendor == "postgresql" else _contacts_write_orm
     with conflict_on_duplicate(Conflict("The contacts changed during the import; retry it",
                                         error_code="import_conflict")):
-        write(account=account, user=user, to_create=to_create, to_update=list(to_update.values()), now=timezone.now())
-    result.created, result.updated = len(to_create), len(to_update)
+        write(account=account, user=user, to_create=list(to_create.values()), to_update=list(to_update.values()),
+              now=timezone.now())
     return result
 
 
@@ -246,7 +280,7 @@ def _contacts_write_orm(*, account: Account, user: User, to_create: list[dict], 
 # -- identifiers ------------------------------------------------------------------------------
 
 def identifier_normalize(*, type: str, value: str) -> str:
-    """The stored form of a value: emails lower-cased and checked, phones in E.164 when parseable."""
+    """The form a value is stored and matched on: emails lower-cased, phones in E.164; both checked."""
     ensure_choice(type, UserIdentifier.Type.values, "type")
     value = value.strip()
     if not value:
@@ -259,12 +293,11 @@ def identifier_normalize(*, type: str, value: str) -> str:
             raise ValidationFailed("value must be an email address for an email identifier",
                                    details={"value": ["Enter a valid email address."]}) from None
     elif type == UserIdentifier.Type.PHONE:
-        try:
-            number = phonenumbers.parse(value, None)
-            if phonenumbers.is_possible_number(number):
-                value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            pass  # not internationally parseable (no +country code): keep what was given
+        value = phone_key(value)
+        if value is None:
+            raise ValidationFailed("value must be a phone number in international form for a phone identifier",
+                                   details={"value": ["Enter a phone number with its country code, such as "
+                                                      "+1 415 555 0100."]})
     return value
 
 
@@ -320,8 +353,11 @@ def identifier_create(*, account: Account, type: str, value: str, user: User | N
     """
     platforms = platforms or {}
     _validate_platforms(platforms)
+    stored = identifier_normalize(type=type, value=value)
+    # a phone keeps its spelling for display (emails are shown lower-cased, as stored)
+    as_given = value.strip() if type == UserIdentifier.Type.PHONE and value.strip() != stored else ""
     identifier = UserIdentifier(account=account, user=user, type=type, label=label, verified=verified,
-                                value=identifier_normalize(type=type, value=value), metadata=metadata or {},
+                                value=stored, value_as_given=as_given, metadata=metadata or {},
                                 platforms=_merge_platforms({}, platforms))
     _save_identifier(identifier)
     if primary:

@@ -197,7 +197,11 @@ class SkillCategoryUpdateSerializer(NamedUpdateSerializer):
 
 
 class SkillCategoryCreateSerializer(NamedCreateMixin, SkillCategoryUpdateSerializer):
-    pass
+    """Create body of a category: name required; displayName derived from the name when omitted."""
+
+    displayName = serializers.CharField(source="display_name", max_length=200, required=False,
+                                        help_text='Derived from the name when omitted ("productivity" -> '
+                                                  '"Productivity")')
 
 
 class SkillCategoryReorderSerializer(InputSerializer):

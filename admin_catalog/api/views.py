@@ -48,7 +48,6 @@ class PlatformCatalogViewSet(UnscopedPlatformViewSet):
 @extend_schema(tags=["Admin: skill categories"], description=SUPER_ADMIN)
 class SkillCategoryViewSet(PlatformCatalogViewSet):
     envelope_key, envelope_list_key = "category", "categories"
-    default_per_page = 100
 
     def get_base_queryset(self):
         return selectors.skill_category_list()
@@ -59,7 +58,8 @@ class SkillCategoryViewSet(PlatformCatalogViewSet):
 
     @extend_schema(request=SkillCategoryCreateSerializer, responses={201: SkillCategorySerializer},
                    description="409 `skill_category_exists` on a taken name; a category without sortOrder "
-                               f"goes last. {SUPER_ADMIN}")
+                               "goes last; without displayName, the name reads as words (\"productivity\" -> "
+                               f"\"Productivity\"). {SUPER_ADMIN}")
     def create(self, request):
         category = services.skill_category_create(actor=self.actor,
                                                   **SkillCategoryCreateSerializer.validated(request.data))

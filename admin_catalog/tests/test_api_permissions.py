@@ -86,3 +86,12 @@ def test_super_admin_is_decided_by_the_tokens_email_not_the_stored_one(db):
     response = caller.client.get("/admin/agents")
     assert response.status_code == 403
     assert response.json()["error_code"] == "super_admin_required"
+
+
+@pytest.mark.parametrize(("path", "factory", "key"), [
+    ("/admin/skill-categories", SkillCategoryFactory, "categories"), ("/admin/skills", SkillFactory, "skills"),
+    ("/admin/task-templates", TaskTemplateFactory, "taskTemplates"), ("/admin/agents", AgentFactory, "agents")])
+def test_catalog_lists_default_to_20_per_page_like_every_list(ops, path, factory, key):
+    factory.create_batch(21)
+    body = ops.client.get(path).json()
+    assert (body["perPage"], body["total"], len(body[key])) == (20, 21, 20)

@@ -27,10 +27,20 @@ def test_create_with_a_taken_name_answers_409(ops):
 
 
 def test_create_validates_the_slug_and_required_fields(ops):
-    response = ops.client.post("/admin/skill-categories", {"name": "Not a slug!"})
+    response = ops.client.post("/admin/skill-categories", {"name": "Not a slug!", "displayName": ""})
     assert response.status_code == 400
     body = response.json()
     assert body["error_code"] == "validation_error" and set(body["details"]) == {"name", "displayName"}
+    assert set(ops.client.post("/admin/skill-categories", {}).json()["details"]) == {"name"}
+
+
+@pytest.mark.parametrize(("name", "display_name"), [("productivity", "Productivity"),
+                                                    ("travel-planning", "Travel planning")])
+def test_create_without_display_name_derives_it_from_the_name(ops, name, display_name):
+    response = ops.client.post("/admin/skill-categories", {"name": name})
+    assert response.status_code == 201, response.json()
+    assert response.json()["category"]["displayName"] == display_name
+    assert SkillCategory.objects.get(name=name).display_name == display_name
 
 
 def test_update_changes_fields_and_the_updater(ops):
@@ -76,7 +86,7 @@ def test_list_is_in_sort_order(ops):
     late, early = SkillCategoryFactory(sort_order=5), SkillCategoryFactory(sort_order=1)
     body = ops.client.get("/admin/skill-categories").json()
     assert [c["id"] for c in body["categories"]] == [early.id, late.id]
-    assert (body["page"], body["perPage"], body["total"]) == (1, 100, 2)
+    assert (body["page"], body["perPage"], body["total"]) == (1, 20, 2)
 
 
 def test_list_query_count_does_not_grow_with_page_size(ops, django_assert_max_num_queries):

@@ -74,3 +74,21 @@ def test_seeded_templates_build_tasks_with_subtasks(alice):
     assert (task.title, task.type) == ("Trip to Oslo", "travel")
     assert list(task.subtasks.order_by("created_at", "id").values_list("title", flat=True)) == [
         "Find flights", "Book a hotel", "Share the itinerary"]
+
+
+CONTRACT_CREATE_SKILL = {"name": "scheduling", "displayName": "Scheduling", "icon": "Calendar", "color": "#3B82F6",
+                         "description": "Schedule meetings and manage calendars", "category": "productivity",
+                         "status": "available"}
+
+
+def test_the_contracts_create_skill_example_finds_its_category_once_the_catalog_is_seeded(ops):
+    """A fresh install seeds the catalog (scripts/serve, the compose migrate step, the production steps):
+    the example's category exists, and its skill name is the built-in one, so the example itself is a 409."""
+    assert ops.client.post("/admin/skills", CONTRACT_CREATE_SKILL).json()["details"]["category"] == [
+        "Unknown skill category 'productivity'"]
+    seed()
+    response = ops.client.post("/admin/skills", CONTRACT_CREATE_SKILL)
+    assert response.status_code == 409 and response.json()["error_code"] == "skill_exists"
+    created = ops.client.post("/admin/skills", {**CONTRACT_CREATE_SKILL, "name": "team-scheduling"})
+    assert created.status_code == 201, created.json()
+    assert created.json()["skill"]["category"] == "productivity"

@@ -36,6 +36,16 @@ def test_add_message_resolves_the_sender_from_metadata_from(alice, bob, chat):
     assert Message.objects.get(id=stranger.json()["message"]["id"]).sender is None
 
 
+@pytest.mark.parametrize(("stored", "sent"), [("+1 (415) 555-0100", "+14155550100"),
+                                              ("+14155550100", "+1 415-555-0100")])
+def test_add_message_resolves_a_phone_sender_whatever_its_spelling(alice, bob, chat, stored, sent):
+    assert bob.client.post("/identifiers", {"type": "phone", "value": stored}).status_code == 201
+    response = alice.client.post(f"/chats/{chat.id}/messages", {"content": "Hi", "platform": "sms",
+                                                                "metadata": {"from": sent}})
+    assert response.status_code == 201, response.json()
+    assert Message.objects.get(id=response.json()["message"]["id"]).sender == bob.user
+
+
 def test_the_senders_private_memories_reach_the_engine_only_when_they_posted_themselves(alice, bob, chat,
                                                                                      anthropic_api):
     MemoryFactory(user=bob.user, title="Door code", content="4711")

@@ -91,6 +91,12 @@ def test_other_platforms_address_everyone_flattened(alice, chat, platform):
                        "content": message["content"], "platform": platform}
 
 
+def test_a_participant_is_one_person_whatever_the_spelling_of_their_phone(alice, chat):
+    post(alice, chat, "Tess, thanks for the update", platform="sms",
+         **{"from": "+1 (415) 555-0101", "participants": ["+14155550101", "+1 415 555 0102", "+1-415-555-0102"]})
+    assert process(alice, chat)["message"]["to"] == ["+1 (415) 555-0101", "+1 415 555 0102"]
+
+
 def test_other_platform_clarification_goes_to_the_sender_only_and_is_not_suppressed(alice, chat):
     post(alice, chat, "Tess remind me to call the bank", platform="slack",
          **{"from": "U-ALICE", "participants": ["U-ALICE", "U-BOB"]})

@@ -119,7 +119,9 @@ class ContactsImportResultSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
-    skipped = serializers.IntegerField(help_text="Items repeating an earlier item's email (or contact)")
+    skipped = serializers.IntegerField(help_text="Items reaching a contact an earlier item already created or "
+                                                 "updated (same email, or a shared address): their fields are "
+                                                 "ignored, their new addresses added to that contact")
     errors = ImportErrorSerializer(many=True)
 
 
@@ -140,6 +142,9 @@ class IdentifierUserSerializer(serializers.Serializer):
 class IdentifierSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account_id")
     user = IdentifierUserSerializer(allow_null=True)
+    value = serializers.CharField(source="display_value", help_text=(
+        "As created (a phone keeps its spelling); matched on its normalised form: emails lower-cased, "
+        "phones E.164"))
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -166,8 +171,10 @@ class IdentifierUpdateSerializer(InputSerializer):
 
 class IdentifierCreateSerializer(IdentifierUpdateSerializer):
     type = _choice_field(UserIdentifier.Type)
-    value = serializers.CharField(max_length=320, help_text="Emails are lower-cased, phones stored in E.164 "
-                                                            "when parseable")
+    value = serializers.CharField(max_length=320, help_text=(
+        "Emails are lower-cased. Phones must be international (+ and the country code) and of a possible "
+        "length for their country (else 400 `validation_error`); they keep their spelling and are matched "
+        "and kept unique on their E.164 form"))
     userId = serializers.CharField(required=False, allow_null=True, help_text=(
         "User of the account to link to. Omitted: the calling user for a delegated token, unlinked for a "
         "management token; null: unlinked"))

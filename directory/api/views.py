@@ -88,7 +88,8 @@ class ContactViewSet(ScopedViewSet):
         return self.paginated(self.filter_queryset(self.get_queryset()), ContactSerializer)
 
     @extend_schema(request=ContactCreateSerializer, responses={201: ContactSerializer},
-                   description="409 `contact_exists` when you already have a contact with this email.")
+                   description="409 `contact_exists` when another of your contacts holds one of its addresses "
+                               "(`email` or `emails`, as primary or additional address).")
     def create(self, request):
         contact = services.contact_create(account=self.account, user=self.acting_user,
                                           **ContactCreateSerializer.validated(request.data))
@@ -98,7 +99,9 @@ class ContactViewSet(ScopedViewSet):
     def retrieve(self, request, pk=None):
         return Response(ContactSerializer(self.get_object()).data)
 
-    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer)
+    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer,
+                   description="409 `contact_exists` when a changed `email` or `emails` holds an address of "
+                               "another of your contacts.")
     def update(self, request, pk=None):
         contact = services.contact_update(contact=self.get_object(),
                                           **ContactUpdateSerializer.validated(request.data))
@@ -112,10 +115,13 @@ class ContactViewSet(ScopedViewSet):
                    description=(
                        "Create or update up to 1000 contacts in one transaction (more: 400 `too_many_contacts`, "
                        "nothing written). Invalid items are reported in `errors` while the valid ones are "
-                       "imported; an item repeating an earlier email is `skipped`. Existing contacts are matched "
-                       "by email or one of their additional `emails` (case-insensitive) and updated with the keys "
-                       "the item carries; additional emails are added, never removed. Contacts whose email "
-                       "belongs to a registered user of the account get `linkedUserId`."))
+                       "imported. No two contacts of the user share an address: an item goes to the contact "
+                       "holding its email, else to the first one holding one of its additional `emails` "
+                       "(case-insensitive; an existing contact or one an earlier item creates), else to a new "
+                       "contact. The first item reaching a contact updates it with the keys it carries; a later "
+                       "one is `skipped`, but its addresses are added. Addresses are added, never removed; one "
+                       "another contact holds stays with it. Contacts whose addresses belong to a registered "
+                       "user of the account get `linkedUserId`. Imports of one user run one at a time."))
     @action(detail=False, methods=["post"], url_path="bulk-import")
     def bulk_import(self, request):
         rows = ContactsBulkImportInputSerializer.validated(request.data)["contacts"]

@@ -40,6 +40,19 @@ def test_a_second_contact_with_the_same_email_is_a_409(alice):
     assert response.status_code == 409 and response.json()["error_code"] == "contact_exists"
 
 
+@pytest.mark.parametrize("body", [{"email": "jane@home.test"}, {"email": "new@x.test", "emails": ["Jane@Home.test"]},
+                                  {"email": "jane@work.test"}, {"emails": ["jane@work.test"]}])
+def test_a_contact_holding_another_contacts_address_is_a_409(alice, body):
+    ContactFactory(user=alice.user, email="jane@home.test", emails=["jane@work.test"])
+    response = alice.client.post("/contacts", {"name": "Jane", **body})
+    assert response.status_code == 409 and response.json()["error_code"] == "contact_exists"
+    assert "jane@" in response.json()["error"]
+    other = ContactFactory(user=alice.user, email="other@x.test")
+    changed = alice.client.put(f"/contacts/{other.id}", body)
+    assert changed.status_code == 409 and changed.json()["error_code"] == "contact_exists"
+    assert alice.client.put(f"/contacts/{other.id}", {"emails": ["other@x.test", "o@x.test"]}).status_code == 200
+
+
 def test_a_contact_with_a_registered_users_email_is_linked_to_them(alice, bob):
     bob_user = bob.user
     contact = alice.client.post("/contacts", {"name": "Bob", "email": "BOB@acme.test"}).json()["contact"]

@@ -12,7 +12,8 @@ def test_create_get_update_and_delete_an_identifier(alice):
                                                  "label": "Mobile Phone", "verified": True})
     assert created.status_code == 201, created.json()
     identifier = created.json()["identifier"]
-    assert identifier["id"].startswith("id_") and identifier["value"] == "+14155550789"
+    assert identifier["id"].startswith("id_") and identifier["value"] == "+1 (415) 555-0789"
+    assert UserIdentifier.objects.get(id=identifier["id"]).value == "+14155550789"
     assert identifier["user"] == {"id": alice.user.id, "name": "Alice Archer", "status": "active"}
     assert identifier["account"] == alice.account.id and identifier["primary"] is False
     assert identifier["platforms"] == {} and identifier["metadata"] == {}
@@ -56,6 +57,7 @@ def test_emails_are_lower_cased_and_duplicates_per_account_and_type_are_a_409(al
     assert again.status_code == 409 and again.json()["error_code"] == "identifier_exists"
     phone = manager.client.post("/identifiers", {"type": "phone", "value": "+1 415 555 0100"})
     assert manager.client.post("/identifiers", {"type": "phone", "value": "+14155550100"}).status_code == 409
+    assert manager.client.post("/identifiers", {"type": "phone", "value": "+1-415-555-0100"}).status_code == 409
     assert manager.client.post("/identifiers", {"type": "external_id", "value": "+14155550100"}).status_code == 201
     assert phone.status_code == 201
     # another account may hold the same value
@@ -91,6 +93,24 @@ def test_platforms_are_merged_per_platform_and_null_removes_one(alice):
     assert set(both["identifier"]["platforms"]) == {"google", "azure"}
     only_azure = alice.client.put(path, {"platforms": {"google": None}}).json()["identifier"]["platforms"]
     assert only_azure == {"azure": {"accessGranted": ["contacts.read"]}}
+
+
+def test_the_contracts_phone_example_keeps_its_spelling(manager):
+    response = manager.client.post("/identifiers", {"type": "phone", "value": "+1-555-0789", "label": "Mobile Phone",
+                                                    "verified": True, "primary": False})
+    assert response.status_code == 201, response.json()
+    assert response.json()["identifier"]["value"] == "+1-555-0789"
+    assert manager.client.get("/identifiers", {"type": "phone"}).json()["identifiers"][0]["value"] == "+1-555-0789"
+
+
+@pytest.mark.parametrize("value", ["call me maybe", "415 555 0100", "+1 415 555 0100!!", "+1 23", "+999 123",
+                                   "+1 415 555 0100 call me"])
+def test_a_phone_identifier_must_be_a_phone_number(manager, value):
+    response = manager.client.post("/identifiers", {"type": "phone", "value": value})
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["error_code"] == "validation_error" and "country code" in body["details"]["value"][0]
+    assert not UserIdentifier.objects.filter(type="phone").exists()
 
 
 def test_list_is_account_wide_and_filters_by_type_and_user(alice, bob, manager, charlie):

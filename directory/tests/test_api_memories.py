@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import pytest
 
 from directory.models import Memory
@@ -24,6 +26,15 @@ def test_create_get_update_and_delete_a_memory(alice):
     removed = alice.client.delete(f"/memories/{memory['id']}")
     assert removed.json() == {"ok": True, "memory": {"id": memory["id"], "message": "Memory deleted successfully"}}
     assert not Memory.objects.filter(id=memory["id"]).exists()
+
+
+def test_a_new_memory_is_not_updated_before_it_was_created(alice):
+    """The inherited updated_at used to be stamped first, a few microseconds before created_at."""
+    for i in range(5):
+        memory = alice.client.post("/memories", {"title": f"t{i}", "content": "c"}).json()["memory"]
+        assert datetime.fromisoformat(memory["createdAt"]) <= datetime.fromisoformat(memory["updatedAt"])
+        stored = Memory.objects.get(id=memory["id"])
+        assert stored.created_at <= stored.updated_at
 
 
 @pytest.mark.parametrize("method", ["post", "put"])
