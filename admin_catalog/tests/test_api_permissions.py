@@ -79,10 +79,17 @@ def test_super_admin_is_decided_by_the_tokens_email_not_the_stored_one(db):
     from tskr.testing import make_caller
 
     caller = make_caller("Skej", "intern@partner.test", staff=True)
-    created = caller.client.post("/identifiers", {"type": "email", "value": "boss@skej.com"})
+    created = caller.client.post("/identifiers", {"type": "email", "value": "boss@skej.com", "verified": True})
     assert created.status_code == 201, created.json()
     moved = caller.client.post(f"/identifiers/{created.json()['identifier']['id']}/make-primary")
     assert moved.status_code == 200 and moved.json()["user"]["email"] == "boss@skej.com"
     response = caller.client.get("/admin/agents")
     assert response.status_code == 403
     assert response.json()["error_code"] == "super_admin_required"
+
+
+@pytest.mark.parametrize("email", ["ops@s\u212aej.com", "ops@S\u212aEJ.COM"])
+def test_a_kelvin_sign_domain_is_not_the_super_admin_domain(ops, email):
+    """Python's str.lower() turns the Kelvin sign (U+212A) into "k": only ASCII is folded."""
+    response = ops.teammate(email).client.get("/admin/agents")
+    assert response.status_code == 403 and response.json()["error_code"] == "super_admin_required"
