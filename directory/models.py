@@ -9,6 +9,11 @@ class UserIdentifier(TimeStampedModel):
 
     Values are stored normalised and are unique per (account, type). `platforms` records OAuth
     grants per provider, e.g. `{"google": {"accessGranted": ["calendars.read"]}}`.
+
+    `proven_by_token` marks an email identifier that a signed token proved to be its user's: created
+    from a delegated token's email (auto-provisioning), or the user's primary email before a
+    make-primary. Tokens carrying such an address log in as its user; a client-created identifier,
+    even `verified`, never does until it becomes the primary email (see accounts.services).
     """
 
     class Type(models.TextChoices):
@@ -27,6 +32,7 @@ class UserIdentifier(TimeStampedModel):
     label = models.CharField(max_length=200, blank=True)
     verified = models.BooleanField(default=False)
     primary = models.BooleanField(default=False)
+    proven_by_token = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     platforms = models.JSONField(default=dict, blank=True)
 
