@@ -38,9 +38,12 @@ def test_management_tokens_create_unlinked_identifiers_unless_a_user_is_named(ma
     assert linked.json()["identifier"]["user"]["id"] == bob.user.id
 
 
-def test_a_delegated_caller_may_create_an_unlinked_identifier_with_a_null_user(alice):
-    body = alice.client.post("/identifiers", {"type": "teams", "value": "29:abc", "userId": None}).json()
-    assert body["identifier"]["user"] is None
+def test_a_delegated_caller_may_not_create_an_unlinked_identifier(alice, manager):
+    """An unlinked identifier is the account's, not the caller's: only a management token creates one."""
+    response = alice.client.post("/identifiers", {"type": "teams", "value": "29:abc", "userId": None})
+    assert response.status_code == 403 and response.json()["error_code"] == "identifier_not_owned"
+    assert not UserIdentifier.objects.filter(value="29:abc").exists()
+    assert manager.client.post("/identifiers", {"type": "teams", "value": "29:abc", "userId": None}).status_code == 201
 
 
 def test_linking_to_a_user_of_another_account_is_a_404(alice, charlie):
