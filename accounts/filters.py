@@ -1,5 +1,6 @@
 import django_filters
 
+from tskr.emails import normalize_email
 from tskr.filters import FilterSet
 
 from .models import Assistant, User
@@ -15,7 +16,7 @@ class UserFilter(FilterSet):
         fields = ["status", "email", "externalId"]
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(email=value.strip().lower())
+        return queryset.filter(email=normalize_email(value))
 
 
 class AssistantFilter(FilterSet):
@@ -26,4 +27,4 @@ class AssistantFilter(FilterSet):
         fields = ["email"]
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(email=value.strip().lower())
+        return queryset.filter(email=normalize_email(value))

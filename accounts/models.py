@@ -41,7 +41,12 @@ class Certificate(models.Model):
 
 
 class User(TimeStampedModel):
-    """An end user inside a customer's product. Email is unique per account, case-insensitively."""
+    """An end user inside a customer's product. Email is unique per account, case-insensitively.
+
+    Emails are stored normalised (`tskr.emails.normalize_email`: ASCII lower-cased), so the unique
+    constraint is on the stored value: the database's `lower()` would, under most locales, also fold
+    letters such as the Kelvin sign that the normalisation keeps apart.
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -59,7 +64,7 @@ class User(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("email"), "account", name="user_email_unique_per_account"),
+            models.UniqueConstraint(fields=["account", "email"], name="user_email_unique_per_account"),
             models.UniqueConstraint(fields=["account", "external_id"], condition=models.Q(external_id__isnull=False),
                                     name="user_external_id_unique_per_account"),
         ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from admin_catalog.selectors import agent_get_assignable
 from directory.models import UserIdentifier
 from tskr.authentication import certificate_cache, forget_cached_user
+from tskr.emails import normalize_email
 from tskr.exceptions import Conflict, NotFound, conflict_on_duplicate
 
 from .models import Account, Assistant, Certificate, User
@@ -50,31 +51,46 @@ def certificate_revoke(*, kid: str) -> Certificate:
     return certificate
 
 
-def _link_email_identifier(*, user: User) -> None:
-    linked = UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
-                                           value=user.email, user__isnull=True).update(user=user, primary=True)
-    if not linked and not UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
-                                                        value=user.email).exists():
+def _link_email_identifier(*, user: User, proven_by_token: bool) -> None:
+    """Give a new user their primary email identifier: the account's unlinked one with that address if
+    any, else a new one. `proven_by_token` when a delegated token's email created the user."""
+    identifiers = UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
+                                                value=user.email)
+    linked = identifiers.filter(user__isnull=True).update(user=user, primary=True, proven_by_token=proven_by_token)
+    if not linked and not identifiers.exists():
         UserIdentifier.objects.create(account_id=user.account_id, user=user, type=UserIdentifier.Type.EMAIL,
-                                      value=user.email, verified=True, primary=True)
+                                      value=user.email, verified=True, primary=True, proven_by_token=proven_by_token)
+
+
+def user_for_login(*, account: Account, email: str) -> User | None:
+    """The user a delegated token's (normalised) email logs in as, or None.
+
+    By the user's primary email, else by an email identifier a signed token proved to be theirs
+    (`proven_by_token`: auto-provisioned, or their primary email before a make-primary), so tokens
+    still signed with an old address reach the same user. Identifiers a client created are not
+    followed, even `verified`: that would let one user capture another's login.
+    """
+    user = User.objects.filter(account=account, email=email).first()
+    if user is None:
+        user = User.objects.filter(account=account, identifiers__type=UserIdentifier.Type.EMAIL,
+                                   identifiers__value=email, identifiers__proven_by_token=True).first()
+    return user
 
 
 def user_get_or_provision(*, account: Account, email: str, first_name: str = "", last_name: str = "") -> User:
-    """The user of a delegated token, created on first sight with its email identifier.
+    """The user of a delegated token (`user_for_login`), created on first sight with its email identifier.
 
-    A user is found by their current (primary) email only. Identifiers are client-writable, so
-    following them here would let one user claim another's first login.
     Concurrent first calls race on the (account, lower(email)) unique index: the loser's insert
     fails, its savepoint rolls back, and it reads the winner's row. No duplicates, no 500.
     """
-    email = email.lower()
-    user = User.objects.filter(account=account, email=email).first()
+    email = normalize_email(email)
+    user = user_for_login(account=account, email=email)
     if user is not None:
         return user
     try:
         with transaction.atomic():
             user = User.objects.create(account=account, email=email, first_name=first_name, last_name=last_name)
-            _link_email_identifier(user=user)
+            _link_email_identifier(user=user, proven_by_token=True)
             return user
     except IntegrityError:
         return User.objects.get(account=account, email=email)
@@ -82,14 +98,14 @@ def user_get_or_provision(*, account: Account, email: str, first_name: str = "",
 
 @transaction.atomic
 def user_create(*, account: Account, email: str, **fields) -> User:
-    email = email.lower()
-    if User.objects.filter(account=account, email=email).exists():
+    email = normalize_email(email)
+    if user_for_login(account=account, email=email) is not None:  # a primary email or a login alias
         raise Conflict("A user with this email already exists", error_code="user_exists")
     _ensure_external_id_free(account=account, external_id=fields.get("external_id"))
     with conflict_on_duplicate(Conflict("A user with this email or externalId already exists",
                                         error_code="user_exists")):
         user = User.objects.create(account=account, email=email, **fields)
-    _link_email_identifier(user=user)
+    _link_email_identifier(user=user, proven_by_token=False)
     return user
 
 

@@ -11,6 +11,11 @@ class UserIdentifier(TimeStampedModel):
     phones in E.164 (`+14155550100`, see directory.phones). `value_as_given` keeps a phone's spelling
     as the client wrote it (`+1 (415) 555-0100`) for display; blank when it equals `value`.
     `platforms` records OAuth grants per provider, e.g. `{"google": {"accessGranted": ["calendars.read"]}}`.
+
+    `proven_by_token` marks an email identifier that a signed token proved to be its user's: created
+    from a delegated token's email (auto-provisioning), or the user's primary email before a
+    make-primary. Tokens carrying such an address log in as its user; a client-created identifier,
+    even `verified`, never does until it becomes the primary email (see accounts.services).
     """
 
     class Type(models.TextChoices):
@@ -31,6 +36,7 @@ class UserIdentifier(TimeStampedModel):
     label = models.CharField(max_length=200, blank=True)
     verified = models.BooleanField(default=False)
     primary = models.BooleanField(default=False)
+    proven_by_token = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     platforms = models.JSONField(default=dict, blank=True)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Account, User
 from tskr.authentication import forget_cached_user
+from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
 
@@ -280,13 +281,14 @@ def _contacts_write_orm(*, account: Account, user: User, to_create: list[dict], 
 # -- identifiers ------------------------------------------------------------------------------
 
 def identifier_normalize(*, type: str, value: str) -> str:
-    """The form a value is stored and matched on: emails lower-cased, phones in E.164; both checked."""
+    """The form a value is stored and matched on: emails normalised (ASCII lower-cased), phones in
+    E.164; both checked."""
     ensure_choice(type, UserIdentifier.Type.values, "type")
     value = value.strip()
     if not value:
         raise ValidationFailed("value is required", details={"value": ["This field may not be blank."]})
     if type == UserIdentifier.Type.EMAIL:
-        value = value.lower()
+        value = normalize_email(value)
         try:
             validate_email(value)
         except DjangoValidationError:
@@ -324,19 +326,41 @@ def _save_identifier(identifier: UserIdentifier) -> UserIdentifier:
     return identifier
 
 
-def _set_primary(identifier: UserIdentifier) -> None:
-    """Make `identifier` its user's only primary of its type; for email, the user's email follows.
+def _lock_user(user_id: str) -> User:
+    """Lock a user's row before any of their identifiers: the one lock order of every primary change and
+    identifier deletion (user, then identifiers in id order), so concurrent ones queue instead of
+    deadlocking. FOR NO KEY UPDATE: inserting a row that references the user (an identifier, a memory)
+    does not wait for it."""
+    return User.objects.select_for_update(no_key=True).get(pk=user_id)
 
-    The user's row lock serialises concurrent primary changes of one user (the partial unique constraint
-    `identifier_one_primary_per_user_type` would otherwise fail the loser of the race with an error)."""
-    user = User.objects.select_for_update().get(pk=identifier.user_id)
+
+def _lock_identifier_of(identifier: UserIdentifier, user: User) -> UserIdentifier:
+    """The identifier's row, locked after its user's (`_lock_user`), as it is now: a concurrent request may
+    have deleted it or moved it to another user meanwhile (409 `concurrent_change`: retry)."""
+    current = UserIdentifier.objects.select_for_update().filter(id=identifier.id, user_id=user.id).first()
+    if current is None:
+        raise Conflict("The identifier changed meanwhile; retry", error_code="concurrent_change")
+    return current
+
+
+def _set_primary(identifier: UserIdentifier, user: User) -> None:
+    """Make `identifier` its user's only primary of its type; for email, the user's email follows and
+    the address it replaces stays a login alias (`proven_by_token`: tokens signed with it reach the same
+    user). `user` is the identifier's user, locked by `_lock_user`.
+
+    An email identifier must be `verified` (the integrator's assertion): 400 `identifier_not_verified`."""
+    email = identifier.type == UserIdentifier.Type.EMAIL
+    if email and not identifier.verified:
+        raise BadRequest("Only a verified email identifier can become the primary email; set verified: true "
+                         "once the address is verified", error_code="identifier_not_verified")
+    if email and User.objects.filter(account_id=user.account_id, email=identifier.value).exclude(id=user.id).exists():
+        raise Conflict("Another user of this account has this email", error_code="email_taken")
+    demoted = UserIdentifier.objects.filter(user_id=user.id, type=identifier.type, primary=True).exclude(
+        id=identifier.id)
+    demoted.update(primary=False, updated_at=timezone.now(), **({"proven_by_token": True} if email else {}))
     identifier.user = user
-    UserIdentifier.objects.filter(user_id=user.id, type=identifier.type, primary=True).exclude(
-        id=identifier.id).update(primary=False, updated_at=timezone.now())
     identifier.primary = True
-    if identifier.type == UserIdentifier.Type.EMAIL:
-        if User.objects.filter(account_id=user.account_id, email=identifier.value).exclude(id=user.id).exists():
-            raise Conflict("Another user of this account has this email", error_code="email_taken")
+    if email:
         user.email = identifier.value
         user.save(update_fields=["email", "updated_at"])
         forget_cached_user(user)
@@ -359,10 +383,11 @@ def identifier_create(*, account: Account, type: str, value: str, user: User | N
     identifier = UserIdentifier(account=account, user=user, type=type, label=label, verified=verified,
                                 value=stored, value_as_given=as_given, metadata=metadata or {},
                                 platforms=_merge_platforms({}, platforms))
+    locked_user = _lock_user(user.id) if primary and user is not None else None
     _save_identifier(identifier)
     if primary:
-        if user is not None:
-            _set_primary(identifier)
+        if locked_user is not None:
+            _set_primary(identifier, locked_user)
         identifier.primary = True
         identifier.save(update_fields=["primary", "updated_at"])
     return identifier
@@ -375,10 +400,13 @@ def identifier_update(*, identifier: UserIdentifier, **fields) -> UserIdentifier
     `primary: true` behaves as make-primary; `primary: false` on a user's primary email is refused
     (400 `primary_email_required`): make another email identifier primary instead.
     """
+    primary = fields.pop("primary", None)
+    if primary and identifier.user_id:
+        user = _lock_user(identifier.user_id)
+        identifier = _lock_identifier_of(identifier, user)
     if "platforms" in fields:
         _validate_platforms(fields["platforms"])
         fields["platforms"] = _merge_platforms(identifier.platforms, fields["platforms"])
-    primary = fields.pop("primary", None)
     for name, value in fields.items():
         setattr(identifier, name, value)
     if primary is False and identifier.primary and identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
@@ -386,21 +414,23 @@ def identifier_update(*, identifier: UserIdentifier, **fields) -> UserIdentifier
                          error_code="primary_email_required")
     if primary is not None and primary != identifier.primary:
         if primary and identifier.user_id:
-            _set_primary(identifier)
+            _set_primary(identifier, user)
         identifier.primary = primary
     return _save_identifier(identifier)
 
 
 @transaction.atomic
 def identifier_make_primary(*, identifier: UserIdentifier) -> UserIdentifier:
-    """Make an email identifier its user's primary email: the user's `email` and every primary flag
-    of their email identifiers change together or not at all."""
+    """Make a verified email identifier its user's primary email: the user's `email` and every primary
+    flag of their email identifiers change together or not at all; the previous address stays a login
+    alias. Locks the user, then the identifier (`_lock_user`)."""
     if identifier.type != UserIdentifier.Type.EMAIL:
         raise BadRequest("Only email identifiers can be made primary", error_code="identifier_not_email")
     if identifier.user_id is None:
         raise BadRequest("The identifier is not linked to a user", error_code="identifier_not_linked")
-    identifier = UserIdentifier.objects.select_for_update().get(id=identifier.id)
-    _set_primary(identifier)
+    user = _lock_user(identifier.user_id)
+    identifier = _lock_identifier_of(identifier, user)
+    _set_primary(identifier, user)
     identifier.save(update_fields=["primary", "updated_at"])
     return identifier
 
@@ -415,13 +445,19 @@ def identifier_delete(*, identifier: UserIdentifier) -> None:
     from calendars_app.services import calendar_orphans_delete  # calendars_app builds on directory
 
     if identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
-        siblings = UserIdentifier.objects.select_for_update().filter(user_id=identifier.user_id,
-                                                                     type=UserIdentifier.Type.EMAIL)
-        if not siblings.exclude(id=identifier.id).exists():
+        user = _lock_user(identifier.user_id)  # the same lock order as primary changes
+        siblings = list(UserIdentifier.objects.select_for_update().filter(
+            user_id=user.id, type=UserIdentifier.Type.EMAIL).order_by("id"))
+        identifier = next((sibling for sibling in siblings if sibling.id == identifier.id), None)
+        if identifier is None:  # deleted or moved to another user meanwhile
+            raise Conflict("The identifier changed meanwhile; retry", error_code="concurrent_change")
+        if len(siblings) == 1:
             raise Conflict("This is the user's last email identifier", error_code="last_email_identifier")
         if identifier.primary:
             raise Conflict("This is the user's primary email; make another email identifier primary first",
                            error_code="primary_email_identifier")
+        if identifier.proven_by_token:
+            forget_cached_user(user)  # tokens carrying this alias stop reaching the user
     identifier.delete()
     calendar_orphans_delete(account_id=identifier.account_id)
 

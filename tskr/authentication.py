@@ -23,6 +23,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from .emails import normalize_email
 from .exceptions import Forbidden
 from .principal import Principal
 
@@ -229,9 +230,27 @@ def _unverified_header(token: str) -> dict:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, binascii.Error):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise TokenRejected("The bearer token is not a well-formed JWT", "malformed_token") from None
-    if not isinstance(header, dict):
+    if not isinstance(header, dict) or not _storable(header):
         raise TokenRejected("The bearer token is not a well-formed JWT", "malformed_token")
     return header
+
+
+def _storable(value) -> bool:
+    """False when a string anywhere in a decoded JSON value holds a NUL or a lone surrogate (JSON allows
+    both as escapes): no database accepts them, so a kid or a claim carrying one is malformed, not a 500."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
 
 
 def _verify(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
@@ -252,12 +271,11 @@ def _verify(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
     try:
         claims = jwt.decode(
             token, entry.public_key, algorithms=["RS256"], leeway=leeway,
-            options={"require": ["exp", "iat"], "verify_aud": False, "verify_iss": False},
+            # exp is checked below, after exp < iat: that lifetime error must not depend on the leeway
+            options={"require": ["exp", "iat"], "verify_exp": False, "verify_aud": False, "verify_iss": False},
         )
     except jwt.InvalidSignatureError:
         raise TokenRejected("The token signature does not verify", "invalid_signature") from None
-    except jwt.ExpiredSignatureError:
-        raise TokenRejected("The token has expired", "token_expired") from None
     except jwt.MissingRequiredClaimError as exc:
         raise TokenRejected(f"The token has no {exc.claim} claim", f"missing_{exc.claim}") from None
     except jwt.ImmatureSignatureError:
@@ -267,9 +285,15 @@ def _verify(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
     except jwt.InvalidTokenError:
         raise TokenRejected("The token claims are malformed", "malformed_token") from None
 
+    if not _storable(claims):
+        raise TokenRejected("The token claims hold a NUL or an unpaired surrogate", "malformed_token")
     iat, exp = claims["iat"], claims["exp"]
     if not isinstance(iat, (int, float)) or not isinstance(exp, (int, float)):
         raise TokenRejected("iat and exp must be numeric dates", "malformed_token")
+    if exp < iat:
+        raise TokenRejected("The token's exp is earlier than its iat", "invalid_token_lifetime")
+    if exp + leeway <= time.time():
+        raise TokenRejected("The token has expired", "token_expired")
     if iat > time.time() + leeway:
         raise TokenRejected("The token's iat is in the future", "token_not_yet_valid")
     if exp - iat > settings.TSKR_JWT_MAX_LIFETIME_SECONDS:
@@ -290,7 +314,7 @@ def _delegated_identity(claims: dict) -> tuple[str, str, str] | None:
         return None
     if not isinstance(email, str):
         raise TokenRejected("The email claim must be a string", "invalid_email_claim")
-    email = email.strip().lower()
+    email = normalize_email(email)
     try:
         validate_email(email)
     except ValidationError:
@@ -302,7 +326,7 @@ def _delegated_identity(claims: dict) -> tuple[str, str, str] | None:
 
 
 def is_super_admin_email(email: str) -> bool:
-    return email.rsplit("@", 1)[-1].lower() in settings.TSKR_SUPER_ADMIN_DOMAINS
+    return normalize_email(email.rsplit("@", 1)[-1]) in settings.TSKR_SUPER_ADMIN_DOMAINS
 
 
 class CertificateJWTAuthentication(BaseAuthentication):

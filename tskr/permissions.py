@@ -1,4 +1,4 @@
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .exceptions import Forbidden
 
@@ -32,3 +32,25 @@ class IsSuperAdmin(IsAccountMember):
         if not request.user.is_super_admin:
             raise Forbidden("This endpoint needs super admin privileges", error_code="super_admin_required")
         return True
+
+
+class ManagementWrites(IsAccountMember):
+    """Management APIs: reads take either token kind; writes (POST, PUT, PATCH, DELETE) act for the
+    account, so a delegated token, which acts as its own user, gets 403 `management_token_required`."""
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        if request.method not in SAFE_METHODS and request.user.is_delegated:
+            raise Forbidden("Changing users and assistants needs a management token (a JWT without an email claim)",
+                            error_code="management_token_required")
+        return True
+
+
+def ensure_identifier_owner(principal, owner_id: str | None) -> None:
+    """A delegated token acts as its own user: it may create or change only identifiers of that user
+    (`owner_id`, None for an unlinked one), else 403 `identifier_not_owned`; a management token acts for
+    the whole account. Reads stay account-wide."""
+    if principal.is_delegated and owner_id != principal.user.id:
+        raise Forbidden("A delegated token may create or change only its own user's identifiers; use a "
+                        "management token for another user's", error_code="identifier_not_owned")

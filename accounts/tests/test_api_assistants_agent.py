@@ -57,7 +57,7 @@ def test_inactive_agent_cannot_be_assigned(manager):
 
 def test_any_account_may_use_a_platform_agent(charlie, manager, agent):
     """Agents are platform-wide: two accounts can point their assistants at the same one."""
-    for caller, email in ((manager, "ava@acme.test"), (charlie, "gus@globex.test")):
+    for caller, email in ((manager, "ava@acme.test"), (charlie.management(), "gus@globex.test")):
         response = caller.client.post("/assistants", {"name": "A", "email": email, "agentId": agent.id})
         assert response.status_code == 201
     assert agent.assistants.count() == 2
@@ -65,7 +65,7 @@ def test_any_account_may_use_a_platform_agent(charlie, manager, agent):
 
 def test_another_accounts_assistant_still_answers_404(charlie, manager, agent):
     assistant = Assistant.objects.create(account=manager.account, name="Ava", email="ava@acme.test")
-    response = charlie.client.put(f"/assistants/{assistant.id}", {"agentId": agent.id})
+    response = charlie.management().client.put(f"/assistants/{assistant.id}", {"agentId": agent.id})
     assert response.status_code == 404
     assistant.refresh_from_db()
     assert assistant.agent is None

@@ -154,10 +154,10 @@ def test_delete_user(manager, alice):
 
 
 def test_another_accounts_user_is_404_everywhere(charlie, alice):
-    outsider = charlie.client
+    outsider, outside_manager = charlie.client, charlie.management().client
     user_id = alice.user.id
-    for response in (outsider.get(f"/users/{user_id}"), outsider.put(f"/users/{user_id}", {"firstName": "x"}),
-                     outsider.delete(f"/users/{user_id}")):
+    for response in (outsider.get(f"/users/{user_id}"), outside_manager.put(f"/users/{user_id}", {"firstName": "x"}),
+                     outside_manager.delete(f"/users/{user_id}")):
         assert response.status_code == 404
         assert response.json()["error_code"] == "not_found"
     assert User.objects.get(id=user_id).first_name == "Alice"

@@ -79,7 +79,7 @@ def test_super_admin_is_decided_by_the_tokens_email_not_the_stored_one(db):
     from tskr.testing import make_caller
 
     caller = make_caller("Skej", "intern@partner.test", staff=True)
-    created = caller.client.post("/identifiers", {"type": "email", "value": "boss@skej.com"})
+    created = caller.client.post("/identifiers", {"type": "email", "value": "boss@skej.com", "verified": True})
     assert created.status_code == 201, created.json()
     moved = caller.client.post(f"/identifiers/{created.json()['identifier']['id']}/make-primary")
     assert moved.status_code == 200 and moved.json()["user"]["email"] == "boss@skej.com"
@@ -95,3 +95,10 @@ def test_catalog_lists_default_to_20_per_page_like_every_list(ops, path, factory
     factory.create_batch(21)
     body = ops.client.get(path).json()
     assert (body["perPage"], body["total"], len(body[key])) == (20, 21, 20)
+
+
+@pytest.mark.parametrize("email", ["ops@s\u212aej.com", "ops@S\u212aEJ.COM"])
+def test_a_kelvin_sign_domain_is_not_the_super_admin_domain(ops, email):
+    """Python's str.lower() turns the Kelvin sign (U+212A) into "k": only ASCII is folded."""
+    response = ops.teammate(email).client.get("/admin/agents")
+    assert response.status_code == 403 and response.json()["error_code"] == "super_admin_required"

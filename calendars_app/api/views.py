@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory.models import UserIdentifier
+from tskr.permissions import ensure_identifier_owner
 from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
@@ -18,6 +19,7 @@ from .serializers import (
     SyncResourcesSerializer,
 )
 
+OWNER_ONLY = "A delegated token may do this for its own user's identifiers only (403 `identifier_not_owned`)."
 IDENTIFIER_ID = OpenApiParameter("identifier_id", str, OpenApiParameter.PATH, description="The identifier ID")
 PLATFORM = OpenApiParameter("platform", str, OpenApiParameter.PATH, enum=Platform.values,
                             description="OAuth provider: google or azure (Microsoft)")
@@ -28,6 +30,13 @@ class IdentifierScopedMixin:
 
     def get_identifier(self) -> UserIdentifier:
         return self.get_scoped(UserIdentifier, "Identifier not found", id=self.kwargs["identifier_id"])
+
+    def get_owned_identifier(self) -> UserIdentifier:
+        """The identifier, for connecting, syncing or changing a grant: a delegated token's own user's only
+        (403 `identifier_not_owned`)."""
+        identifier = self.get_identifier()
+        ensure_identifier_owner(self.request.user, identifier.user_id)
+        return identifier
 
 
 class CalendarViewSet(ScopedViewSet):
@@ -63,13 +72,14 @@ class IdentifierCalendarViewSet(IdentifierScopedMixin, ScopedViewSet):
         return Response(CalendarSerializer(self.get_queryset(), many=True).data)
 
     @extend_schema(request=PlatformInputSerializer, responses=CalendarSerializer(many=True), description=(
+        OWNER_ONLY + " "
         "Sync the calendar list of one platform now (inline), with each calendar's events (eventCount). "
         "Errors: 400 `oauth_access_missing` (no grant for the platform), 409 `oauth_reconsent_required` "
         "(the refresh token was refused; connect again), 409 `sync_in_progress`, 503 `provider_unavailable`, "
         "502 `provider_rejected`."))
     def sync(self, request, identifier_id=None):
         platform = PlatformInputSerializer.validated(request.data)["platform"]
-        links = services.identifier_sync_calendars(account=self.account, identifier=self.get_identifier(),
+        links = services.identifier_sync_calendars(account=self.account, identifier=self.get_owned_identifier(),
                                                    platform=platform)
         return Response(CalendarSerializer(links, many=True).data)
 
@@ -80,13 +90,15 @@ class SyncResourcesViewSet(IdentifierScopedMixin, ScopedViewSet):
     queryset = UserIdentifier.objects.all()
 
     @extend_schema(request=None, responses={200: SyncResourcesSerializer}, description=(
+        OWNER_ONLY + " "
         "Sync calendars, events and (with `contacts.read` granted) contacts from every platform the identifier "
         "holds OAuth tokens for. TSKR_SYNC_MODE=inline runs it now and answers `status: completed` with "
         "`result` (a failing platform is listed in `result.errors`, e.g. `oauth_reconsent_required`); "
         "`queue` hands it to a Celery worker and answers `status: queued`. Errors: 400 `oauth_access_missing`, "
         "409 `sync_in_progress` (inline only)."))
     def create(self, request, identifier_id=None):
-        return Response(services.identifier_sync_requested(account=self.account, identifier=self.get_identifier()))
+        return Response(services.identifier_sync_requested(account=self.account,
+                                                           identifier=self.get_owned_identifier()))
 
 
 @extend_schema(parameters=[IDENTIFIER_ID, PLATFORM])
@@ -100,10 +112,11 @@ class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
     @extend_schema(request=OAuthConnectInputSerializer, responses=OAuthConnectSerializer, description=(
         "Start the authorization-code flow: send the user's browser to `authUrl`. The provider redirects to "
         "`<TSKR_PUBLIC_URL>/oauth/<platform>/callback`, which stores the tokens. The signed `state` expires "
-        "after 10 minutes and works once. 400 `oauth_not_configured` when the server has no client id."))
+        "after 10 minutes, works once, and is bound to this identifier and its user. 400 "
+        "`oauth_not_configured` when the server has no client id. " + OWNER_ONLY))
     def connect(self, request, identifier_id=None, platform=None):
         data = OAuthConnectInputSerializer.validated(request.data)
-        return Response(services.oauth_connect_start(account=self.account, identifier=self.get_identifier(),
+        return Response(services.oauth_connect_start(account=self.account, identifier=self.get_owned_identifier(),
                                                      platform=platform, access=data.get("access")))
 
     @extend_schema(responses=OAuthAccessSerializer, description="The grant's state (404 `oauth_access_not_found`).")
@@ -113,16 +126,17 @@ class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
 
     @extend_schema(request=OAuthTokensInputSerializer, responses=OAuthAccessSerializer, description=(
         "Store tokens the integrator already holds (replaces earlier ones and clears a re-consent flag). "
-        "Tokens are encrypted at rest and never returned."))
+        "Tokens are encrypted at rest and never returned. " + OWNER_ONLY))
     def update(self, request, identifier_id=None, platform=None):
         data = OAuthTokensInputSerializer.validated(request.data)
-        access = services.oauth_access_set(account=self.account, identifier=self.get_identifier(), platform=platform,
-                                           **data)
+        access = services.oauth_access_set(account=self.account, identifier=self.get_owned_identifier(),
+                                           platform=platform, **data)
         return Response(OAuthAccessSerializer(access).data)
 
-    @extend_schema(description="Revoke the grant at the provider (Google; best effort) and forget the tokens.")
+    @extend_schema(description="Revoke the grant at the provider (Google; best effort) and forget the tokens. "
+                               + OWNER_ONLY)
     def destroy(self, request, identifier_id=None, platform=None):
-        access_id = services.oauth_access_revoke(account=self.account, identifier=self.get_identifier(),
+        access_id = services.oauth_access_revoke(account=self.account, identifier=self.get_owned_identifier(),
                                                  platform=platform)
         return Response(deleted(access_id, "OAuth access revoked successfully"))
 
@@ -140,9 +154,11 @@ class OAuthCallbackView(APIView):
                              OpenApiParameter("state", str, required=True, description="The state from authUrl"),
                              OpenApiParameter("error", str, description="Set by the provider when consent failed")],
         responses=OAuthAccessSerializer, description=(
-            "Completes the authorization-code flow and answers JSON (the grant's state). Errors: 400 "
-            "`invalid_oauth_state`, `oauth_state_expired`, `oauth_state_used`, `oauth_access_denied`, "
-            "`oauth_code_rejected`; 503 `provider_unavailable`."))
+            "Completes the authorization-code flow and answers JSON (the grant's state), only for the identifier "
+            "and user the state was issued for and, for an email identifier, only when the consenting account's "
+            "address is the identifier's value. Errors: 400 `invalid_oauth_state` (also: the identifier changed "
+            "owner since), `oauth_state_expired`, `oauth_state_used`, `oauth_access_denied`, `oauth_code_rejected`, "
+            "`oauth_account_mismatch`; 503 `provider_unavailable`."))
     def get(self, request, platform=None):
         params = request.query_params
         access = services.oauth_callback_complete(platform=platform, code=params.get("code", ""),

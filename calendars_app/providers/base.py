@@ -17,6 +17,8 @@ import jwt
 from django.conf import settings
 from django.utils import timezone
 
+from tskr.emails import normalize_email
+
 logger = logging.getLogger("calendars_app.providers")
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -135,7 +137,7 @@ def _id_token_email(raw) -> str:
     except jwt.InvalidTokenError:
         return ""
     email = claims.get("email") or claims.get("preferred_username") or ""
-    return email.strip().lower() if isinstance(email, str) else ""
+    return normalize_email(email) if isinstance(email, str) else ""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from accounts.models import Account
 from directory.models import UserIdentifier
+from tskr.emails import normalize_email
 from tskr.exceptions import ApplicationError, BadRequest, NotFound, ServiceUnavailable
 
 from .. import crypto
@@ -59,7 +60,9 @@ def oauth_connect_start(*, account: Account, identifier: UserIdentifier, platfor
                         access: list[str] | None = None) -> dict:
     """The provider's consent URL for this identifier, carrying a signed state that expires in 10 minutes.
 
-    `access` (our names) defaults to the identifier's `accessGranted`, else calendars.read.
+    The state names the identifier and its user: the callback completes only while the identifier still
+    belongs to that user. `access` (our names) defaults to the identifier's `accessGranted`, else
+    calendars.read.
     """
     config = provider_config(platform)
     if not config.client_id:
@@ -69,7 +72,8 @@ def oauth_connect_start(*, account: Account, identifier: UserIdentifier, platfor
                          error_code="oauth_not_configured")
     access = access or granted_access(identifier, platform) or DEFAULT_ACCESS
     access = [name for name in dict.fromkeys(access) if name in ACCESS_NAMES]
-    state = signing.dumps({"acc": account.id, "idf": identifier.id, "plt": platform, "acs": access,
+    state = signing.dumps({"acc": account.id, "idf": identifier.id, "usr": identifier.user_id, "plt": platform,
+                           "acs": access,
                            "non": secrets.token_urlsafe(16)}, salt=STATE_SALT)
     query = {"client_id": config.client_id, "redirect_uri": redirect_uri(platform), "response_type": "code",
              "scope": " ".join(config.provider_scopes(access)), "state": state, **config.authorize_params}
@@ -97,7 +101,9 @@ def _read_state(state: str, platform: str) -> dict:
 def oauth_callback_complete(*, platform: str, code: str, state: str, error: str = "") -> OAuthAccess:
     """Finish the authorization-code flow: check the state, exchange the code, store the tokens.
 
-    The state (signed by us) names the account and identifier; the callback itself is unauthenticated.
+    The state (signed by us) names the account, the identifier and its user; the callback itself is
+    unauthenticated. It completes only for that identifier while that user still holds it, and for an
+    email identifier only when the consenting account's address is the identifier's value.
     """
     payload = _read_state(state, platform)
     if error:
@@ -107,6 +113,9 @@ def oauth_callback_complete(*, platform: str, code: str, state: str, error: str 
     identifier = UserIdentifier.objects.filter(id=payload["idf"], account_id=payload["acc"]).first()
     if identifier is None:
         raise NotFound("The identifier no longer exists", error_code="not_found")
+    if identifier.user_id != payload.get("usr"):
+        raise BadRequest("The identifier changed owner since the connection started; start it again",
+                         error_code="invalid_oauth_state")
     try:
         tokens = exchange_code(provider_config(platform), code=code, redirect_uri=redirect_uri(platform))
     except ReconsentRequired:
@@ -116,7 +125,7 @@ def oauth_callback_complete(*, platform: str, code: str, state: str, error: str 
         raise ServiceUnavailable(str(exc), error_code="provider_unavailable") from None
     except ProviderRejected as exc:
         raise ApplicationError(str(exc), error_code="oauth_exchange_failed", status_code=502) from None
-    if identifier.type == UserIdentifier.Type.EMAIL and tokens.account_email != identifier.value.lower():
+    if identifier.type == UserIdentifier.Type.EMAIL and tokens.account_email != identifier.value:
         # Whoever opened the consent link must be the identifier's owner: otherwise a link consented by
         # someone else would sync their calendars and contacts into this identifier's user.
         raise BadRequest(f"The {platform} account that consented is not {identifier.value}",

@@ -380,3 +380,56 @@ def test_tokens_must_be_visible_ascii(alice):
                                 {"accessToken": "tok\u00e9n", "refreshToken": "line\nbreak"})
     assert response.status_code == 400
     assert set(response.json()["details"]) == {"accessToken", "refreshToken"}
+
+
+# -- who may connect, change and sync a grant ---------------------------------------------------------
+
+def _state(client, identifier, platform="google"):
+    return parse_qs(urlsplit(_connect(client, identifier, platform)["authUrl"]).query)["state"][0]
+
+
+def test_a_delegated_token_may_not_connect_change_revoke_or_sync_a_teammates_identifier(alice, bob, providers,
+                                                                                       identifier):
+    connect(providers, identifier)
+    for response in (
+        bob.client.post(f"/identifiers/{identifier.id}/oauth/google/connect", {}),
+        bob.client.put(f"/identifiers/{identifier.id}/oauth/azure", {"accessToken": "bob's"}),
+        bob.client.delete(f"/identifiers/{identifier.id}/oauth/google"),
+        bob.client.post(f"/identifiers/{identifier.id}/sync-resources"),
+        bob.client.post(f"/identifiers/{identifier.id}/calendars/sync", {"platform": "google"}),
+    ):
+        assert response.status_code == 403, response.json()
+        assert response.json()["error_code"] == "identifier_not_owned"
+    assert OAuthAccess.objects.filter(identifier=identifier).count() == 1 and providers.revoked == []
+    assert not Calendar.objects.exists()
+    # reads stay account-wide
+    assert bob.client.get(f"/identifiers/{identifier.id}/oauth/google").status_code == 200
+    assert bob.client.get(f"/identifiers/{identifier.id}/calendars").status_code == 200
+
+
+def test_a_management_token_may_connect_and_change_any_identifiers_grant(manager, providers, identifier):
+    assert manager.client.put(f"/identifiers/{identifier.id}/oauth/azure", {"accessToken": "t"}).status_code == 200
+    assert manager.client.post(f"/identifiers/{identifier.id}/oauth/google/connect", {}).status_code == 200
+    assert manager.client.delete(f"/identifiers/{identifier.id}/oauth/azure").status_code == 200
+
+
+def test_callback_completes_only_while_the_identifier_belongs_to_the_user_who_started(alice, bob, manager,
+                                                                                     anonymous, providers):
+    phone = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="phone", value="+14155550100")
+    state = _state(alice.client, phone)
+    UserIdentifier.objects.filter(id=phone.id).update(user=bob.user)  # moved to Bob meanwhile (staff screens)
+    response = anonymous.get("/oauth/google/callback", {"code": providers.issue_code("google", email="x@y.test"),
+                                                        "state": state})
+    assert response.status_code == 400 and response.json()["error_code"] == "invalid_oauth_state"
+    assert not OAuthAccess.objects.exists()
+
+
+def test_callback_compares_the_consenting_address_folding_ascii_case_only(alice, anonymous, providers):
+    work = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="email",
+                                         value="kim.alice@acme.test")
+    kelvin = anonymous.get("/oauth/google/callback", {
+        "code": providers.issue_code("google", email="\u212aim.alice@acme.test"), "state": _state(alice.client, work)})
+    assert kelvin.status_code == 400 and kelvin.json()["error_code"] == "oauth_account_mismatch"
+    upper = anonymous.get("/oauth/google/callback", {
+        "code": providers.issue_code("google", email="KIM.Alice@acme.test"), "state": _state(alice.client, work)})
+    assert upper.status_code == 200, upper.json()

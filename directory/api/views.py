@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
+from tskr.permissions import ensure_identifier_owner
 from tskr.renderers import Envelope
 from tskr.viewsets import ScopedViewSet, deleted
 
@@ -133,8 +134,14 @@ SKILL_PARAMETER = OpenApiParameter("skillName", OpenApiTypes.STR, OpenApiParamet
                                    enum=list(SKILLS), description="Unknown: 404 `unknown_skill`")
 
 
+OWNER_ONLY = ("A delegated token may change only its own user's identifiers: another user's (or an unlinked "
+              "one) is 403 `identifier_not_owned`. ")
+
+
 class IdentifierViewSet(ScopedViewSet):
-    """Identifiers of the account (management or delegated tokens), and their skill preferences."""
+    """Identifiers of the account (management or delegated tokens), and their skill preferences.
+
+    Reads are account-wide; a delegated token changes only its own user's identifiers."""
 
     envelope_key, envelope_list_key = "identifier", "identifiers"
     default_per_page = 100
@@ -150,14 +157,24 @@ class IdentifierViewSet(ScopedViewSet):
     def list(self, request):
         return self.paginated(self.filter_queryset(self.get_queryset()), IdentifierSerializer)
 
+    def get_owned_object(self) -> UserIdentifier:
+        """The identifier of the URL, for a change: the caller's own unless it holds a management token."""
+        identifier = self.get_object()
+        ensure_identifier_owner(self.request.user, identifier.user_id)
+        return identifier
+
     @extend_schema(request=IdentifierCreateSerializer, responses={201: IdentifierSerializer}, description=(
-        "409 `identifier_exists` when the (normalised) value already exists for this type in the account."))
+        "409 `identifier_exists` when the (normalised) value already exists for this type in the account. "
+        "A delegated token creates identifiers of its own user only: a `userId` other than its own (or null) "
+        "is 403 `identifier_not_owned`. `primary: true` on an email needs `verified: true` "
+        "(400 `identifier_not_verified`)."))
     def create(self, request):
         data = IdentifierCreateSerializer.validated(request.data)
         user = self.acting_user
         if "userId" in data:
             user_id = data.pop("userId")
             user = self.get_scoped(User, id=user_id, message="User not found") if user_id else None
+        ensure_identifier_owner(request.user, user.id if user else None)
         identifier = services.identifier_create(account=self.account, user=user, **data)
         return Response(IdentifierSerializer(identifier).data, status=status.HTTP_201_CREATED)
 
@@ -165,25 +182,27 @@ class IdentifierViewSet(ScopedViewSet):
     def retrieve(self, request, pk=None):
         return Response(IdentifierSerializer(self.get_object()).data)
 
-    @extend_schema(request=IdentifierUpdateSerializer, responses=IdentifierSerializer)
+    @extend_schema(request=IdentifierUpdateSerializer, responses=IdentifierSerializer, description=OWNER_ONLY + (
+        "`primary: true` behaves as make-primary (an email needs `verified: true`, 400 `identifier_not_verified`)."))
     def update(self, request, pk=None):
-        identifier = services.identifier_update(identifier=self.get_object(),
+        identifier = services.identifier_update(identifier=self.get_owned_object(),
                                                 **IdentifierUpdateSerializer.validated(request.data))
         return Response(IdentifierSerializer(identifier).data)
 
-    @extend_schema(description=("Also deletes its preferences and calendar links. A user's last email identifier "
-                                "and their primary one cannot be deleted (409 `last_email_identifier`, "
-                                "`primary_email_identifier`)."))
+    @extend_schema(description=OWNER_ONLY + (
+        "Also deletes its preferences and calendar links. A user's last email identifier and their primary one "
+        "cannot be deleted (409 `last_email_identifier`, `primary_email_identifier`)."))
     def destroy(self, request, pk=None):
-        services.identifier_delete(identifier=self.get_object())
+        services.identifier_delete(identifier=self.get_owned_object())
         return Response(deleted(pk, "Identifier deleted successfully"))
 
-    @extend_schema(request=None, responses=MakePrimaryResponseSerializer, description=(
-        "Make an email identifier its user's primary email: the user's email changes with it, atomically. "
-        "400 `identifier_not_email` / `identifier_not_linked`; 409 `email_taken`."))
+    @extend_schema(request=None, responses=MakePrimaryResponseSerializer, description=OWNER_ONLY + (
+        "Make a verified email identifier its user's primary email: the user's email changes with it, "
+        "atomically, and the previous address keeps logging in as the same user. 400 `identifier_not_email` / "
+        "`identifier_not_linked` / `identifier_not_verified` (`verified` is false); 409 `email_taken`."))
     @action(detail=True, methods=["post"], url_path="make-primary")
     def make_primary(self, request, pk=None):
-        identifier = services.identifier_make_primary(identifier=self.get_object())
+        identifier = services.identifier_make_primary(identifier=self.get_owned_object())
         return Response(Envelope({"user": UserSerializer(identifier.user).data,
                                   "identifier": IdentifierSerializer(identifier).data}))
 
@@ -200,7 +219,7 @@ class IdentifierViewSet(ScopedViewSet):
                    description="One skill's preferences in full: what was set, defaults for the rest.")
     @extend_schema(methods=["PUT"], parameters=[SKILL_PARAMETER], operation_id="identifiers_skill_preferences_set",
                    request=SkillPreferencesRequestSerializer, responses=SkillPreferencesResponseSerializer,
-                   description=(
+                   description=OWNER_ONLY + (
                        "Validate strictly (unknown keys, bad enums, times, dates: 400 with `details` naming the "
                        "field path) and deep-merge into what is stored: objects merge key by key, lists replace."))
     @action(detail=True, methods=["get", "put"], url_path=r"preferences/(?P<skillName>[^/]+)")
@@ -208,6 +227,7 @@ class IdentifierViewSet(ScopedViewSet):
         identifier = self.get_object()
         ensure_skill(skillName)
         if request.method != "GET":  # PUT (or PATCH, routed to the same action)
+            ensure_identifier_owner(request.user, identifier.user_id)
             values = SkillPreferencesInputSerializer.validated(request.data)["preferences"]
             view = services.preferences_set(identifier=identifier, skill=skillName, values=values)
         else:

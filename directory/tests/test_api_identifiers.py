@@ -39,9 +39,12 @@ def test_management_tokens_create_unlinked_identifiers_unless_a_user_is_named(ma
     assert linked.json()["identifier"]["user"]["id"] == bob.user.id
 
 
-def test_a_delegated_caller_may_create_an_unlinked_identifier_with_a_null_user(alice):
-    body = alice.client.post("/identifiers", {"type": "teams", "value": "29:abc", "userId": None}).json()
-    assert body["identifier"]["user"] is None
+def test_a_delegated_caller_may_not_create_an_unlinked_identifier(alice, manager):
+    """An unlinked identifier is the account's, not the caller's: only a management token creates one."""
+    response = alice.client.post("/identifiers", {"type": "teams", "value": "29:abc", "userId": None})
+    assert response.status_code == 403 and response.json()["error_code"] == "identifier_not_owned"
+    assert not UserIdentifier.objects.filter(value="29:abc").exists()
+    assert manager.client.post("/identifiers", {"type": "teams", "value": "29:abc", "userId": None}).status_code == 201
 
 
 def test_linking_to_a_user_of_another_account_is_a_404(alice, charlie):
@@ -177,7 +180,7 @@ def test_primary_true_on_update_behaves_as_make_primary_and_false_on_the_primary
     old = UserIdentifier.objects.get(user=alice.user, type="email")
     refused = alice.client.put(f"/identifiers/{old.id}", {"primary": False})
     assert refused.status_code == 400 and refused.json()["error_code"] == "primary_email_required"
-    new = _email(alice, "a2@acme.test")
+    new = _email(alice, "a2@acme.test", verified=True)
     assert alice.client.put(f"/identifiers/{new.id}", {"primary": True}).json()["identifier"]["primary"] is True
     assert User.objects.get(id=alice.user.id).email == "a2@acme.test"
     assert UserIdentifier.objects.get(id=old.id).primary is False
@@ -195,7 +198,7 @@ def test_make_primary_needs_an_email_identifier_linked_to_a_user(alice, manager)
 def test_make_primary_refuses_an_email_another_user_already_has(alice, bob):
     bob.user
     clash = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="email",
-                                          value="other@acme.test")
+                                          value="other@acme.test", verified=True)
     User.objects.filter(id=bob.user.id).update(email="other@acme.test")
     response = alice.client.post(f"/identifiers/{clash.id}/make-primary")
     assert response.status_code == 409 and response.json()["error_code"] == "email_taken"
@@ -226,7 +229,7 @@ def test_deleting_an_identifier_deletes_its_preferences(alice):
 def test_concurrent_primary_changes_of_one_user_leave_exactly_one_primary_email(alice):
     from directory.services import identifier_make_primary, identifier_update
 
-    first, second, third, fourth = (_email(alice, f"a{n}@acme.test") for n in range(4))
+    first, second, third, fourth = (_email(alice, f"a{n}@acme.test", verified=True) for n in range(4))
     outcomes = run_together(lambda: identifier_make_primary(identifier=first),
                             lambda: identifier_make_primary(identifier=second),
                             lambda: identifier_update(identifier=third, primary=True),

@@ -294,3 +294,33 @@ def test_a_header_that_is_not_a_json_object_is_malformed(alice, header):
 def test_a_token_without_a_signature_segment_is_malformed(alice):
     header, claims, _ = alice.token().split(".")
     assert_rejected(ApiClient(f"{header}.{claims}").get("/users"), "malformed_token")
+
+
+@pytest.mark.parametrize("kid", ["\udfff", "kid\x00", "k\ud800id"])
+def test_a_kid_holding_a_lone_surrogate_or_a_nul_is_malformed_not_a_500(alice, kid):
+    token = unsigned_token({"alg": "RS256", "kid": kid}, {"iat": now(), "exp": now() + 60})
+    assert_rejected(ApiClient(token).get("/users"), "malformed_token")
+
+
+@pytest.mark.parametrize("claims", [{"email": "a\udfff@acme.test"}, {"email": "alice@acme.test", "firstName": "\x00"},
+                                    {"email": "alice@acme.test", "lastName": "\ud83d"}, {"note": ["\x00"]},
+                                    {"\udfff": 1}])
+def test_a_claim_holding_a_lone_surrogate_or_a_nul_is_malformed_not_a_500(alice, claims):
+    token = sign(alice, {"iat": now(), "exp": now() + 60, **claims})
+    assert_rejected(ApiClient(token).get("/memories"), "malformed_token")
+    assert not User.objects.filter(account=alice.account).exists()
+
+
+@pytest.mark.parametrize("leeway", [0, 60, 3600])
+def test_exp_earlier_than_iat_is_an_invalid_lifetime_whatever_the_leeway(alice, settings, leeway):
+    settings.TSKR_JWT_LEEWAY_SECONDS = leeway
+    token = sign(alice, {"iat": now(), "exp": now() - 1})
+    assert_rejected(ApiClient(token).get("/users"), "invalid_token_lifetime")
+    long_past = sign(alice, {"iat": now() - 60, "exp": now() - 7200})
+    assert_rejected(ApiClient(long_past).get("/users"), "invalid_token_lifetime")
+
+
+def test_exp_within_the_leeway_is_still_accepted_and_beyond_it_expired(alice, settings):
+    settings.TSKR_JWT_LEEWAY_SECONDS = 60
+    assert ApiClient(sign(alice, {"iat": now() - 120, "exp": now() - 30})).get("/users").status_code == 200
+    assert_rejected(ApiClient(sign(alice, {"iat": now() - 300, "exp": now() - 90})).get("/users"), "token_expired")
