@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # For its one model, IdempotencyKey (shared plumbing: every write of every app may carry a key).
+    "tskr",
     "accounts",
     "directory",
     "conversations",
@@ -138,6 +140,8 @@ TSKR_JWT_MAX_LIFETIME_SECONDS = env_int("TSKR_JWT_MAX_LIFETIME_SECONDS", 24 * 36
 TSKR_CERTIFICATE_CACHE_SECONDS = env_int("TSKR_CERTIFICATE_CACHE_SECONDS", 5, minimum=0)
 TSKR_SUPER_ADMIN_DOMAINS = [d.lower() for d in env_list("TSKR_SUPER_ADMIN_DOMAINS", ["skej.com"])]
 TSKR_RATE_LIMIT_PER_MINUTE = env_int("TSKR_RATE_LIMIT_PER_MINUTE", 1000, minimum=1)
+# How long an Idempotency-Key and its stored response are kept: a retry within it is answered, not re-run.
+TSKR_IDEMPOTENCY_TTL_HOURS = env_int("TSKR_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 TSKR_MAX_BODY_BYTES = env_int("TSKR_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TSKR_MAX_BODY_BYTES
 
@@ -175,6 +179,7 @@ CELERY_BEAT_SCHEDULE = {
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
+    "tskr-purge-idempotency-keys": {"task": "tskr.purge_idempotency_keys", "schedule": 3600},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
@@ -231,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tskr.openapi.add_error_responses",
         "tskr.openapi.allow_empty_query_enums",
+        "tskr.openapi.add_idempotency_header",
     ],
 }
 
