@@ -32,7 +32,8 @@ from .engine import (
     get_engine,
     user_profile,
 )
-from .models import Chat, ChatJob, Message
+from .models import Chat, ChatJob, EngineCall, Message
+from .usage import EngineCallRecorder
 
 #: The contract's lock TTL ("Redis Distributed Locks": 30 s).
 PROCESS_LOCK_TTL_MS = 30_000
@@ -191,6 +192,8 @@ class ProcessOutcome:
     task_ids: list[str] = field(default_factory=list)
     ignored: bool = False
     suppressed: bool = False
+    #: The engine call's tokens (`EngineUsage.body()`): in the async job's result, never in the sync body.
+    usage: dict | None = None
 
     def body(self) -> dict:
         body = {"message": self.message, "taskIds": self.task_ids}
@@ -208,11 +211,16 @@ def chat_process(*, chat: Chat) -> ProcessOutcome:
     engine within ENGINE_BUDGET_SECONDS; confirm we still own the lock; write tasks and the reply in
     one transaction; release the lock (compare-and-delete, so only our own), also on any error.
     """
-    with hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock:
-        return _process_locked(chat=chat, lock=lock)
+    with (hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock,
+          EngineCallRecorder(account=chat.account, assistant=chat.assistant, chat=chat) as call):
+        outcome = _process_locked(chat=chat, lock=lock, call=call)
+        call.finished(EngineCall.Outcome.IGNORED if outcome.ignored else EngineCall.Outcome.SUPPRESSED
+                      if outcome.suppressed else EngineCall.Outcome.REPLIED, tasks_created=len(outcome.task_ids))
+        outcome.usage = call.usage.body()
+        return outcome
 
 
-def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
+def _process_locked(*, chat: Chat, lock: Lock, call: EngineCallRecorder) -> ProcessOutcome:
     latest = selectors.message_latest_inbound(chat=chat)
     if latest is None:
         raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
@@ -227,7 +235,7 @@ def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
     )
-    result = get_engine().process_chat(context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
+    result = call.run(get_engine(), context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
     if result.ignored and context.may_ignore:
@@ -306,7 +314,7 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     except Exception:
         _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
         raise
-    _job_finish(job, result=outcome.body())
+    _job_finish(job, result={**outcome.body(), "usage": outcome.usage})
     return False
 
 

@@ -32,3 +32,15 @@ class IsSuperAdmin(IsAccountMember):
         if not request.user.is_super_admin:
             raise Forbidden("This endpoint needs super admin privileges", error_code="super_admin_required")
         return True
+
+
+class IsManagement(IsAccountMember):
+    """Management APIs: the account's own token; a delegated token is refused with 403 `management_token_required`."""
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        if request.user.is_delegated:
+            raise Forbidden("This endpoint needs a management token (a JWT without an email claim)",
+                            error_code="management_token_required")
+        return True

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_choice, env_int, env_list, env_str
+from .env import database_from_url, env_bool, env_choice, env_int, env_list, env_model_prices, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -152,6 +152,11 @@ ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-4-5")
 TSKR_AI_ENGINE = env_choice("TSKR_AI_ENGINE", "anthropic" if ANTHROPIC_API_KEY else "local", {"anthropic", "local"})
 TSKR_AI_TIMEOUT_SECONDS = env_int("TSKR_AI_TIMEOUT_SECONDS", 20, minimum=1)
 TSKR_AI_MAX_RETRIES = env_int("TSKR_AI_MAX_RETRIES", 1, minimum=0)
+# GET /usage's estimatedCost, USD per million tokens by model (Anthropic's list prices for the default
+# model; cache writes at the 5-minute rate). A model missing from the table is counted at zero cost.
+TSKR_MODEL_PRICES = env_model_prices("TSKR_MODEL_PRICES", {
+    "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cacheWrite": 3.75, "cacheRead": 0.30},
+})
 
 # --- OAuth providers and resource sync (calendars_app) ---------------------------------------
 GOOGLE_OAUTH_CLIENT_ID = env_str("GOOGLE_OAUTH_CLIENT_ID")
