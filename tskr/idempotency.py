@@ -8,20 +8,24 @@ Stripe's rules, kept per (account, caller, key) for TSKR_IDEMPOTENCY_TTL_HOURS:
 - a retry while the first request still runs gets 409 `idempotency_key_in_use`.
 
 `ScopedViewSet` calls `begin` once the caller is authenticated and `finish` with the response; the
-claim is committed at once (no transaction around it), so a concurrent retry sees it.
+claim is committed at once (no transaction around it), so a concurrent retry sees it. The response is
+stored once it has been sent (see `finish`): the client waits for the claim only (bench scenario 7).
 """
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import status
 
 from .exceptions import ApplicationError, BadRequest, Conflict
 from .models import IdempotencyKey
+
+logger = logging.getLogger("tskr.errors")
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -89,14 +93,33 @@ def begin(request) -> Claim | None:
 
 
 def finish(claim: Claim, response) -> None:
-    """Store the response for replays, or drop the claim when a retry should run again (5xx, streams)."""
+    """Store the response for replays, or drop the claim when a retry should run again (5xx, streams).
+
+    Both happen when the server closes the response, after sending it (WSGI `close()`, which runs the
+    response's resource closers before `request_finished`): the client is not kept waiting for the UPDATE.
+    A retry arriving in between gets 409 `idempotency_key_in_use`, as for any request still running.
+    """
     if response.status_code >= 500 or getattr(response, "streaming", False):
-        idempotency_key_release(claim=claim)
+        response._resource_closers.append(_logged(idempotency_key_release, claim=claim))
         return
     if hasattr(response, "render"):
         response.render()
-    idempotency_key_complete(claim=claim, status_code=response.status_code,
-                             content_type=response.get("Content-Type", ""), body=response.content)
+    response._resource_closers.append(_logged(
+        idempotency_key_complete, claim=claim, status_code=response.status_code,
+        content_type=response.get("Content-Type", ""), body=response.content))
+
+
+def _logged(write, **kwargs):
+    """`write(**kwargs)` as a resource closer: Django ignores a closer's exceptions, so a database error is
+    logged here (the key then stays unfinished: 409 for retries until ABANDONED_CLAIM_SECONDS, then free)."""
+
+    def closer():
+        try:
+            write(**kwargs)
+        except DatabaseError as exc:
+            logger.warning("idempotency key %s not finished: %s", kwargs["claim"].id, exc)
+
+    return closer
 
 
 #: The claim: one statement, so of two concurrent requests exactly one inserts (PostgreSQL, SQLite >= 3.35).

@@ -14,5 +14,5 @@ message = MessageViewSet.as_view({"get": "retrieve", "put": "update", "patch": "
 urlpatterns = router.urls + [
     path("chats/<str:chat_id>/messages", messages, name="chat-messages"),
     path("chats/<str:chat_id>/messages/<str:message_id>", message, name="chat-message"),
-    path("usage", UsageViewSet.as_view({"get": "list"}), name="usage"),
+    path("usage", UsageViewSet.as_view({"get": "summary"}), name="usage"),
 ]

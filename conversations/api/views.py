@@ -187,7 +187,7 @@ class UsageViewSet(ScopedViewSet):
         "Engine calls (chat and task processing) of the account from `from` to `to` (UTC days, both included), "
         "grouped by day, assistant or model: calls, tokens as the provider reported them, estimated cost "
         "(TSKR_MODEL_PRICES), outcomes and latency percentiles. Management token only."))
-    def list(self, request):
+    def summary(self, request):
         query = UsageQuerySerializer.validated(request.query_params)
         rows = selectors.usage_summary(account=self.account, prices=settings.TSKR_MODEL_PRICES, **query)
         return Response(usage_body(rows=rows, **query))

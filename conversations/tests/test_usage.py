@@ -181,3 +181,16 @@ def test_bad_usage_queries_are_400(manager, params, field):
     response = manager.client.get("/usage", {"from": "2026-03-01", "to": "2026-03-02", **params})
     assert response.status_code == 400 and response.json()["error_code"] == "validation_error"
     assert field in response.json()["details"]
+
+
+def test_the_openapi_document_describes_usage(anonymous):
+    schema = anonymous.get("/openapi.json").json()
+    operation = schema["paths"]["/usage"]["get"]
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"from", "to", "groupBy"}
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["usage"]
+    assert body == {"$ref": "#/components/schemas/Usage"}
+    group = schema["components"]["schemas"]["UsageGroup"]["properties"]
+    assert {"calls", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "estimatedCost",
+            "messagesProcessed", "replies", "ignored", "suppressed", "tasksCreated", "errors", "latencyMsP50",
+            "latencyMsP95"} <= set(group)
+    assert "management_token_required" in operation["responses"]["403"]["description"]
