@@ -319,4 +319,46 @@ def deep_pages(ctx: Context) -> list[dict]:
     ]
 
 
-SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages}
+# -- 7: what an Idempotency-Key adds to a write ---------------------------------------------------------
+def _write_queries(ctx: Context, headers: dict) -> int:
+    """Queries of one POST /memories in-process, caches warm (a fresh key each time when one is sent)."""
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {ctx.token()}")
+    client.get("/memories?perPage=1")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/memories", data=_json({"title": "q", "content": "q"}),
+                               content_type="application/json", headers=headers)
+    if response.status_code != 201:
+        raise RuntimeError(f"POST /memories answered {response.status_code}: {response.content[:300]!r}")
+    return len(captured)
+
+
+def idempotency_key(ctx: Context) -> list[dict]:
+    label = "7 POST /memories with vs without Idempotency-Key"
+    if not route_exists(ctx, "POST", "/memories"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    count = 150 if ctx.quick else 600  # cheap requests: enough pairs for a stable median
+    plain_ms, keyed_ms = [], []
+    for i in range(count + 2):
+        pair = [("plain", ctx.auth()), ("keyed", {**ctx.auth(), "Idempotency-Key": uuid.uuid4().hex})]
+        for variant, headers in pair if i % 2 else reversed(pair):  # alternate which goes first
+            status, body, elapsed = request(ctx.port, "POST", "/memories", headers=headers,
+                                            body={"title": f"bench {variant} {i}", "content": "idempotency bench"})
+            if status != 201:
+                raise RuntimeError(f"POST /memories answered {status}: {str(body)[:300]}")
+            if i >= 2:
+                (plain_ms if variant == "plain" else keyed_ms).append(elapsed)
+    plain, keyed = summarize(plain_ms), summarize(keyed_ms)
+    ratio = keyed.p50_ms / plain.p50_ms
+    plain_queries = _write_queries(ctx, {})
+    keyed_queries = _write_queries(ctx, {"Idempotency-Key": uuid.uuid4().hex})
+    extra = keyed_queries - plain_queries
+    return [
+        row(label, "with a fresh key (time ratio, lower is better)", keyed, ratio=ratio, queries=keyed_queries,
+            target="<= 1.10x p50; 2 extra queries (claim, stored response)", passed=ratio <= 1.10 and extra == 2,
+            note=f"+{keyed.p50_ms - plain.p50_ms:.2f} ms p50, +{extra} queries"),
+        row(label, "without a key", plain, ratio=1.0, queries=plain_queries),
+    ]
+
+
+SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages,
+             "7": idempotency_key}

@@ -116,3 +116,40 @@ class ChatJob(TimeStampedModel):
 
     def __str__(self):
         return f"{self.id} ({self.status})"
+
+
+class EngineCall(models.Model):
+    """One call of the assistant engine (processing a chat or a task) and what it cost: `GET /usage` sums these.
+
+    Tokens are the provider's counts (zero for the local engine); `latency_ms` is the engine call alone.
+    Chat, task and assistant are cleared, not cascaded, when deleted: the account's spend stays counted.
+    """
+
+    class Outcome(models.TextChoices):
+        REPLIED = "replied"
+        IGNORED = "ignored"
+        SUPPRESSED = "suppressed"
+        ERROR = "error"
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    assistant = models.ForeignKey("accounts.Assistant", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    chat = models.ForeignKey(Chat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    task = models.ForeignKey("tasks_app.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    model = models.CharField(max_length=100)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    tasks_created = models.PositiveSmallIntegerField(default=0)
+    #: The error envelope's code when the outcome is `error`.
+    error_code = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"])]
+
+    def __str__(self):
+        return f"{self.model} {self.outcome} ({self.created_at:%Y-%m-%d %H:%M})"

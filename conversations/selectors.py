@@ -1,10 +1,13 @@
-"""Reads of chats, messages and processing jobs, every one scoped by account."""
-from django.db.models import QuerySet
-from django.db.models.functions import Coalesce
+"""Reads of chats, messages, processing jobs and engine usage, every one scoped by account."""
+from datetime import date, datetime, time, timedelta, timezone
+
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Account
+from tskr.aggregates import PercentileCont
 
-from .models import Chat, ChatJob, Message
+from .models import Chat, ChatJob, EngineCall, Message
 
 #: How much of the conversation the engine sees: enough context, a bounded prompt.
 TRANSCRIPT_LIMIT = 30
@@ -48,3 +51,48 @@ def chat_job_live(*, message: Message) -> ChatJob | None:
     """The message's job that has not failed (at most one: a database constraint), if any."""
     return ChatJob.objects.filter(account_id=message.account_id, message=message).exclude(
         status=ChatJob.Status.FAILED).first()
+
+
+#: `GET /usage?groupBy=`: the EngineCall column each grouping is on.
+USAGE_GROUPS = {"day": "day", "assistant": "assistant_id", "model": "model"}
+_TOKEN_SUMS = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
+               "cacheReadTokens": "cache_read_tokens", "cacheWriteTokens": "cache_write_tokens"}
+_PRICE_OF = {"input_tokens": "input", "output_tokens": "output", "cache_write_tokens": "cacheWrite",
+             "cache_read_tokens": "cacheRead"}
+
+
+def _call_cost(prices: dict[str, dict[str, float]]) -> Case:
+    """One call's cost in USD: its tokens times its model's prices (per million); unknown models cost 0."""
+    per_model = [
+        When(model=model, then=sum((F(column) * Value(table[price] / 1_000_000) for column, price in _PRICE_OF.items()),
+                                   Value(0.0)))
+        for model, table in prices.items()
+    ]
+    return Case(*per_model, default=Value(0.0), output_field=FloatField())
+
+
+def usage_summary(*, account: Account, start: date, end: date, group_by: str,
+                  prices: dict[str, dict[str, float]]) -> list[dict]:
+    """The account's engine calls from `start` to `end` (UTC days, both included), aggregated per group in
+    one SQL query whatever the range: counts by outcome, token sums, estimated cost, latency p50/p95."""
+    outcome = EngineCall.Outcome
+    calls = EngineCall.objects.filter(
+        account=account, created_at__gte=datetime.combine(start, time.min, tzinfo=timezone.utc),
+        created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+    if group_by == "day":
+        calls = calls.annotate(day=TruncDate("created_at", tzinfo=timezone.utc))
+    column = USAGE_GROUPS[group_by]
+    return list(
+        calls.values(column).order_by(column).annotate(
+            calls=Count("id"),
+            **{name: Coalesce(Sum(field), 0) for name, field in _TOKEN_SUMS.items()},
+            estimatedCost=Coalesce(Sum(_call_cost(prices)), Value(0.0)),
+            messagesProcessed=Count("id", filter=Q(chat__isnull=False) & ~Q(outcome=outcome.ERROR)),
+            replies=Count("id", filter=Q(outcome=outcome.REPLIED)),
+            ignored=Count("id", filter=Q(outcome=outcome.IGNORED)),
+            suppressed=Count("id", filter=Q(outcome=outcome.SUPPRESSED)),
+            tasksCreated=Coalesce(Sum("tasks_created"), 0),
+            errors=Count("id", filter=Q(outcome=outcome.ERROR)),
+            latencyMsP50=PercentileCont("latency_ms", 0.5),
+            latencyMsP95=PercentileCont("latency_ms", 0.95),
+        ))

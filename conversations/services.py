@@ -33,7 +33,8 @@ from .engine import (
     get_engine,
     user_profile,
 )
-from .models import Chat, ChatJob, Message
+from .models import Chat, ChatJob, EngineCall, Message
+from .usage import EngineCallRecorder
 
 #: The contract's lock TTL ("Redis Distributed Locks": 30 s).
 PROCESS_LOCK_TTL_MS = 30_000
@@ -214,6 +215,9 @@ class ProcessOutcome:
     def replay_of(cls, stored: dict) -> "ProcessOutcome":
         return cls(message=stored["message"], task_ids=stored["taskIds"], ignored=stored.get("ignored", False),
                    suppressed=stored.get("suppressed", False), replayed=True)
+    #: The engine call's tokens (`EngineUsage.body()`): in the async job's result, never in the sync body;
+    #: None when nothing was called (a replay).
+    usage: dict | None = None
 
     def body(self) -> dict:
         body = {"message": self.message, "taskIds": self.task_ids}
@@ -246,11 +250,17 @@ def chat_process(*, chat: Chat) -> ProcessOutcome:
     latest = selectors.message_latest_inbound(chat=chat)
     if latest is not None and latest.processed_at is not None:
         return ProcessOutcome.replay_of(latest.process_outcome)
-    with hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock:
-        return _process_locked(chat=chat, lock=lock)
+    with (hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock,
+          EngineCallRecorder(account=chat.account, assistant=chat.assistant, chat=chat) as call):
+        outcome = _process_locked(chat=chat, lock=lock, call=call)
+        call.finished(EngineCall.Outcome.IGNORED if outcome.ignored else EngineCall.Outcome.SUPPRESSED
+                      if outcome.suppressed else EngineCall.Outcome.REPLIED, tasks_created=len(outcome.task_ids))
+        if call.model is not None:
+            outcome.usage = call.usage.body()
+        return outcome
 
 
-def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
+def _process_locked(*, chat: Chat, lock: Lock, call: EngineCallRecorder) -> ProcessOutcome:
     latest = selectors.message_latest_inbound(chat=chat)
     if latest is None:
         raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
@@ -268,7 +278,7 @@ def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
     )
-    result = get_engine().process_chat(context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
+    result = call.run(get_engine(), context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
     return _write_outcome(chat=chat, latest=latest, addressing=addressing, result=result,
@@ -351,7 +361,7 @@ def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
     job = ChatJob(account_id=chat.account_id, chat=chat, message=latest, requested_by=actor)
     if latest is not None and latest.processed_at is not None:
         job.status, job.finished_at = ChatJob.Status.SUCCEEDED, timezone.now()
-        job.result = {"ok": True, **ProcessOutcome.replay_of(latest.process_outcome).body()}
+        job.result = {"ok": True, **ProcessOutcome.replay_of(latest.process_outcome).body(), "usage": None}
     elif is_locked(_lock_name(chat)):
         raise ChatBusy()
     try:
@@ -392,7 +402,7 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     except Exception:
         _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
         raise
-    _job_finish(job, result={"ok": True, **outcome.body()})
+    _job_finish(job, result={"ok": True, **outcome.body(), "usage": outcome.usage})
     return False
 
 

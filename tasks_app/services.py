@@ -18,6 +18,8 @@ from conversations.engine import (
     get_engine,
     user_profile,
 )
+from conversations.models import EngineCall
+from conversations.usage import EngineCallRecorder
 from tskr.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from tskr.locks import hold_lock
 
@@ -223,14 +225,17 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
         received_at = timezone.now()
         files = [dict(file) for file in files]
         engine = get_engine()
-        result = engine.process_task(_task_context(task, actor_user, message, files),
-                                     deadline=Deadline(ENGINE_BUDGET_SECONDS))
-        if not lock.extend():
-            raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",
-                           error_code="lock_expired")
-        return _task_record_run(task=task, actor_user=actor_user, message=message, files=files,
-                                received_at=received_at, reply=result.reply, new_status=result.new_status,
-                                engine=engine.name)
+        context = _task_context(task, actor_user, message, files)
+        with EngineCallRecorder(account=task.account, assistant=_assistant_of(task), task=task) as call:
+            result = call.run(engine, context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
+            if not lock.extend():
+                raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",
+                               error_code="lock_expired")
+            recorded = _task_record_run(task=task, actor_user=actor_user, message=message, files=files,
+                                        received_at=received_at, reply=result.reply, new_status=result.new_status,
+                                        engine=engine.name)
+            call.finished(EngineCall.Outcome.REPLIED)
+        return recorded
 
 
 def _task_context(task: Task, actor_user: User | None, message: str, files: list[dict]):

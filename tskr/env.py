@@ -1,4 +1,5 @@
 """Strict environment parsing: a malformed value stops start-up instead of being guessed at."""
+import json
 import os
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -78,3 +79,29 @@ def database_from_url(url: str, *, base_dir) -> dict:
             "OPTIONS": options,
         }
     raise ImproperlyConfigured(f"DATABASE_URL must start with postgres:// or sqlite:///, got {parsed.scheme!r}")
+
+
+PRICE_FIELDS = ("input", "output", "cacheWrite", "cacheRead")
+
+
+def env_model_prices(name: str, default: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """A JSON price table, `{"<model>": {"input", "output", "cacheWrite", "cacheRead"}}` in USD per million
+    tokens, merged over `default` (so pricing another model keeps the default's entry)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return {model: dict(prices) for model, prices in default.items()}
+    try:
+        table = json.loads(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be JSON, got {raw!r}") from None
+    if not isinstance(table, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of model -> prices")
+    merged = {model: dict(prices) for model, prices in default.items()}
+    for model, prices in table.items():
+        if (not isinstance(prices, dict) or set(prices) != set(PRICE_FIELDS)
+                or not all(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+                           for value in prices.values())):
+            raise ImproperlyConfigured(f"{name}[{model!r}] must have exactly {', '.join(PRICE_FIELDS)}, "
+                                       "each a number >= 0 (USD per million tokens)")
+        merged[model] = {field: float(prices[field]) for field in PRICE_FIELDS}
+    return merged

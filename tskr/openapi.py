@@ -19,8 +19,9 @@ ERROR_STATUSES = {
             "`management_token_required`, `identifier_not_owned`)"),
     "404": "No such resource in the caller's account",
     "405": "Method not allowed on this path",
-    "409": ("Conflict with the current state (duplicate, lock held, illegal transition, or `concurrent_change`: "
-            "a row the request needs was deleted meanwhile; retry)"),
+    "409": ("Conflict with the current state (duplicate, lock held, illegal transition, "
+            "`idempotency_key_in_use`: a request with this Idempotency-Key is still running, or "
+            "`concurrent_change`: a row the request needs was deleted meanwhile; retry)"),
     "413": "Request body too large",
     "415": "Unsupported media type (send application/json)",
     "429": "Rate limit exceeded; see Retry-After",
@@ -134,3 +135,42 @@ def allow_empty_query_enums(result, generator, request, public):
                     parameter["schema"] = {"anyOf": [schema, {"type": "string", "enum": [""]}]}
     return result
 
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": ("1 to 255 printable ASCII characters, unique per write you mean (e.g. a UUID). A retry with the "
+                    "same key, method, path and body within TSKR_IDEMPOTENCY_TTL_HOURS (24 h) is not run again: it "
+                    "gets the first response's status and body, with `Idempotent-Replayed: true`. Keys are per "
+                    "account and caller; 5xx responses are not kept."),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+IDEMPOTENCY_ERRORS = {
+    "400": "`invalid_idempotency_key`: the Idempotency-Key header is empty, too long or not printable ASCII",
+    "422": "`idempotency_key_reused`: this Idempotency-Key was used with a different method, path or body",
+}
+REPLAYED_HEADER = {"Idempotent-Replayed": {"description": "`true` when this is the stored response of an earlier "
+                                                         "request with the same Idempotency-Key",
+                                          "schema": {"type": "string", "enum": ["true"]}}}
+
+
+def add_idempotency_header(result, generator, request, public):
+    """Postprocessing hook: every authenticated write declares the Idempotency-Key header, the replay
+    header on its responses and the 422 of a reused key (`tskr/idempotency.py`)."""
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"post", "put", "patch", "delete"} or operation.get("security") in (None, [], [{}]):
+                continue
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+            responses = operation.setdefault("responses", {})
+            for code, description in IDEMPOTENCY_ERRORS.items():
+                response = responses.setdefault(code, {"description": description, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+                if description not in response["description"]:
+                    response["description"] += f"; {description}"
+            for code, response in responses.items():
+                if code < "500":
+                    response.setdefault("headers", {}).update(REPLAYED_HEADER)
+    return result

@@ -34,17 +34,28 @@ class IsSuperAdmin(IsAccountMember):
         return True
 
 
-class ManagementWrites(IsAccountMember):
-    """Management APIs: reads take either token kind; writes (POST, PUT, PATCH, DELETE) act for the
-    account, so a delegated token, which acts as its own user, gets 403 `management_token_required`."""
+class IsManagement(IsAccountMember):
+    """Management-only APIs: the account's own token; a delegated token, which acts as its own user,
+    is refused with 403 `management_token_required`."""
 
     def has_permission(self, request, view):
         if not super().has_permission(request, view):
             return False
-        if request.method not in SAFE_METHODS and request.user.is_delegated:
-            raise Forbidden("Changing users and assistants needs a management token (a JWT without an email claim)",
+        if request.user.is_delegated and self.needs_management(request):
+            raise Forbidden("This needs a management token (a JWT without an email claim)",
                             error_code="management_token_required")
         return True
+
+    def needs_management(self, request) -> bool:
+        return True
+
+
+class ManagementWrites(IsManagement):
+    """Users and assistants: reads take either token kind; writes (POST, PUT, PATCH, DELETE) act for
+    the account and need a management token."""
+
+    def needs_management(self, request) -> bool:
+        return request.method not in SAFE_METHODS
 
 
 def ensure_identifier_owner(principal, owner_id: str | None) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_choice, env_int, env_list, env_str
+from .env import database_from_url, env_bool, env_choice, env_int, env_list, env_model_prices, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # For its one model, IdempotencyKey (shared plumbing: every write of every app may carry a key).
+    "tskr",
     "accounts",
     "directory",
     "conversations",
@@ -138,6 +140,8 @@ TSKR_JWT_MAX_LIFETIME_SECONDS = env_int("TSKR_JWT_MAX_LIFETIME_SECONDS", 24 * 36
 TSKR_CERTIFICATE_CACHE_SECONDS = env_int("TSKR_CERTIFICATE_CACHE_SECONDS", 5, minimum=0)
 TSKR_SUPER_ADMIN_DOMAINS = [d.lower() for d in env_list("TSKR_SUPER_ADMIN_DOMAINS", ["skej.com"])]
 TSKR_RATE_LIMIT_PER_MINUTE = env_int("TSKR_RATE_LIMIT_PER_MINUTE", 1000, minimum=1)
+# How long an Idempotency-Key and its stored response are kept: a retry within it is answered, not re-run.
+TSKR_IDEMPOTENCY_TTL_HOURS = env_int("TSKR_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 TSKR_MAX_BODY_BYTES = env_int("TSKR_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TSKR_MAX_BODY_BYTES
 
@@ -148,6 +152,11 @@ ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-4-5")
 TSKR_AI_ENGINE = env_choice("TSKR_AI_ENGINE", "anthropic" if ANTHROPIC_API_KEY else "local", {"anthropic", "local"})
 TSKR_AI_TIMEOUT_SECONDS = env_int("TSKR_AI_TIMEOUT_SECONDS", 20, minimum=1)
 TSKR_AI_MAX_RETRIES = env_int("TSKR_AI_MAX_RETRIES", 1, minimum=0)
+# GET /usage's estimatedCost, USD per million tokens by model (Anthropic's list prices for the default
+# model; cache writes at the 5-minute rate). A model missing from the table is counted at zero cost.
+TSKR_MODEL_PRICES = env_model_prices("TSKR_MODEL_PRICES", {
+    "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cacheWrite": 3.75, "cacheRead": 0.30},
+})
 
 # --- OAuth providers and resource sync (calendars_app) ---------------------------------------
 GOOGLE_OAUTH_CLIENT_ID = env_str("GOOGLE_OAUTH_CLIENT_ID")
@@ -176,6 +185,7 @@ CELERY_BEAT_SCHEDULE = {
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
     "conversations-resend-queued-chat-jobs": {"task": "conversations.resend_queued_chat_jobs", "schedule": 60},
+    "tskr-purge-idempotency-keys": {"task": "tskr.purge_idempotency_keys", "schedule": 3600},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
@@ -232,6 +242,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tskr.openapi.add_error_responses",
         "tskr.openapi.allow_empty_query_enums",
+        "tskr.openapi.add_idempotency_header",
     ],
 }
 

@@ -9,6 +9,7 @@ from django.db.models.lookups import Exact
 from django.db.models.sql.where import AND
 from rest_framework import viewsets
 
+from . import idempotency
 from .exceptions import NotFound
 from .permissions import IsAccountMember, IsDelegated
 
@@ -43,6 +44,25 @@ class ScopedViewSet(viewsets.GenericViewSet):
             return
         request._tskr_throttle_checked = True
         super().check_throttles(request)
+
+    # -- idempotency keys (tskr/idempotency.py) -----------------------------------------------
+    def initial(self, request, *args, **kwargs):
+        """After authentication, permissions and throttling: claim the write's Idempotency-Key, or replay."""
+        self.idempotency_claim = None
+        super().initial(request, *args, **kwargs)
+        self.idempotency_claim = idempotency.begin(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replayed):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        claim, self.idempotency_claim = getattr(self, "idempotency_claim", None), None
+        if claim is not None:
+            idempotency.finish(claim, response)
+        return response
 
     # -- scoping ---------------------------------------------------------------------------
     def get_permissions(self):

@@ -1,12 +1,14 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from tskr.fields import JSONObjectField
 from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import Chat, ChatJob, Message
+from ..selectors import USAGE_GROUPS
 
 _ADDRESS_LIST_KEYS = ("to", "cc", "participants")
 _TEXT_KEYS = ("from", "subject")
@@ -166,9 +168,10 @@ class JobErrorSerializer(serializers.Serializer):
 
 class ChatJobSerializer(serializers.ModelSerializer):
     chatId = serializers.CharField(source="chat_id")
-    result = serializers.JSONField(allow_null=True, help_text="Once succeeded, exactly the synchronous process "
-                                                              "body (ok, message, taskIds, ignored, suppressed, "
-                                                              "replayed)")
+    result = serializers.JSONField(allow_null=True, help_text=(
+        "Once succeeded, exactly the synchronous process body (ok, message, taskIds, ignored, suppressed, "
+        "replayed), plus `usage`: the engine call's `{inputTokens, outputTokens, cacheReadTokens, "
+        "cacheWriteTokens}`"))
     error = JobErrorSerializer(allow_null=True, help_text=(
         "Once failed: the process error (e.g. `chat_processing`, `ai_unavailable`), or `job_lost` when the "
         "worker running it died"))
@@ -196,3 +199,70 @@ class MessagesClearedSerializer(serializers.Serializer):
     envelope = True
     ok = serializers.BooleanField()
     messages = DeletedSerializer()
+
+
+class UsageQuerySerializer(InputSerializer):
+    """Query of `GET /usage`: UTC days, both included; by default the last 30 days by day."""
+
+    from_ = serializers.DateField(required=False, source="start",
+                                  help_text="First day (YYYY-MM-DD, UTC); default: 29 days before `to`")
+    to = serializers.DateField(required=False, source="end", help_text="Last day, included (YYYY-MM-DD, UTC); default: today")
+    groupBy = serializers.ChoiceField(choices=["day", "assistant", "model"], default="day", required=False,
+                                      source="group_by")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, attrs):
+        end = attrs.get("end") or timezone.now().date()
+        start = attrs.get("start") or end - timedelta(days=29)
+        if start > end:
+            raise serializers.ValidationError({"from": ["Must not be after `to`."]})
+        return {"start": start, "end": end, "group_by": attrs.get("group_by", "day")}
+
+
+class UsageGroupSerializer(serializers.Serializer):
+    group = serializers.CharField(allow_null=True, help_text=(
+        "The day (YYYY-MM-DD), the assistant's id (null for calls without one) or the model name"))
+    calls = serializers.IntegerField(help_text="Engine calls (chat and task processing), errors included")
+    inputTokens = serializers.IntegerField()
+    outputTokens = serializers.IntegerField()
+    cacheReadTokens = serializers.IntegerField()
+    cacheWriteTokens = serializers.IntegerField()
+    estimatedCost = serializers.FloatField(help_text="USD, from the TSKR_MODEL_PRICES table (0 for unpriced models)")
+    messagesProcessed = serializers.IntegerField(help_text="Chat calls that did not fail")
+    replies = serializers.IntegerField()
+    ignored = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    tasksCreated = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    latencyMsP50 = serializers.FloatField(allow_null=True, help_text="Median engine call time, in milliseconds")
+    latencyMsP95 = serializers.FloatField(allow_null=True)
+
+
+class UsageSerializer(serializers.Serializer):
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+    groupBy = serializers.CharField()
+    currency = serializers.CharField()
+    groups = UsageGroupSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+def usage_body(*, start, end, group_by: str, rows: list[dict]) -> dict:
+    """The selector's rows as the API's groups (`group` first, cost to the micro-dollar)."""
+    column = USAGE_GROUPS[group_by]
+    groups = []
+    for row in rows:
+        group = row.pop(column)
+        row["estimatedCost"] = round(row["estimatedCost"], 6)
+        for name in ("latencyMsP50", "latencyMsP95"):
+            row[name] = None if row[name] is None else round(row[name], 1)
+        groups.append({"group": group.isoformat() if group_by == "day" else group, **row})
+    return {"from": start.isoformat(), "to": end.isoformat(), "groupBy": group_by, "currency": "USD", "groups": groups}

@@ -2,7 +2,7 @@ from django.urls import path
 
 from tskr.routers import ApiRouter
 
-from .views import ChatViewSet, MessageViewSet
+from .views import ChatViewSet, MessageViewSet, UsageViewSet
 
 router = ApiRouter()
 router.register("chats", ChatViewSet, basename="chat")
@@ -14,4 +14,5 @@ message = MessageViewSet.as_view({"get": "retrieve", "put": "update", "patch": "
 urlpatterns = router.urls + [
     path("chats/<str:chat_id>/messages", messages, name="chat-messages"),
     path("chats/<str:chat_id>/messages/<str:message_id>", message, name="chat-message"),
+    path("usage", UsageViewSet.as_view({"get": "summary"}), name="usage"),
 ]

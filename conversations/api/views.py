@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -5,7 +6,7 @@ from rest_framework.response import Response
 
 from accounts.models import Assistant
 from tskr.exceptions import NotFound
-from tskr.permissions import IsDelegated
+from tskr.permissions import IsDelegated, IsManagement
 from tskr.renderers import Envelope
 from tskr.viewsets import ScopedViewSet, deleted
 
@@ -25,6 +26,9 @@ from .serializers import (
     MessageUpdateSerializer,
     ProcessRequestSerializer,
     ProcessResultSerializer,
+    UsageQuerySerializer,
+    UsageSerializer,
+    usage_body,
     CHAT_ITEM_FIELDS,
     MESSAGE_ITEM_FIELDS,
     chat_items,
@@ -177,3 +181,21 @@ class MessageViewSet(ScopedViewSet):
     def clear(self, request, chat_id=None):
         services.messages_clear(chat=self.chat)
         return Response(Envelope({"messages": deleted(self.chat.id, "All messages cleared successfully")}))
+
+
+class UsageViewSet(ScopedViewSet):
+    """Management API: what the account's assistant engine calls cost, aggregated in one query."""
+
+    envelope_key = "usage"
+    permission_classes = [IsManagement]
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(parameters=[UsageQuerySerializer], responses=UsageSerializer, description=(
+        "Engine calls (chat and task processing) of the account from `from` to `to` (UTC days, both included), "
+        "grouped by day, assistant or model: calls, tokens as the provider reported them, estimated cost "
+        "(TSKR_MODEL_PRICES), outcomes and latency percentiles. Management token only."))
+    def summary(self, request):
+        query = UsageQuerySerializer.validated(request.query_params)
+        rows = selectors.usage_summary(account=self.account, prices=settings.TSKR_MODEL_PRICES, **query)
+        return Response(usage_body(rows=rows, **query))

@@ -10,6 +10,8 @@ Interface (`base.Engine`), both entry points pure functions of their context (no
   (a group message that does not address the assistant); `tasks` only of enabled skills
   (`context.skills`: the agent's usable skills, all four when there is no agent).
 - `TaskResult(reply, new_status)`: `new_status` is one of `TaskOutcome` or None (unchanged).
+- Both results carry `usage` (`EngineUsage`: the provider's token counts); `engine.model_name(agent)`
+  names the model a call uses, for usage accounting (`conversations.usage`).
 - Failures raise `EngineUnavailable` (503 `ai_unavailable`), `EngineTimeout` (504 `ai_timeout`) or
   `EngineBadResponse` (502 `ai_bad_response`): ApplicationErrors, so they become the error envelope.
 - The run (every attempt, timeout and back-off) ends before `deadline` expires; a caller holding a
@@ -33,6 +35,7 @@ from .types import (
     ChatContext,
     ChatResult,
     DraftStatus,
+    EngineUsage,
     Skill,
     TaskContext,
     TaskDraft,
@@ -44,7 +47,7 @@ from .types import (
 
 __all__ = [
     "ALL_SKILLS", "AssistantProfile", "ChatContext", "ChatResult", "Deadline", "DraftStatus", "Engine",
-    "EngineBadResponse", "EngineError", "EngineTimeout", "EngineUnavailable", "Skill", "TaskContext", "TaskDraft",
+    "EngineBadResponse", "EngineError", "EngineTimeout", "EngineUnavailable", "EngineUsage", "Skill", "TaskContext", "TaskDraft",
     "TaskOutcome", "TaskResult", "TranscriptEntry", "UserProfile", "agent_for", "assistant_profile",
     "engine_status", "get_engine", "user_profile",
 ]

@@ -28,6 +28,7 @@ from .types import (
     ChatContext,
     ChatResult,
     DraftStatus,
+    EngineUsage,
     TaskContext,
     TaskDraft,
     TaskOutcome,
@@ -172,6 +173,9 @@ class AnthropicEngine(Engine):
                    model=settings.ANTHROPIC_MODEL, timeout=settings.TSKR_AI_TIMEOUT_SECONDS,
                    max_retries=settings.TSKR_AI_MAX_RETRIES)
 
+    def model_name(self, agent) -> str:
+        return agent.model if agent and agent.model else self.model
+
     # -- entry points ----------------------------------------------------------------------------
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         agent = context.agent
@@ -184,8 +188,9 @@ class AnthropicEngine(Engine):
         response = self._create(deadline=deadline, agent=agent, system=_system(stable, "\n".join(situation)),
                                 tools=_chat_tools(context.skills), messages=_messages(context.transcript))
         reply, calls = _split(response)
+        usage = _usage(response)
         if context.may_ignore and any(name == "ignore_message" for name, _ in calls):
-            return ChatResult(ignored=True)
+            return ChatResult(ignored=True, usage=usage)
         tasks, questions = [], []
         for name, arguments in calls:
             if name == "create_task":
@@ -197,7 +202,7 @@ class AnthropicEngine(Engine):
             reply = " ".join(questions) or "; ".join(task.title for task in tasks)
         if not reply:
             raise EngineBadResponse("The AI engine returned neither a reply nor a task")
-        return ChatResult(reply=reply, tasks=tuple(tasks))
+        return ChatResult(reply=reply, tasks=tuple(tasks), usage=usage)
 
     def process_task(self, context: TaskContext, *, deadline: Deadline) -> TaskResult:
         agent = context.agent
@@ -214,11 +219,11 @@ class AnthropicEngine(Engine):
         new_status = next((status for status in reversed(statuses) if status in TaskOutcome.values), None)
         if not reply:
             raise EngineBadResponse("The AI engine returned no reply")
-        return TaskResult(reply=reply, new_status=new_status)
+        return TaskResult(reply=reply, new_status=new_status, usage=_usage(response))
 
     # -- the call --------------------------------------------------------------------------------
     def _create(self, *, deadline: Deadline, agent, **request):
-        request["model"] = (agent.model if agent and agent.model else self.model)
+        request["model"] = self.model_name(agent)
         request["max_tokens"] = agent.max_tokens if agent and agent.max_tokens else DEFAULT_MAX_TOKENS
         failure: Exception = EngineTimeout()
         for attempt in range(self.max_retries + 1):
@@ -240,6 +245,14 @@ class AnthropicEngine(Engine):
             if attempt < self.max_retries:
                 time.sleep(min(0.25 * 2 ** attempt + random.uniform(0, 0.1), deadline.remaining()))
         raise failure
+
+
+def _usage(response) -> EngineUsage:
+    """The response's token counts; the cache fields are absent (None) when the provider has nothing to say."""
+    usage = response.usage
+    return EngineUsage(input_tokens=usage.input_tokens or 0, output_tokens=usage.output_tokens or 0,
+                       cache_write_tokens=getattr(usage, "cache_creation_input_tokens", None) or 0,
+                       cache_read_tokens=getattr(usage, "cache_read_input_tokens", None) or 0)
 
 
 def _split(response) -> tuple[str, list[tuple[str, dict]]]:

@@ -59,6 +59,10 @@ class Engine(ABC):
     name: str
 
     @abstractmethod
+    def model_name(self, agent) -> str:
+        """The model a call made for `agent` (an AgentConfig or None) uses: usage is recorded per model."""
+
+    @abstractmethod
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         """Decide whether to answer the latest message; if so, reply and draft tasks (enabled skills only)."""
 

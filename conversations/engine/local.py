@@ -108,6 +108,9 @@ class LocalEngine(Engine):
 
     name = "local"
 
+    def model_name(self, agent) -> str:
+        return "local"
+
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         text = context.latest.content
         if context.may_ignore and not _GROUP_CALL.search(text):

@@ -120,12 +120,31 @@ class TaskDraft:
 
 
 @dataclass(frozen=True)
+class EngineUsage:
+    """The tokens one engine call used, as the provider reports them (all zero for the local engine).
+
+    Cache writes and reads are prompt-caching tokens, counted apart from `input_tokens` by the provider.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def body(self) -> dict:
+        """The API's `usage` object (async job results, the chat.processed webhook)."""
+        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
+                "cacheReadTokens": self.cache_read_tokens, "cacheWriteTokens": self.cache_write_tokens}
+
+
+@dataclass(frozen=True)
 class ChatResult:
     """The engine's answer to a chat: ignore it, or reply and maybe create tasks."""
 
     ignored: bool = False
     reply: str = ""
     tasks: tuple[TaskDraft, ...] = ()
+    usage: EngineUsage = EngineUsage()
 
     @property
     def needs_clarification(self) -> bool:
@@ -157,3 +176,4 @@ class TaskResult:
 
     reply: str
     new_status: str | None = None
+    usage: EngineUsage = EngineUsage()

@@ -1,7 +1,7 @@
 import factory
 
 from accounts.models import Assistant
-from conversations.models import Chat, Message
+from conversations.models import Chat, EngineCall, Message
 
 
 class AssistantFactory(factory.django.DjangoModelFactory):
@@ -33,3 +33,16 @@ class MessageFactory(factory.django.DjangoModelFactory):
     chat = factory.SubFactory(ChatFactory)
     account = factory.SelfAttribute("chat.account")
     content = "Hello"
+
+
+class EngineCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EngineCall
+
+    account = factory.SelfAttribute("assistant.account")
+    assistant = factory.SubFactory(AssistantFactory)
+    model = "claude-sonnet-4-5"
+    input_tokens = 1000
+    output_tokens = 100
+    latency_ms = 800
+    outcome = EngineCall.Outcome.REPLIED

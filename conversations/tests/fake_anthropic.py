@@ -2,6 +2,12 @@
 
 Scripted answers are served in order (then the default text answer); every request is recorded with
 its headers and JSON body so tests can assert what the SDK sent.
+
+Prompt caching as the real API does it, strictly: the cacheable prefix is the model, the tools and the
+system blocks up to the last one marked `cache_control`. A prefix byte-identical to one seen before is
+reported as `cache_read_input_tokens`; a new one as `cache_creation_input_tokens` (and remembered); the
+rest of the prompt as `input_tokens`. Tokens are counted as bytes / 4. Anything volatile leaking into the
+prefix makes every call a cache write, so tests can tell.
 """
 import json
 import threading
@@ -32,6 +38,7 @@ class FakeAnthropic:
         self.script: list[Answer] = []
         self.default = Answer([text("Noted, thank you.\n\nBest,\nTess")])
         self.on_request = None  # called in the server thread with the parsed body, before answering
+        self.cached_prefixes: set[bytes] = set()
         self._lock = threading.Lock()
         fake = self
 
@@ -45,6 +52,7 @@ class FakeAnthropic:
                 with fake._lock:
                     fake.requests.append({"path": self.path, "headers": headers, "body": body})
                     answer = fake.script.pop(0) if fake.script else fake.default
+                    usage = fake.usage_of(body)
                 if fake.on_request:
                     fake.on_request(body)
                 time.sleep(answer.delay)
@@ -59,8 +67,7 @@ class FakeAnthropic:
                     "id": f"msg_fake_{len(fake.requests)}", "type": "message", "role": "assistant",
                     "model": body["model"], "content": answer.blocks,
                     "stop_reason": "tool_use" if uses_tool else "end_turn", "stop_sequence": None,
-                    "usage": {"input_tokens": 120, "output_tokens": 30, "cache_creation_input_tokens": 0,
-                              "cache_read_input_tokens": 100},
+                    "usage": usage,
                 })
 
             def _send(self, status, payload):
@@ -79,6 +86,24 @@ class FakeAnthropic:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def usage_of(self, body: dict) -> dict:
+        """The usage block for a request (see the module docstring); call with the lock held."""
+        system = body.get("system") or []
+        system = [{"type": "text", "text": system}] if isinstance(system, str) else system
+        marked = max((index for index, block in enumerate(system) if block.get("cache_control")), default=-1)
+        prefix = json.dumps([body.get("model"), body.get("tools") or [], system[:marked + 1]]).encode()
+        rest = len(json.dumps([system[marked + 1:], body.get("messages")]).encode()) // 4
+        usage = {"input_tokens": rest, "output_tokens": 30, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": 0}
+        if marked < 0:
+            usage["input_tokens"] += len(prefix) // 4
+        elif prefix in self.cached_prefixes:
+            usage["cache_read_input_tokens"] = len(prefix) // 4
+        else:
+            self.cached_prefixes.add(prefix)
+            usage["cache_creation_input_tokens"] = len(prefix) // 4
+        return usage
 
     def answer(self, *blocks, status: int = 200, delay: float = 0.0, error_type: str = "api_error") -> None:
         self.script.append(Answer(list(blocks), status, delay, error_type))

@@ -1,4 +1,7 @@
-"""A URLconf for tests only: a view that crashes (a crash still answers in the envelope), a delegated-only one."""
+"""A URLconf for tests only: a view that crashes (a crash still answers in the envelope), a delegated-only one,
+and writes that are slow or fail once (idempotency keys)."""
+import time
+
 from django.urls import path
 from rest_framework.response import Response
 
@@ -30,8 +33,33 @@ class DelegatedOnlyViewSet(ScopedViewSet):
         return Response([])
 
 
+class SlowWriteViewSet(ScopedViewSet):
+    """Takes long enough for concurrent retries to arrive while it runs; counts its runs."""
+
+    runs = 0
+
+    def create(self, request):
+        type(self).runs += 1
+        time.sleep(0.5)
+        return Response({"run": type(self).runs}, status=201)
+
+
+class FailsOnceWriteViewSet(ScopedViewSet):
+    """A 500 on its first run, then a 201: a retry after a server error must run again."""
+
+    runs = 0
+
+    def create(self, request):
+        type(self).runs += 1
+        if type(self).runs == 1:
+            raise RuntimeError("first run fails")
+        return Response({"run": type(self).runs}, status=201)
+
+
 urlpatterns = [
     path("crash", CrashingViewSet.as_view({"get": "list", "post": "create"})),
     path("delegated-only", DelegatedOnlyViewSet.as_view({"get": "list"})),
     path("overlong", OverlongWriteViewSet.as_view({"post": "create"})),
+    path("slow-write", SlowWriteViewSet.as_view({"post": "create"})),
+    path("fails-once", FailsOnceWriteViewSet.as_view({"post": "create"})),
 ]
