@@ -26,7 +26,8 @@ def test_async_process_answers_202_with_a_job_that_a_run_completes(alice, chat):
     assert polled["status"] == "succeeded" and polled["error"] is None and polled["finishedAt"]
     reply, = assistant_messages(chat)
     assert polled["result"] == {"ok": True, "taskIds": [task.id], "message": {
-        "id": reply.id, "to": ["alice@acme.test"], "content": reply.content, "platform": "sms"}}
+        "id": reply.id, "to": ["alice@acme.test"], "content": reply.content, "platform": "sms"},
+        "usage": {"inputTokens": 0, "outputTokens": 0, "cacheReadTokens": 0, "cacheWriteTokens": 0}}
 
 
 def test_a_job_runs_once_even_if_delivered_twice(alice, chat):

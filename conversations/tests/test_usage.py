@@ -51,6 +51,7 @@ def test_outcomes_ignored_suppressed_with_tasks_and_error_are_recorded(alice, ch
          **{"from": "alice@acme.test", "to": ["tess@acme.test"]})
     assert process(alice, chat)["suppressed"] is True
     anthropic_api.answer(status=500)
+    post(alice, chat, "Tess, and the water bill?", platform="email", **{"from": "alice@acme.test", "to": ["tess@acme.test"]})
     process(alice, chat, status=503)
     calls = list(EngineCall.objects.order_by("id").values_list("outcome", "tasks_created", "error_code"))
     assert calls == [("ignored", 0, ""), ("suppressed", 1, ""), ("error", 0, "ai_unavailable")]
