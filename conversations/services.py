@@ -16,6 +16,7 @@ from accounts.models import Account, Assistant, User
 from directory.models import UserIdentifier
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
+from tskr.jsonlimits import ensure_json_within_limits
 from tskr.locks import Lock, hold_lock, is_locked
 
 from . import selectors
@@ -86,6 +87,7 @@ def chat_update(*, chat: Chat, title: str | None = None, status: str | None = No
         locked.status = status
     if metadata is not None:
         locked.metadata = {**locked.metadata, **metadata}
+        ensure_json_within_limits(locked.metadata, field="metadata")  # merging can grow it past the cap
     locked.save()
     return selectors.chat_list(account=chat.account).get(pk=chat.pk)
 
@@ -153,6 +155,7 @@ def message_update(*, message: Message, content: str | None = None, files: list 
         locked.files = files
     if metadata is not None:
         locked.metadata = {**locked.metadata, **metadata}
+        ensure_json_within_limits(locked.metadata, field="metadata")  # merging can grow it past the cap
     locked.save()
     return locked
 

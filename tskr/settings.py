@@ -140,6 +140,8 @@ TSKR_SUPER_ADMIN_DOMAINS = [d.lower() for d in env_list("TSKR_SUPER_ADMIN_DOMAIN
 TSKR_RATE_LIMIT_PER_MINUTE = env_int("TSKR_RATE_LIMIT_PER_MINUTE", 1000, minimum=1)
 TSKR_MAX_BODY_BYTES = env_int("TSKR_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TSKR_MAX_BODY_BYTES
+# Largest free-form object (`metadata`, `templateContext`, a message's file entry), serialized.
+TSKR_MAX_METADATA_BYTES = env_int("TSKR_MAX_METADATA_BYTES", 16 * 1024, minimum=256)
 
 # --- AI engine ------------------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")

@@ -8,8 +8,9 @@ from django.db.models.expressions import Col
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import AND
 from rest_framework import viewsets
+from rest_framework.permissions import SAFE_METHODS
 
-from .exceptions import NotFound
+from .exceptions import NotFound, retry_concurrent_changes
 from .permissions import IsAccountMember, IsDelegated
 
 
@@ -43,6 +44,15 @@ class ScopedViewSet(viewsets.GenericViewSet):
             return
         request._tskr_throttle_checked = True
         super().check_throttles(request)
+
+    def initial(self, request, *args, **kwargs):
+        """After authentication, permissions and the rate limit (each counted once): a write action runs
+        again when the database picked it as a deadlock's or a serialization check's loser. Reads open
+        no transaction that could lose one."""
+        super().initial(request, *args, **kwargs)
+        handler = getattr(self, request.method.lower(), None)
+        if request.method not in SAFE_METHODS and handler is not None:
+            setattr(self, request.method.lower(), retry_concurrent_changes(handler))
 
     # -- scoping ---------------------------------------------------------------------------
     def get_permissions(self):
