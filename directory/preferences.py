@@ -12,6 +12,7 @@ import re
 from rest_framework import serializers
 
 from tskr.exceptions import NotFound, _flatten_details
+from tskr.serializers import NamedChoicesSerializer, validation_errors
 
 from .models import IdentifierPreferences
 from .validation import validation_failed
@@ -49,16 +50,17 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # -- strict input schemas ------------------------------------------------------------------------
 
-class StrictKeysSerializer(serializers.Serializer):
-    """Unknown keys are refused, each named with the keys that are allowed."""
+class StrictKeysSerializer(NamedChoicesSerializer):
+    """Unknown keys are refused, each named with the keys that are allowed, together with the known
+    keys' own problems."""
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [f"Unknown key; allowed: {', '.join(self.fields)}"] for key in unknown})
-        return super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        value, errors = validation_errors(lambda: super(StrictKeysSerializer, self).to_internal_value(data))
+        errors.update({key: [f"Unknown key; allowed: {', '.join(self.fields)}"] for key in unknown})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class StrictSerializer(StrictKeysSerializer):
