@@ -47,6 +47,7 @@ class JSONObjectField(serializers.JSONField):
         return value
 
 
+@extend_schema_field({"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 2000})
 class HttpURLField(serializers.URLField):
     """An absolute http(s) URL: other schemes (`javascript:`, `data:`, `ftp:`...) are refused, since
     clients render these links."""
@@ -58,6 +59,10 @@ class HttpURLField(serializers.URLField):
         self.validators.append(URLValidator(schemes=["http", "https"], message="Enter an http(s) URL."))
 
 
+@extend_schema_field({"type": "object", "required": ["url"], "additionalProperties": True,
+                     "description": "An attachment: `url` (http or https), and any other keys (`name`, `mimeType`...)",
+                     "properties": {"url": {"type": "string", "format": "uri", "pattern": "^https?://",
+                                            "maxLength": 2000}}})
 class FileEntryField(JSONObjectField):
     """A message attachment: an object whose `url` is an http(s) URL; its other keys (`name`,
     `mimeType`...) are the gateway's, kept as sent."""

@@ -148,3 +148,15 @@ def test_the_contract_body_of_a_deep_but_valid_json_document_still_parses(alice)
     response = Client().post("/memories", data=body, content_type="application/json",
                              HTTP_AUTHORIZATION=f"Bearer {alice.token()}")
     assert list(assert_error(response, 400, "validation_error")["details"]) == ["title"]
+
+
+def test_the_schema_describes_the_limits(db):
+    schema = Client().get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    files = components["MessageCreateRequest"]["properties"]["files"]
+    assert files["maxItems"] == 50 and files["items"]["properties"]["url"]["pattern"] == "^https?://"
+    assert components["FileRequest"]["properties"]["url"]["pattern"] == "^https?://"
+    assert "32 levels" in components["ChatCreateRequest"]["properties"]["metadata"]["description"]
+    conflict = schema["paths"]["/chats"]["post"]["responses"]["409"]["description"]
+    assert "concurrent_change" in conflict and "deadlock" in conflict
+    assert schema["paths"]["/chats"]["get"]["responses"]["200"]["headers"]["Cache-Control"]
