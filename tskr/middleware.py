@@ -128,7 +128,6 @@ class RateLimitHeadersMiddleware:
         return response
 
 
-
 class _StaffScreensOnly:
     """Runs the middleware it is mixed into for the staff screens (Django admin) only.
 
