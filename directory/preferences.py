@@ -12,7 +12,7 @@ import re
 from rest_framework import serializers
 
 from tskr.exceptions import NotFound, _flatten_details
-from tskr.serializers import NamedChoicesSerializer, validation_errors
+from tskr.serializers import StrictKeysSerializer
 
 from .models import IdentifierPreferences
 from .validation import validation_failed
@@ -49,19 +49,6 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 # -- strict input schemas ------------------------------------------------------------------------
-
-class StrictKeysSerializer(NamedChoicesSerializer):
-    """Unknown keys are refused, each named with the keys that are allowed, together with the known
-    keys' own problems."""
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        value, errors = validation_errors(lambda: super(StrictKeysSerializer, self).to_internal_value(data))
-        errors.update({key: [f"Unknown key; allowed: {', '.join(self.fields)}"] for key in unknown})
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
-
 
 class StrictSerializer(StrictKeysSerializer):
     """A part of a skill's preferences: every key optional, since a PUT changes only what it names."""

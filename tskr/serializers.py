@@ -38,6 +38,19 @@ class NamedChoicesSerializer(serializers.Serializer):
         return fields
 
 
+class StrictKeysSerializer(NamedChoicesSerializer):
+    """Unknown keys are refused, each named with the keys that are allowed, together with the known
+    keys' own problems."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        value, errors = validation_errors(lambda: super(StrictKeysSerializer, self).to_internal_value(data))
+        errors.update({key: [f"Unknown key; allowed: {', '.join(self.fields)}"] for key in unknown})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
 def _refuse_non_strings(serializer: serializers.Serializer, data) -> None:
     """DRF's CharField quietly turns 42 into "42"; our schema says string, so a number is refused."""
     if not isinstance(data, dict):

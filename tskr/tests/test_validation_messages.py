@@ -41,3 +41,11 @@ def test_a_choice_message_a_field_declares_itself_is_kept(alice):
     body = assert_error(alice.client.post("/memories", {"title": "t", "content": "c", "type": "poem"}), 400,
                         "validation_error")
     assert "note" in body["details"]["type"][0]
+
+
+def test_an_unknown_writing_style_key_is_reported_with_the_known_keys_problems(manager):
+    body = assert_error(manager.client.post("/assistants", {"name": "Ava", "email": "ava@x.test",
+                                                            "writingStyle": {"humor": 11, "sarcasm": 3}}),
+                        400, "validation_error")
+    assert set(body["details"]) == {"writingStyle.humor", "writingStyle.sarcasm"}
+    assert body["details"]["writingStyle.sarcasm"] == ["Unknown key; allowed: professionalism, humor, emojiUse"]
