@@ -50,7 +50,15 @@ def state_dir_postgres_can_reach():
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("redis-server"),
+def _has_postgres_user() -> bool:
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("redis-server") or not _has_postgres_user(),
                     reason="lays out a cluster directory owned by the postgres user")
 def test_a_postgresql_that_fails_to_start_has_its_log_path_and_last_lines_printed(state_dir_postgres_can_reach):
     cluster = state_dir_postgres_can_reach / "state" / "pg"
