@@ -17,6 +17,7 @@ from directory.models import UserIdentifier
 from directory.phones import handle_keys
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
+from tskr.jsonlimits import ensure_json_within_limits
 from tskr.locks import Lock, hold_lock, is_locked
 
 from . import selectors
@@ -101,6 +102,7 @@ def chat_update(*, chat: Chat, title: str | None = None, status: str | None = No
         locked.status = status
     if metadata is not None:
         locked.metadata = {**locked.metadata, **metadata}
+        ensure_json_within_limits(locked.metadata, field="metadata")  # merging can grow it past the cap
     locked.save()
     return selectors.chat_list(account=chat.account).get(pk=chat.pk)
 
@@ -170,6 +172,7 @@ def message_update(*, message: Message, content: str | None = None, files: list 
         locked.files = files
     if metadata is not None:
         locked.metadata = {**locked.metadata, **metadata}
+        ensure_json_within_limits(locked.metadata, field="metadata")  # merging can grow it past the cap
     locked.save()
     return locked
 

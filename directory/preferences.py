@@ -12,6 +12,7 @@ import re
 from rest_framework import serializers
 
 from tskr.exceptions import NotFound, _flatten_details
+from tskr.serializers import StrictKeysSerializer
 
 from .models import IdentifierPreferences
 from .validation import validation_failed
@@ -48,18 +49,6 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 # -- strict input schemas ------------------------------------------------------------------------
-
-class StrictKeysSerializer(serializers.Serializer):
-    """Unknown keys are refused, each named with the keys that are allowed."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [f"Unknown key; allowed: {', '.join(self.fields)}"] for key in unknown})
-        return super().to_internal_value(data)
-
 
 class StrictSerializer(StrictKeysSerializer):
     """A part of a skill's preferences: every key optional, since a PUT changes only what it names."""

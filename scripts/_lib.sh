@@ -53,12 +53,36 @@ as_pg_user() {
 }
 
 pg_running() { as_pg_user "$(pg_bindir)/pg_ctl" -D "$STATE_DIR/pg" status >/dev/null 2>&1; }
-redis_running() { redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; }
+# Our Redis answers on the port and works in our state directory (not somebody else's Redis).
+redis_running() {
+  local dir
+  dir="$(timeout 3 redis-cli -p "$REDIS_PORT" config get dir 2>/dev/null | tail -n 1)"
+  [ -n "$dir" ] && [ "$dir" = "$(cd "$STATE_DIR" 2>/dev/null && pwd -P)" ]
+}
+
+# Whether something already listens on 127.0.0.1:$1.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Refuses to go on when a port we would start a server on is taken by another process: the server
+# would fail to bind, or the tests would talk to somebody else's server.
+ensure_ports_free() {
+  local name port variable taken=0
+  for name in pg redis; do
+    if [ "$name" = pg ]; then pg_running && continue; port="$PG_PORT"; variable=TSKR_TEST_PG_PORT
+    else redis_running && continue; port="$REDIS_PORT"; variable=TSKR_TEST_REDIS_PORT; fi
+    if port_in_use "$port"; then
+      log "port $port (for $name) is already in use by another process; free it or choose another with $variable"
+      taken=1
+    fi
+  done
+  [ "$taken" = 0 ] || exit 1
+}
 
 start_services() {
   ensure_debian_packages
   mkdir -p "$STATE_DIR"
   chmod 755 "$STATE_DIR"
+  ensure_ports_free
   STARTED_PG=0; STARTED_REDIS=0
   if ! pg_running; then
     local bindir; bindir="$(pg_bindir)"
@@ -69,8 +93,12 @@ start_services() {
       as_pg_user "$bindir/initdb" -D "$STATE_DIR/pg" -U postgres -A trust -E UTF8 --no-locale >/dev/null
     fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    as_pg_user "$bindir/pg_ctl" -D "$STATE_DIR/pg" -l "$STATE_DIR/pg/server.log" -w -t 60 start \
-      -o "-p $PG_PORT -k $STATE_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+    if ! as_pg_user "$bindir/pg_ctl" -D "$STATE_DIR/pg" -l "$STATE_DIR/pg/server.log" -w -t 60 start \
+      -o "-p $PG_PORT -k $STATE_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null; then
+      log "PostgreSQL did not start; its log is $STATE_DIR/pg/server.log, which ends with:"
+      tail -n 20 "$STATE_DIR/pg/server.log" >&2 2>/dev/null || log "(no log was written)"
+      exit 1
+    fi
     STARTED_PG=1
   fi
   if ! redis_running; then

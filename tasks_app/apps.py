@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class TasksAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tasks_app"
+    verbose_name = "Tasks"  # the staff screens' heading (the default would read "Tasks_App")

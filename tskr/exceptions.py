@@ -3,7 +3,10 @@
 Services raise `ApplicationError` subclasses; views never build error bodies. Django, DRF and
 dependency errors are mapped here to `{"error", "error_code"}` (+ `details` for validation).
 """
+import functools
 import logging
+import random
+import time
 from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
@@ -72,6 +75,43 @@ def conflict_on_duplicate(conflict: Conflict):
             yield
     except IntegrityError:
         raise conflict from None
+
+
+#: How many times a write that lost a deadlock or a serialization check is run in all.
+CONCURRENT_CHANGE_ATTEMPTS = 3
+
+
+def is_concurrent_change(exc: BaseException) -> bool:
+    """Whether `exc` is the database refusing a transaction for a concurrent one, not an outage:
+    PostgreSQL's SQLSTATE class 40 (40P01 deadlock detected, 40001 serialization failure), or
+    SQLite's busy timeout running out ("database is locked")."""
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return sqlstate.startswith("40") or "database is locked" in str(exc)
+
+
+def retry_concurrent_changes(func):
+    """Runs `func` again (at most CONCURRENT_CHANGE_ATTEMPTS times in all, after a short random pause)
+    when the database rolled it back for a concurrent transaction: the loser of a deadlock succeeds
+    on its next try. Only around code that opens its own transactions and does nothing outside the
+    database that cannot be repeated; inside an open transaction it cannot retry, and does not.
+    The last failure is raised, and the handler answers it with 409 `concurrent_change`.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, CONCURRENT_CHANGE_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                if (not is_concurrent_change(exc) or attempt == CONCURRENT_CHANGE_ATTEMPTS
+                        or transaction.get_connection().in_atomic_block):
+                    raise
+                logger.info("concurrent change, attempt %d of %d: %s", attempt, CONCURRENT_CHANGE_ATTEMPTS,
+                            str(exc).splitlines()[0] if str(exc) else "")
+                time.sleep(random.uniform(0.01, 0.05) * attempt)  # jitter: the two losers do not meet again
+    return wrapper
 
 
 class ServiceUnavailable(ApplicationError):
@@ -158,6 +198,10 @@ def exception_to_response(exc) -> Response | None:
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         return Response(error_body(message, code), status=exc.status_code, headers=headers)
+    if is_concurrent_change(exc):
+        logger.warning("concurrent change reached the handler: %s", str(exc).splitlines()[0] if str(exc) else "")
+        return Response(error_body("The request conflicts with a concurrent change; retry it", "concurrent_change"),
+                        status=409)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s: %s", exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
         return Response(error_body("The database is unavailable; retry shortly", "database_unavailable"),

@@ -14,6 +14,8 @@ from .exceptions import RATE_LIMITED_MESSAGE, error_body, exception_to_response
 
 logger = logging.getLogger("tskr.errors")
 
+STAFF_PATH_PREFIX = "/staff/"
+
 
 def json_error(message: str, error_code: str, status: int, headers: dict | None = None) -> JsonResponse:
     response = JsonResponse(error_body(message, error_code), status=status)
@@ -38,6 +40,38 @@ class JsonErrorMiddleware:
             return json_error("Internal server error", "internal_error", 500)
         return json_error(response.data["error"], response.data["error_code"], response.status_code,
                           dict(response.headers))
+
+
+#: The staff screens' and the interactive docs' own files only (Swagger UI is served by the application,
+#: not a CDN); inline <style> blocks are allowed (both pages have one), inline scripts are not.
+STAFF_AND_DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                      "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+                      "form-action 'self'; frame-ancestors 'none'")
+DOCS_PATH = "/docs"
+
+
+class SecurityHeadersMiddleware:
+    """Headers for what the API answers, set once for every response:
+
+    - `Cache-Control: no-store` on every answer to a request carrying `Authorization`: it holds one
+      caller's data, which no shared or browser cache may keep;
+    - `Strict-Transport-Security` when the API's public URL (TSKR_PUBLIC_URL) is https;
+    - a restrictive `Content-Security-Policy` on the HTML pages, /docs and /staff/.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "HTTP_AUTHORIZATION" in request.META:
+            response["Cache-Control"] = "no-store"
+        if settings.TSKR_HSTS_SECONDS and settings.TSKR_PUBLIC_URL.startswith("https://"):
+            response["Strict-Transport-Security"] = f"max-age={settings.TSKR_HSTS_SECONDS}"
+        path = request.path_info
+        if path == DOCS_PATH or path.startswith(STAFF_PATH_PREFIX):
+            response["Content-Security-Policy"] = STAFF_AND_DOCS_CSP
+        return response
 
 
 class BodySizeLimitMiddleware:
@@ -92,9 +126,6 @@ class RateLimitHeadersMiddleware:
             for name, value in state.headers().items():
                 response[name] = value
         return response
-
-
-STAFF_PATH_PREFIX = "/staff/"
 
 
 class _StaffScreensOnly:

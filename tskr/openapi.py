@@ -5,7 +5,7 @@
 - A serializer with `envelope = True` describes the whole body already (irregular contract shapes).
 - DELETE answers 200 with `{"id", "message"}` under the resource key (the contract), not 204.
 - Every operation documents the error envelope for the statuses it can answer, and the rate-limit
-  headers (postprocessing hook below).
+  and Cache-Control headers (postprocessing hook below).
 """
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -13,7 +13,9 @@ from drf_spectacular.openapi import AutoSchema
 from .serializers import DeletedSerializer
 
 ERROR_STATUSES = {
-    "400": "Bad request: malformed JSON, invalid parameters or a validation error (`details` names the fields)",
+    "400": ("Bad request: malformed JSON (`invalid_json`, also for a body nested too deeply to decode), invalid "
+            "parameters or a validation error (`validation_error`, `details` names every field's problems; a "
+            "free-form object nested deeper than 32 levels or larger than TSKR_MAX_METADATA_BYTES is one)"),
     "401": "Missing, malformed or rejected token (see `error_code`)",
     "403": ("The token may not do this (e.g. `user_context_required`, `super_admin_required`, "
             "`management_token_required`, `identifier_not_owned`)"),
@@ -21,11 +23,12 @@ ERROR_STATUSES = {
     "405": "Method not allowed on this path",
     "409": ("Conflict with the current state (duplicate, lock held, illegal transition, "
             "`idempotency_key_in_use`: a request with this Idempotency-Key is still running, or "
-            "`concurrent_change`: a row the request needs was deleted meanwhile; retry)"),
+            "`concurrent_change`: a row the request needs was deleted meanwhile, or the write lost a deadlock or "
+            "serialization check on each of its 3 runs; retry)"),
     "413": "Request body too large",
     "415": "Unsupported media type (send application/json)",
     "429": "Rate limit exceeded; see Retry-After",
-    "503": "A dependency (database, cache, AI engine) is unavailable; retry shortly",
+    "503": "A dependency (database, cache, AI engine) is unreachable or unavailable; retry shortly",
 }
 
 RATE_LIMIT_HEADERS = {
@@ -33,6 +36,9 @@ RATE_LIMIT_HEADERS = {
     "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Unix time (seconds) when the window resets", "schema": {"type": "integer"}},
 }
+
+NO_STORE_HEADER = {"Cache-Control": {"description": "`no-store`: every answer to an authenticated request",
+                                     "schema": {"type": "string", "enum": ["no-store"]}}}
 
 
 class CertificateJWTScheme(OpenApiAuthenticationExtension):
@@ -113,8 +119,10 @@ def add_error_responses(result, generator, request, public):
                 response.setdefault("content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
             if not public_operation:
                 for code, response in responses.items():
+                    headers = response.setdefault("headers", {})
+                    headers.update(NO_STORE_HEADER)
                     if code != "401":
-                        response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
+                        headers.update(RATE_LIMIT_HEADERS)
     return result
 
 

@@ -27,15 +27,22 @@ def _find_unstorable(value, path="") -> str | None:
 
 
 class StrictJSONParser(JSONParser):
-    """JSON bodies whose strings hold NUL characters or lone surrogates are refused with 400.
+    """JSON bodies whose strings hold NUL characters or lone surrogates are refused with 400, and so
+    are bodies nested too deeply to decode (400 `invalid_json`).
 
     Both are valid JSON escapes, but PostgreSQL cannot store them in text or jsonb columns, so they
     would otherwise surface as a database error deep inside a write.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        where = _find_unstorable(data)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            where = _find_unstorable(data)
+        except RecursionError:
+            # Nesting near the interpreter's recursion limit (~1000 levels) cannot be decoded or walked.
+            error = ParseError("Request body nested too deeply to decode")
+            error.error_code = "invalid_json"
+            raise error from None
         if where:
             error = ParseError(f"{where}: strings may not contain NUL characters or unpaired surrogates")
             error.error_code = "unsupported_characters"

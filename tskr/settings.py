@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # For its one model, IdempotencyKey (shared plumbing: every write of every app may carry a key).
     "tskr",
     "accounts",
@@ -47,10 +48,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tskr.middleware.SecurityHeadersMiddleware",
     "tskr.middleware.JsonErrorMiddleware",
     "tskr.middleware.BodySizeLimitMiddleware",
     "tskr.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the staff screens' and Swagger UI's) from the application itself, under gunicorn too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, CSRF, Django authentication and messages serve the staff screens (/staff/) only.
     "tskr.middleware.StaffSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +148,8 @@ TSKR_RATE_LIMIT_PER_MINUTE = env_int("TSKR_RATE_LIMIT_PER_MINUTE", 1000, minimum
 TSKR_IDEMPOTENCY_TTL_HOURS = env_int("TSKR_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 TSKR_MAX_BODY_BYTES = env_int("TSKR_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TSKR_MAX_BODY_BYTES
+# Largest free-form object (`metadata`, `templateContext`, a message's file entry), serialized.
+TSKR_MAX_METADATA_BYTES = env_int("TSKR_MAX_METADATA_BYTES", 16 * 1024, minimum=256)
 
 # --- AI engine ------------------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
@@ -175,6 +181,8 @@ MICROSOFT_OAUTH_TOKEN_URL = env_str("MICROSOFT_OAUTH_TOKEN_URL",
 MICROSOFT_GRAPH_API_URL = env_str("MICROSOFT_GRAPH_API_URL", "https://graph.microsoft.com/v1.0")
 # Where providers send the browser back after consent: <TSKR_PUBLIC_URL>/oauth/<platform>/callback
 TSKR_PUBLIC_URL = env_str("TSKR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Strict-Transport-Security max-age, sent when TSKR_PUBLIC_URL is https (0: never sent).
+TSKR_HSTS_SECONDS = env_int("TSKR_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
 TSKR_SYNC_MODE = env_choice("TSKR_SYNC_MODE", "queue" if REDIS_URL else "inline", {"inline", "queue"})
 TSKR_SYNC_INTERVAL_MINUTES = env_int("TSKR_SYNC_INTERVAL_MINUTES", 30, minimum=1)
 # One sync per identifier at a time: the lock is renewed before every provider request, so this only
@@ -219,6 +227,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's copy, served by the application: /docs works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
@@ -259,7 +271,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Static files are served by WhiteNoise from the installed apps' own folders: no collectstatic step,
+# so no STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -8,9 +8,10 @@ from django.db.models.expressions import Col
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import AND
 from rest_framework import viewsets
+from rest_framework.permissions import SAFE_METHODS
 
 from . import idempotency
-from .exceptions import NotFound
+from .exceptions import NotFound, retry_concurrent_changes
 from .permissions import IsAccountMember, IsDelegated
 
 
@@ -45,12 +46,18 @@ class ScopedViewSet(viewsets.GenericViewSet):
         request._tskr_throttle_checked = True
         super().check_throttles(request)
 
-    # -- idempotency keys (tskr/idempotency.py) -----------------------------------------------
+    # -- idempotency keys (tskr/idempotency.py) and lost deadlocks --------------------------------
     def initial(self, request, *args, **kwargs):
-        """After authentication, permissions and throttling: claim the write's Idempotency-Key, or replay."""
+        """After authentication, permissions and the rate limit (each counted once): claim the write's
+        Idempotency-Key, or replay its stored response; then a write action runs again when the database
+        picked it as a deadlock's or a serialization check's loser. Reads open no transaction that could
+        lose one."""
         self.idempotency_claim = None
         super().initial(request, *args, **kwargs)
         self.idempotency_claim = idempotency.begin(request)
+        handler = getattr(self, request.method.lower(), None)
+        if request.method not in SAFE_METHODS and handler is not None:
+            setattr(self, request.method.lower(), retry_concurrent_changes(handler))
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replayed):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from tskr.fields import OptionalURLField, TimezoneField
-from tskr.serializers import InputSerializer
+from tskr.serializers import InputSerializer, StrictKeysSerializer
 
 from ..models import Assistant, User
 
@@ -35,18 +35,10 @@ class UserCreateSerializer(UserUpdateSerializer):
     email = serializers.EmailField(max_length=254)
 
 
-class WritingStyleSerializer(serializers.Serializer):
+class WritingStyleSerializer(StrictKeysSerializer):
     professionalism = serializers.IntegerField(min_value=0, max_value=10, required=False)
     humor = serializers.IntegerField(min_value=0, max_value=10, required=False)
     emojiUse = serializers.IntegerField(min_value=0, max_value=10, required=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: ["Unknown writing style key; allowed: professionalism, humor, emojiUse"] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class AssistantSerializer(serializers.ModelSerializer):

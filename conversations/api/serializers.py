@@ -4,7 +4,7 @@ from datetime import timezone as dt_timezone
 from django.utils import timezone
 from rest_framework import serializers
 
-from tskr.fields import JSONObjectField
+from tskr.fields import FileEntryField, JSONObjectField
 from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import Chat, ChatJob, Message
@@ -112,7 +112,8 @@ def message_items(rows) -> list[dict]:
 
 class MessageUpdateSerializer(InputSerializer):
     content = serializers.CharField(required=False, max_length=100_000)
-    files = serializers.ListField(child=serializers.JSONField(), max_length=50, required=False)
+    files = serializers.ListField(child=FileEntryField(), max_length=50, required=False,
+                                  help_text="Attachments by reference: objects with an http(s) `url`, at most 50")
     metadata = MessageMetadataField(required=False, help_text="Merged key by key into the existing metadata")
 
 

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations.api.serializers import iso_datetime
-from tskr.fields import JSONObjectField, OptionalURLField, TimezoneField
+from tskr.fields import HttpURLField, JSONObjectField, OptionalURLField, TimezoneField
 from tskr.serializers import InputSerializer
 
 from ..models import TRANSITIONS, Activity, Meeting, Task
@@ -75,7 +75,7 @@ def task_items(rows, followers: dict[str, list[dict]]) -> list[dict]:
 class FileSerializer(serializers.Serializer):
     """An attachment by reference: TSKR stores the link, not the bytes."""
 
-    url = serializers.URLField(max_length=2000)
+    url = HttpURLField()
     name = serializers.CharField(max_length=300, required=False, allow_blank=True)
     mimeType = serializers.CharField(max_length=100, required=False, allow_blank=True)
 

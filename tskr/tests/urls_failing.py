@@ -26,6 +26,24 @@ class OverlongWriteViewSet(ScopedViewSet):
         return Response({})
 
 
+class DeadlockingViewSet(ScopedViewSet):
+    """Loses a deadlock (a real PostgreSQL error, SQLSTATE 40P01) on its first `?losses` runs."""
+
+    runs: list[str] = []
+
+    def _run(self, request):
+        from django.db import connection, transaction
+
+        DeadlockingViewSet.runs.append(request.method)
+        with transaction.atomic():
+            if len(DeadlockingViewSet.runs) <= int(request.query_params.get("losses", "99")):
+                with connection.cursor() as cursor:
+                    cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$")
+        return Response({"runs": len(DeadlockingViewSet.runs)})
+
+    create = list = _run
+
+
 class DelegatedOnlyViewSet(ScopedViewSet):
     scope = "user"
 
@@ -59,6 +77,7 @@ class FailsOnceWriteViewSet(ScopedViewSet):
 urlpatterns = [
     path("crash", CrashingViewSet.as_view({"get": "list", "post": "create"})),
     path("delegated-only", DelegatedOnlyViewSet.as_view({"get": "list"})),
+    path("deadlock", DeadlockingViewSet.as_view({"get": "list", "post": "create"})),
     path("overlong", OverlongWriteViewSet.as_view({"post": "create"})),
     path("slow-write", SlowWriteViewSet.as_view({"post": "create"})),
     path("fails-once", FailsOnceWriteViewSet.as_view({"post": "create"})),
