@@ -60,6 +60,13 @@ class Occurrence:
     end_date: date | None = None
 
 
+def occurrence_interval(occurrence: Occurrence, zone: ZoneInfo) -> Interval:
+    """When the occurrence is busy for somebody in `zone`: an all-day one covers its local dates there."""
+    if occurrence.all_day and occurrence.start_date and occurrence.end_date:
+        return local_midnight(occurrence.start_date, zone), local_midnight(occurrence.end_date, zone)
+    return occurrence.start, occurrence.end
+
+
 def _clock(value: str) -> time:
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
@@ -109,8 +116,7 @@ class Schedule:
             for day in days if day not in rules.holidays for begin, finish in rules.working_hours[day.weekday()]
         ), [(start, end)])
         self.meetings = merge((o.start, o.end) for o in participant.occurrences if not o.all_day)
-        all_day = merge((local_midnight(o.start_date, self.zone), local_midnight(o.end_date, self.zone))
-                        for o in participant.occurrences if o.all_day and o.start_date and o.end_date)
+        all_day = [occurrence_interval(o, self.zone) for o in participant.occurrences if o.all_day]
         margin = rules.buffer_length if rules.buffer_type == BufferType.MEETING else timedelta(0)
         self.blocked = merge((s - margin, e + margin) for s, e in self.meetings + all_day)
         self.free = subtract(self.working, self.blocked)
