@@ -224,7 +224,7 @@ class AvailabilityParticipantSerializer(serializers.Serializer):
     syncError = serializers.BooleanField(help_text="The last sync of one of those calendars failed")
 
 
-class AvailabilitySerializer(serializers.Serializer):
+class AvailabilityResultSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     duration = serializers.IntegerField()
     slots = SlotSerializer(many=True)

@@ -13,7 +13,7 @@ from .. import selectors, services
 from ..models import CalendarEvent, OAuthAccess, Platform, UserCalendar
 from .serializers import (
     AvailabilityInputSerializer,
-    AvailabilitySerializer,
+    AvailabilityResultSerializer,
     CalendarEventQuerySerializer,
     CalendarEventSerializer,
     CalendarSerializer,
@@ -194,7 +194,7 @@ class AvailabilityViewSet(ScopedViewSet):
     queryset = CalendarEvent.objects.none()
     permission_classes = [IsDelegated]
 
-    @extend_schema(request=AvailabilityInputSerializer, responses=AvailabilitySerializer, description=(
+    @extend_schema(request=AvailabilityInputSerializer, responses={200: AvailabilityResultSerializer}, description=(
         "Free slots in [start, end) when every participant is free and within their working hours (see the "
         "README's Availability section for the rules). 404 `user_not_found` when a participant is not a user "
         "of the account; 400 `validation_error` for a bad window, zone or value."))
@@ -204,7 +204,7 @@ class AvailabilityViewSet(ScopedViewSet):
         result = selectors.availability_find(account=self.account, zone=zone,
                                              participants=data.pop("participants", None) or [self.acting_user.id],
                                              duration=data.pop("duration", None), **data)
-        return Response(AvailabilitySerializer(result).data)
+        return Response(AvailabilityResultSerializer(result).data)
 
 
 class SchedulingConflictsViewSet(ScopedViewSet):
