@@ -1,9 +1,9 @@
+from zoneinfo import ZoneInfo
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from zoneinfo import ZoneInfo
 
 from directory.models import UserIdentifier
 from tskr.permissions import IsDelegated
@@ -190,6 +190,8 @@ class CalendarEventViewSet(ScopedViewSet):
 
 
 class AvailabilityViewSet(ScopedViewSet):
+    """Delegated API: free slots of users of the caller's account (calendars_app.availability)."""
+
     envelope_key = "availability"
     queryset = CalendarEvent.objects.none()
     permission_classes = [IsDelegated]
@@ -208,6 +210,8 @@ class AvailabilityViewSet(ScopedViewSet):
 
 
 class SchedulingConflictsViewSet(ScopedViewSet):
+    """Delegated API: whether one proposed time suits a user of the caller's account, by the same rules."""
+
     envelope_key = "conflicts"
     queryset = CalendarEvent.objects.none()
     permission_classes = [IsDelegated]
