@@ -15,6 +15,7 @@ requested zone, and keeps those that break no participant's time-block buffer or
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import TextChoices
@@ -46,11 +47,11 @@ class IssueReason(TextChoices):
     DAILY_LIMIT = "daily_limit"
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     """A busy occurrence (the caller has already left out cancelled, free and declined ones).
 
-    An all-day one carries its local dates, `end_date` exclusive as the providers send it.
+    An all-day one carries its local dates, `end_date` exclusive as the providers send it. A named
+    tuple: thousands are built per request, three times faster than a frozen dataclass.
     """
 
     start: datetime
