@@ -1,9 +1,10 @@
 """Reads of the calendars app. A calendar is listed through its UserCalendar link (role, isPrimary,
 userIdentifier come from the link), so every list is of links with the calendar joined in."""
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.db import connection
 from django.db.models import BigIntegerField, Case, Func, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -179,12 +180,20 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
     found: list[list[Occurrence]] = [[] for _ in participants]
     if not readers:
         return found
-    rows = (_busy_events(calendar_ids=list(readers), start=start, end=end)
-            .annotate(start_epoch=Epoch("start"), end_epoch=Epoch("end"))
-            .values_list("calendar_id", "start_epoch", "end_epoch", "all_day", "start_date", "end_date"))
+    query = (_busy_events(calendar_ids=list(readers), start=start, end=end)
+             .annotate(start_epoch=Epoch("start"), end_epoch=Epoch("end"))
+             .values_list("calendar_id", "start_epoch", "end_epoch", "all_day", "start_date", "end_date").query)
+    # The ORM's SQL, fetched without its per-value converters (a third of this function's time for
+    # 3,000 rows); only SQLite's dates come back as text.
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     utc, instant = dt_timezone.utc, datetime.fromtimestamp
     for calendar_id, begin, finish, all_day, start_date, end_date in rows:
-        occurrence = Occurrence(instant(begin, utc), instant(finish, utc), all_day, start_date, end_date)
+        if all_day and isinstance(start_date, str):
+            start_date, end_date = date.fromisoformat(start_date), date.fromisoformat(end_date)
+        occurrence = Occurrence(instant(begin, utc), instant(finish, utc), bool(all_day), start_date, end_date)
         for index in readers[calendar_id]:
             found[index].append(occurrence)
     return found
