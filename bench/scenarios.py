@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tokens import mint_token
 
-from .loadgen import Measurement, request, summarize, wrk
+from .loadgen import Measurement, percentile, request, summarize, wrk
 from .seed import Seeded
 
 
@@ -360,5 +360,35 @@ def idempotency_key(ctx: Context) -> list[dict]:
     ]
 
 
+# -- 8: availability of three participants (1,000 occurrences each) beside one -------------------------
+def availability(ctx: Context) -> list[dict]:
+    label = "8 POST /availability, 14 days, 1,000 occurrences per participant"
+    everyone = ctx.seeded.participant_ids
+    bodies = {"3 participants": {"participants": everyone}, "1 participant": {"participants": everyone[:1]}}
+    if not route_exists(ctx, "POST", "/availability"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    count = 40 if ctx.quick else 300
+    headers = ctx.auth()
+    times: dict[str, list[float]] = {name: [] for name in bodies}
+    slots: dict[str, int] = {}
+    for i in range(count + 2):  # alternate the two, the first two rounds warm up
+        for name, body in bodies.items():
+            status, answer, elapsed = request(ctx.port, "POST", "/availability", body=body, headers=headers)
+            if status != 200:
+                raise RuntimeError(f"availability answered {status}: {str(answer)[:300]}")
+            slots[name] = len(answer["availability"]["slots"])
+            if i >= 2:
+                times[name].append(elapsed)
+    rows = []
+    for name, body in bodies.items():
+        p95 = percentile(times[name], 0.95)
+        passed = p95 <= 50 if name == "3 participants" else None
+        rows.append(row(label, f"API, {name}, sequential", summarize(times[name]),
+                        queries=queries_per_request(ctx, "POST", "/availability", body),
+                        target="p95 <= 50 ms" if passed is not None else "", passed=passed,
+                        note=f"p95 {p95:.1f} ms; {slots[name]} slots"))
+    return rows
+
+
 SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages,
-             "7": idempotency_key}
+             "7": idempotency_key, "8": availability}

@@ -2,7 +2,8 @@
 
 One account with 20 users and an assistant; chats with messages (alternating user and assistant,
 timestamps increasing); tasks with owners and followers; memories and contacts, most of them the
-bench caller's (user 0) so deep pages and bulk imports have rows to work on.
+bench caller's (user 0) so deep pages and bulk imports have rows to work on; three users (the caller
+first) in three zones with a synced calendar each, holding 1,000 occurrences over the next 14 days.
 """
 import json
 import random
@@ -32,6 +33,8 @@ class SeedSize:
     contacts: int = 10_000
     #: Chats whose last message is a user's, for POST /chats/:id/process.
     process_chats: int = 20
+    #: Calendar occurrences of each of the three availability participants over the next 14 days.
+    occurrences: int = 1_000
 
 
 FULL = SeedSize()
@@ -49,6 +52,7 @@ class Seeded:
     process_chat_ids: list
     contact_emails: list
     size: dict
+    participant_ids: list
 
 
 def _sentence(rng: random.Random, low: int, high: int) -> str:
@@ -88,7 +92,7 @@ def seed(size: SeedSize, *, log=print) -> Seeded:
     users = User.objects.bulk_create([
         User(account=account, email=f"user{i}@bench.test", first_name=f"First{i}", last_name=f"Last{i}")
         for i in range(size.users)])
-    UserIdentifier.objects.bulk_create([
+    identifiers = UserIdentifier.objects.bulk_create([
         UserIdentifier(account=account, user=user, type=UserIdentifier.Type.EMAIL, value=user.email, primary=True)
         for user in users])
     me = users[0]
@@ -178,6 +182,38 @@ def seed(size: SeedSize, *, log=print) -> Seeded:
         log(f"seeded {n} contacts")
     else:
         log("directory tables missing: no memories or contacts seeded")
+    participants = _seed_calendars(users[:3], identifiers[:3], now, size.occurrences, rng, log)
     return Seeded(account_id=account.id, user_id=me.id, user_email=me.email, kid=certificate.kid,
                   private_pem=private_pem, chat_id=chat_ids[0], process_chat_ids=process_ids,
-                  contact_emails=contact_emails, size=asdict(size))
+                  contact_emails=contact_emails, size=asdict(size), participant_ids=participants)
+
+
+def _seed_calendars(users, identifiers, now, count: int, rng: random.Random, log) -> list[str]:
+    """Each user a zone and a calendar with `count` occurrences in the next 14 days, as the sync stores
+    them: a third are instances of series (ids `<series>_<UTC start>_<n>`), a fifth free, a tenth
+    declined; 15 to 60 minutes long, starting on quarter hours."""
+    from calendars_app.models import Calendar, CalendarEvent, UserCalendar
+
+    zones = ("America/New_York", "Europe/London", "America/Sao_Paulo")
+    origin = now.replace(minute=0, second=0, microsecond=0)
+    for user, identifier, zone in zip(users, identifiers, zones):
+        User.objects.filter(id=user.id).update(timezone=zone)
+        calendar = Calendar.objects.create(account=user.account, platform="google", reference_id=user.email,
+                                           name=user.email, timezone=zone, last_synced_at=now)
+        UserCalendar.objects.create(account=user.account, user=user, identifier=identifier, calendar=calendar,
+                                    role="owner", is_primary=True)
+
+        def rows(calendar_id=calendar.id):
+            for n in range(count):
+                start = origin + timedelta(minutes=15 * rng.randrange(14 * 24 * 4))
+                end = start + timedelta(minutes=rng.choice((15, 30, 45, 60)))
+                provider_id = f"series{n % 40}_{start:%Y%m%dT%H%M%SZ}_{n}" if n % 3 == 0 else f"single{n}"
+                yield (new_id("cev"), calendar_id, provider_id, f"Meeting {n}", start, end, False, None, None,
+                       "confirmed", "transparent" if n % 5 == 0 else "opaque",
+                       "declined" if n % 10 == 1 else "accepted", n % 2 == 0, now)
+
+        _copy(CalendarEvent, ["id", "calendar", "provider_id", "title", "start", "end", "all_day", "start_date",
+                              "end_date", "status", "transparency", "response_status", "has_conference",
+                              "updated_at"], rows())
+    log(f"seeded {count} occurrences for each of {len(users)} participants")
+    return [user.id for user in users]

@@ -75,6 +75,10 @@ class Calendar(TimeStampedModel):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_sync_token = models.TextField(blank=True)
     sync_error = models.BooleanField(default=False)
+    #: the occurrence window of the last full round (recurring series are expanded inside it); a
+    #: round from the cursor keeps it, a full round (when the window has aged) moves it forward
+    events_window_start = models.DateTimeField(null=True, blank=True)
+    events_window_end = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "platform", "reference_id"],
@@ -111,7 +115,13 @@ class UserCalendar(TimeStampedModel):
 
 
 class CalendarEvent(models.Model):
-    """Just enough of a provider event to count it and to compute availability later (busy/free windows)."""
+    """One occurrence of a provider event in the sync window: a single event, or one instance of a
+    recurring series (series are expanded by the provider, exceptions applied), with what availability
+    needs: when, busy or free, confirmed/tentative/cancelled and the synced user's own response.
+
+    `start`/`end` are UTC instants; an all-day occurrence also keeps its local dates (`end_date`
+    exclusive, as both providers send it), since its instants depend on whose day it is.
+    """
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed"
@@ -122,14 +132,26 @@ class CalendarEvent(models.Model):
         OPAQUE = "opaque"  # busy
         TRANSPARENT = "transparent"  # free
 
-    id = PublicIdField("evt")
+    class ResponseStatus(models.TextChoices):
+        ACCEPTED = "accepted"
+        TENTATIVE = "tentative"
+        DECLINED = "declined"
+        NEEDS_ACTION = "needsAction"
+
+    id = PublicIdField("cev")
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="events")
     provider_id = models.CharField(max_length=1024)
+    title = models.CharField(max_length=500, blank=True)
     start = models.DateTimeField(null=True, blank=True)
     end = models.DateTimeField(null=True, blank=True)
     all_day = models.BooleanField(default=False)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
     transparency = models.CharField(max_length=16, choices=Transparency.choices, default=Transparency.OPAQUE)
+    response_status = models.CharField(max_length=16, choices=ResponseStatus.choices,
+                                       default=ResponseStatus.ACCEPTED)
+    has_conference = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -188,6 +188,10 @@ TSKR_SYNC_INTERVAL_MINUTES = env_int("TSKR_SYNC_INTERVAL_MINUTES", 30, minimum=1
 # One sync per identifier at a time: the lock is renewed before every provider request, so this only
 # bounds how long a crashed worker's lock blocks the retry.
 TSKR_SYNC_LOCK_SECONDS = env_int("TSKR_SYNC_LOCK_SECONDS", 120, minimum=1)
+# The window of event occurrences kept per calendar (recurring series expanded inside it), in days
+# before and after now; it moves forward with a full round once a day.
+TSKR_SYNC_EVENTS_PAST_DAYS = env_int("TSKR_SYNC_EVENTS_PAST_DAYS", 7, minimum=0)
+TSKR_SYNC_EVENTS_FUTURE_DAYS = env_int("TSKR_SYNC_EVENTS_FUTURE_DAYS", 180, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},

@@ -119,10 +119,12 @@ def _scoped(queryset: QuerySet, field_name: str, owner: Model) -> QuerySet:
 
     Selectors already filter on the account, so most querysets arrive scoped: the condition is then
     found among the query's top-level AND conditions, a column of the queried table, and not added a
-    second time (an ORM filter was a tenth of a list's own cost). Anything else is filtered.
+    second time (an ORM filter was a tenth of a list's own cost). Anything else is filtered, as is a
+    scope through a relation (`calendar__account`).
     """
     query = queryset.query
-    if not query.where.negated and query.where.connector == AND and query.combinator is None:
+    if ("__" not in field_name and not query.where.negated and query.where.connector == AND
+            and query.combinator is None):
         column, base_table = queryset.model._meta.get_field(field_name), query.base_table
         for condition in query.where.children:
             if (isinstance(condition, Exact) and isinstance(condition.lhs, Col) and condition.lhs.target is column

@@ -1,8 +1,14 @@
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from tskr.serializers import InputSerializer
 
-from ..models import OAuthAccess, Platform, UserCalendar
+from ..availability.slots import EmptyReason, IssueReason
+from ..models import CalendarEvent, OAuthAccess, Platform, UserCalendar
+from ..selectors import MAX_WINDOW
 from ..providers.base import ACCESS_NAMES
 
 
@@ -113,3 +119,134 @@ class SyncResourcesSerializer(serializers.Serializer):
     userId = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=["completed", "queued"])
     result = SyncResultSerializer(required=False, help_text="Present when the sync ran inline (status completed)")
+
+
+# -- occurrences, availability, conflicts -------------------------------------------------------------
+
+class CalendarEventSerializer(serializers.ModelSerializer):
+    """One occurrence. All-day: `start`/`end` are its local dates at 00:00Z (`end` exclusive)."""
+
+    calendarId = serializers.CharField(source="calendar_id")
+    allDay = serializers.BooleanField(source="all_day")
+    busy = serializers.SerializerMethodField(help_text="false when the event is marked free (Google transparency "
+                                                       "transparent, Graph showAs free/workingElsewhere)")
+    responseStatus = serializers.ChoiceField(source="response_status", choices=CalendarEvent.ResponseStatus.choices,
+                                             help_text="The calendar owner's own answer")
+    hasConference = serializers.BooleanField(source="has_conference")
+
+    class Meta:
+        model = CalendarEvent
+        fields = ["id", "calendarId", "title", "start", "end", "allDay", "status", "busy", "responseStatus",
+                  "hasConference"]
+        read_only_fields = fields
+
+    def get_busy(self, event) -> bool:
+        return event.transparency == CalendarEvent.Transparency.OPAQUE
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise serializers.ValidationError("Not an IANA timezone (e.g. Europe/Paris)") from None
+    return value
+
+
+class TimeRangeQuerySerializer(InputSerializer):
+    start = serializers.DateTimeField(help_text="ISO 8601; without an offset it is UTC")
+    end = serializers.DateTimeField(help_text="ISO 8601, after start")
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must be after start"]})
+        return attrs
+
+
+class CalendarEventQuerySerializer(TimeRangeQuerySerializer):
+    calendarId = serializers.CharField(required=False, max_length=40, help_text="Only this calendar's events")
+
+
+class ConflictsQuerySerializer(TimeRangeQuerySerializer):
+    userId = serializers.CharField(required=False, max_length=254,
+                                   help_text="A user of the account (id or email); default the caller")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs["end"] - attrs["start"] > MAX_WINDOW:
+            raise serializers.ValidationError({"end": [f"At most {MAX_WINDOW.days} days after start"]})
+        return attrs
+
+
+class AvailabilityInputSerializer(InputSerializer):
+    start = serializers.DateTimeField(required=False, help_text="Default now")
+    end = serializers.DateTimeField(required=False, help_text=f"Default start + 14 days; at most "
+                                                              f"{MAX_WINDOW.days} days after start")
+    duration = serializers.IntegerField(required=False, min_value=1, max_value=1440,
+                                        help_text="Minutes; default the first participant's defaults.virtual "
+                                                  "or defaults.inPerson duration, by meetingType")
+    meetingType = serializers.ChoiceField(choices=["virtual", "inPerson"], default="virtual", source="meeting_type")
+    participants = serializers.ListField(child=serializers.CharField(max_length=254), required=False,
+                                         allow_empty=False, max_length=20,
+                                         help_text="User ids or emails of users of the account; default the caller")
+    interval = serializers.IntegerField(default=30, min_value=5, max_value=1440,
+                                        help_text="Minutes between slot starts; starts are multiples of it after "
+                                                  "local midnight in `timezone` (from the hour when it divides 60)")
+    timezone = serializers.CharField(required=False, max_length=64, validators=[_zone],
+                                     help_text="IANA zone of localStart/localEnd and of the slot grid; default the "
+                                               "caller's timezone, else UTC")
+    minimumNotice = serializers.IntegerField(default=0, min_value=0, max_value=525_600, source="minimum_notice",
+                                             help_text="Minutes from now before the first slot")
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=500)
+
+    def validate(self, attrs):
+        start = attrs.setdefault("start", timezone.now())
+        end = attrs.setdefault("end", start + timedelta(days=14))
+        if end <= start:
+            raise serializers.ValidationError({"end": ["Must be after start"]})
+        if end - start > MAX_WINDOW:
+            raise serializers.ValidationError({"end": [f"At most {MAX_WINDOW.days} days after start"]})
+        return attrs
+
+
+class SlotSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    localStart = serializers.CharField(help_text="start in the requested timezone, ISO 8601 with its offset")
+    localEnd = serializers.CharField()
+
+
+class AvailabilityParticipantSerializer(serializers.Serializer):
+    userId = serializers.CharField()
+    timezone = serializers.CharField(help_text="The user's timezone, else their primary calendar's, else UTC")
+    calendars = serializers.ListField(child=serializers.CharField(), help_text="Calendar ids whose events were read")
+    lastSyncedAt = serializers.DateTimeField(allow_null=True, help_text="The oldest sync among those calendars "
+                                                                        "(null when one never synced)")
+    syncError = serializers.BooleanField(help_text="The last sync of one of those calendars failed")
+
+
+class AvailabilityResultSerializer(serializers.Serializer):
+    timezone = serializers.CharField()
+    duration = serializers.IntegerField()
+    slots = SlotSerializer(many=True)
+    emptyReason = serializers.ChoiceField(choices=EmptyReason.choices, allow_null=True,
+                                          help_text="Why there is no slot (the first stage that left none); "
+                                                    "null when there are slots")
+    participants = AvailabilityParticipantSerializer(many=True)
+
+
+class ConflictEventSerializer(serializers.Serializer):
+    eventId = serializers.CharField()
+    calendarId = serializers.CharField()
+    title = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class ConflictIssueSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=IssueReason.choices)
+
+
+class ConflictsSerializer(serializers.Serializer):
+    hasConflict = serializers.BooleanField(help_text="A busy event overlaps, or a rule is broken (issues)")
+    events = ConflictEventSerializer(many=True)
+    issues = ConflictIssueSerializer(many=True)

@@ -3,10 +3,13 @@ detail pattern (`^identifiers/<pk>$`) does not match these deeper paths, so they
 from django.urls import path, re_path
 
 from .views import (
+    AvailabilityViewSet,
+    CalendarEventViewSet,
     CalendarViewSet,
     IdentifierCalendarViewSet,
     IdentifierOAuthViewSet,
     OAuthCallbackView,
+    SchedulingConflictsViewSet,
     SyncResourcesViewSet,
 )
 
@@ -15,6 +18,9 @@ IDENTIFIER = r"identifiers/(?P<identifier_id>[^/]+)"
 
 urlpatterns = [
     path("calendars", CalendarViewSet.as_view({"get": "list"}), name="calendar-list"),
+    path("calendar-events", CalendarEventViewSet.as_view({"get": "list"}), name="calendar-event-list"),
+    path("availability", AvailabilityViewSet.as_view({"post": "create"}), name="availability"),
+    path("scheduling/conflicts", SchedulingConflictsViewSet.as_view({"get": "list"}), name="scheduling-conflicts"),
     re_path(rf"^{IDENTIFIER}/calendars$", IdentifierCalendarViewSet.as_view({"get": "list"}),
             name="identifier-calendar-list"),
     re_path(rf"^{IDENTIFIER}/calendars/sync$", IdentifierCalendarViewSet.as_view({"post": "sync"}),

@@ -1,16 +1,24 @@
+from zoneinfo import ZoneInfo
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory.models import UserIdentifier
-from tskr.permissions import ensure_identifier_owner
+from tskr.permissions import IsDelegated, ensure_identifier_owner
 from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
-from ..models import OAuthAccess, Platform, UserCalendar
+from ..models import CalendarEvent, OAuthAccess, Platform, UserCalendar
 from .serializers import (
+    AvailabilityInputSerializer,
+    AvailabilityResultSerializer,
+    CalendarEventQuerySerializer,
+    CalendarEventSerializer,
     CalendarSerializer,
+    ConflictsQuerySerializer,
+    ConflictsSerializer,
     OAuthAccessSerializer,
     OAuthConnectInputSerializer,
     OAuthConnectSerializer,
@@ -164,3 +172,73 @@ class OAuthCallbackView(APIView):
         access = services.oauth_callback_complete(platform=platform, code=params.get("code", ""),
                                                   state=params.get("state", ""), error=params.get("error", ""))
         return Response(OAuthAccessSerializer(access).data)
+
+
+RANGE_PARAMETERS = [OpenApiParameter("start", str, required=True, description="ISO 8601 datetime"),
+                    OpenApiParameter("end", str, required=True, description="ISO 8601 datetime, after start")]
+
+
+class CalendarEventViewSet(ScopedViewSet):
+    """Delegated API: the calling user's event occurrences (recurring series expanded by the sync)."""
+
+    envelope_key, envelope_list_key = "calendarEvent", "calendarEvents"
+    queryset = CalendarEvent.objects.all()
+    account_field = "calendar__account"
+    permission_classes = [IsDelegated]
+
+    def get_base_queryset(self):
+        params = CalendarEventQuerySerializer.validated(self.request.query_params)
+        calendar = None
+        if "calendarId" in params:
+            calendar = selectors.user_calendar_get(account=self.account, user=self.acting_user,
+                                                   calendar_id=params["calendarId"])
+        return selectors.calendar_event_list(account=self.account, user=self.acting_user, start=params["start"],
+                                             end=params["end"], calendar=calendar)
+
+    @extend_schema(responses=CalendarEventSerializer(many=True), parameters=RANGE_PARAMETERS + [
+        OpenApiParameter("calendarId", str, description="Only this calendar (one of the caller's; else 404 "
+                                                        "`calendar_not_found`)")], description=(
+        "Occurrences overlapping [start, end) on the caller's calendars, ordered by start, paginated. "
+        "Only what the sync window holds (TSKR_SYNC_EVENTS_PAST_DAYS / TSKR_SYNC_EVENTS_FUTURE_DAYS)."))
+    def list(self, request):
+        return self.paginated(self.get_queryset(), CalendarEventSerializer)
+
+
+class AvailabilityViewSet(ScopedViewSet):
+    """Delegated API: free slots of users of the caller's account (calendars_app.availability)."""
+
+    envelope_key = "availability"
+    queryset = CalendarEvent.objects.none()
+    permission_classes = [IsDelegated]
+
+    @extend_schema(request=AvailabilityInputSerializer, responses={200: AvailabilityResultSerializer}, description=(
+        "Free slots in [start, end) when every participant is free and within their working hours (see the "
+        "README's Availability section for the rules). 404 `user_not_found` when a participant is not a user "
+        "of the account; 400 `validation_error` for a bad window, zone or value."))
+    def create(self, request):
+        data = AvailabilityInputSerializer.validated(request.data)
+        zone = selectors.zone_or_none(data.pop("timezone", None) or self.acting_user.timezone) or ZoneInfo("UTC")
+        result = selectors.availability_find(account=self.account, zone=zone,
+                                             participants=data.pop("participants", None) or [self.acting_user.id],
+                                             duration=data.pop("duration", None), **data)
+        return Response(AvailabilityResultSerializer(result).data)
+
+
+class SchedulingConflictsViewSet(ScopedViewSet):
+    """Delegated API: whether one proposed time suits a user of the caller's account, by the same rules."""
+
+    envelope_key = "conflicts"
+    queryset = CalendarEvent.objects.none()
+    permission_classes = [IsDelegated]
+
+    @extend_schema(responses=ConflictsSerializer, parameters=RANGE_PARAMETERS + [
+        OpenApiParameter("userId", str, description="A user of the account (id or email); default the caller")],
+        description=(
+            "Whether a proposed time suits a user: the busy events it overlaps and the rules it breaks "
+            "(`in_past`, `day_off`, `outside_working_hours`, `buffer`, `daily_limit`). 404 `user_not_found`."))
+    def list(self, request):
+        params = ConflictsQuerySerializer.validated(request.query_params)
+        result = selectors.scheduling_conflicts_get(account=self.account,
+                                                    user_reference=params.get("userId") or self.acting_user.id,
+                                                    start=params["start"], end=params["end"])
+        return Response(ConflictsSerializer(result).data)

@@ -2,9 +2,12 @@
 
 Google pages with `pageToken`/`nextPageToken`; the last page carries `nextSyncToken`, sent back as
 `syncToken` next time (changes only, deletions included). An expired token answers 410.
+Events are listed with `singleEvents=true`: recurring series come expanded into their instances, moved
+and cancelled exceptions applied, within `timeMin`/`timeMax` on a full round (Google refuses those two
+with a `syncToken`; the token remembers the window).
 """
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone as dt_timezone
+from datetime import date, datetime, timezone as dt_timezone
 from urllib.parse import quote
 
 from django.conf import settings
@@ -53,30 +56,56 @@ def calendars(session: ApiSession, sync_token: str) -> Iterator[Page]:
     return _pages(session, url, {"maxResults": 250}, sync_token, "items", _calendar)
 
 
-def _when(value: dict | None) -> tuple[datetime | None, bool]:
+def _when(value: dict | None) -> tuple[datetime | None, date | None]:
+    """(instant, local date of an all-day event): an all-day value's instant is its date's UTC midnight."""
     if not value:
-        return None, False
+        return None, None
     if value.get("dateTime"):
         parsed = datetime.fromisoformat(value["dateTime"])
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)), False
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)), None
     if value.get("date"):
-        return datetime.fromisoformat(value["date"]).replace(tzinfo=dt_timezone.utc), True
-    return None, False
+        day = date.fromisoformat(value["date"])
+        return datetime(day.year, day.month, day.day, tzinfo=dt_timezone.utc), day
+    return None, None
+
+
+_RESPONSES = {"accepted", "tentative", "declined", "needsAction"}
+
+
+def _own_response(item: dict) -> str:
+    """The synced user's answer: their attendee entry (`self`); their own event without attendees is accepted."""
+    for attendee in item.get("attendees") or []:
+        if isinstance(attendee, dict) and attendee.get("self"):
+            response = attendee.get("responseStatus")
+            return response if response in _RESPONSES else "needsAction"
+    return "accepted"
 
 
 def _event(item: dict) -> RemoteEvent:
-    if item.get("status") == "cancelled":
+    if item.get("status") == "cancelled":  # deleted, or a cancelled instance of a series
         return RemoteEvent(provider_id=item["id"], deleted=True)
-    start, all_day = _when(item.get("start"))
-    end, _ = _when(item.get("end"))
-    return RemoteEvent(provider_id=item["id"], start=start, end=end, all_day=all_day,
+    start, start_date = _when(item.get("start"))
+    end, end_date = _when(item.get("end"))
+    conference = item.get("conferenceData") or {}
+    return RemoteEvent(provider_id=item["id"], title=str(item.get("summary") or "")[:500], start=start, end=end,
+                       all_day=start_date is not None, start_date=start_date, end_date=end_date,
                        status="tentative" if item.get("status") == "tentative" else "confirmed",
-                       transparency="transparent" if item.get("transparency") == "transparent" else "opaque")
+                       transparency="transparent" if item.get("transparency") == "transparent" else "opaque",
+                       response_status=_own_response(item),
+                       has_conference=bool(item.get("hangoutLink") or conference.get("entryPoints")))
 
 
-def events(session: ApiSession, calendar_reference_id: str, sync_token: str) -> Iterator[Page]:
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def events(session: ApiSession, calendar_reference_id: str, sync_token: str,
+           window: tuple[datetime, datetime]) -> Iterator[Page]:
     url = f"{settings.GOOGLE_CALENDAR_API_URL}/calendars/{quote(calendar_reference_id, safe='')}/events"
-    return _pages(session, url, {"maxResults": 250}, sync_token, "items", _event)
+    params = {"maxResults": 250, "singleEvents": "true"}
+    if not sync_token:
+        params.update(timeMin=_rfc3339(window[0]), timeMax=_rfc3339(window[1]))
+    return _pages(session, url, params, sync_token, "items", _event)
 
 
 def _first(values: list | None, key: str) -> str:

@@ -5,19 +5,15 @@ as-is next time (changes only; deletions as `@removed`). Both links are followed
 configured Graph host. `me/calendars` has no delta: it is listed in full every time.
 """
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timezone as dt_timezone
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.utils import timezone
 
 from .base import ApiSession
 from .records import Page, RemoteCalendar, RemoteContact, RemoteEvent
 
-#: Graph's event delta works on a calendar view, a fixed time window chosen on the first round.
-EVENT_WINDOW_PAST = timedelta(days=30)
-EVENT_WINDOW_FUTURE = timedelta(days=365)
 _CONFERENCE_NAMES = {"teamsForBusiness": "Microsoft Teams", "skypeForBusiness": "Skype for Business",
                      "skypeForConsumer": "Skype"}
 _UTC_HEADERS = {"Prefer": 'outlook.timezone="UTC", odata.maxpagesize=100'}
@@ -70,21 +66,48 @@ def _when(value: dict | None) -> datetime | None:
     return parsed.replace(tzinfo=zone)
 
 
+#: Graph `responseStatus.response` -> ours; `organizer` and `none` (nothing to answer) are the user's own.
+_RESPONSES = {"accepted": "accepted", "organizer": "accepted", "none": "accepted",
+              "tentativelyAccepted": "tentative", "declined": "declined", "notResponded": "needsAction"}
+
+
+def _day(value: dict | None) -> date | None:
+    return date.fromisoformat(value["dateTime"][:10]) if value and value.get("dateTime") else None
+
+
 def _event(item: dict) -> RemoteEvent:
-    if "@removed" in item or item.get("isCancelled"):
+    """calendarView/delta already expands series into occurrences. `showAs`: free and workingElsewhere
+    are free, tentative is a tentative occurrence, busy, oof and unknown are busy. A meeting its organizer
+    cancelled stays in an attendee's calendar (`isCancelled`): kept, as cancelled."""
+    if "@removed" in item:
         return RemoteEvent(provider_id=item["id"], deleted=True)
     show_as = item.get("showAs") or "busy"
-    return RemoteEvent(provider_id=item["id"], start=_when(item.get("start")), end=_when(item.get("end")),
-                       all_day=bool(item.get("isAllDay")),
-                       status="tentative" if show_as == "tentative" else "confirmed",
-                       transparency="transparent" if show_as in {"free", "workingElsewhere"} else "opaque")
+    all_day = bool(item.get("isAllDay"))
+    start, end = _when(item.get("start")), _when(item.get("end"))
+    start_date, end_date = (_day(item.get("start")), _day(item.get("end"))) if all_day else (None, None)
+    if all_day and start_date and end_date:
+        start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=dt_timezone.utc)
+        end = datetime(end_date.year, end_date.month, end_date.day, tzinfo=dt_timezone.utc)
+    if item.get("isCancelled"):
+        status = "cancelled"
+    else:
+        status = "tentative" if show_as == "tentative" else "confirmed"
+    response = (item.get("responseStatus") or {}).get("response") or "none"
+    return RemoteEvent(provider_id=item["id"], title=str(item.get("subject") or "")[:500], start=start, end=end,
+                       all_day=all_day, start_date=start_date, end_date=end_date, status=status,
+                       transparency="transparent" if show_as in {"free", "workingElsewhere"} else "opaque",
+                       response_status=_RESPONSES.get(response, "needsAction"),
+                       has_conference=bool(item.get("isOnlineMeeting") or (item.get("onlineMeeting") or {})
+                                           .get("joinUrl")))
 
 
-def events(session: ApiSession, calendar_reference_id: str, delta_link: str) -> Iterator[Page]:
-    now = timezone.now()
+def events(session: ApiSession, calendar_reference_id: str, delta_link: str,
+           window: tuple[datetime, datetime]) -> Iterator[Page]:
+    """The calendar view's delta: the window is fixed by the first round's startDateTime/endDateTime and
+    remembered by the delta link."""
     url = f"{settings.MICROSOFT_GRAPH_API_URL}/me/calendars/{quote(calendar_reference_id, safe='')}/calendarView/delta"
-    params = {"startDateTime": (now - EVENT_WINDOW_PAST).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "endDateTime": (now + EVENT_WINDOW_FUTURE).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    params = {"startDateTime": window[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "endDateTime": window[1].strftime("%Y-%m-%dT%H:%M:%SZ")}
     return _pages(session, url, params, delta_link, _event, _UTC_HEADERS)
 
 

@@ -1,6 +1,6 @@
 """What the provider adapters yield: provider-neutral records, one page at a time."""
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -17,13 +17,21 @@ class RemoteCalendar:
 
 @dataclass(frozen=True)
 class RemoteEvent:
+    """One occurrence (a single event or one instance of a series). All-day: `start`/`end` are UTC
+    midnights of `start_date`/`end_date` (exclusive), the local dates the provider sent."""
+
     provider_id: str
     deleted: bool = False
+    title: str = ""
     start: datetime | None = None
     end: datetime | None = None
     all_day: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
     status: str = "confirmed"
     transparency: str = "opaque"
+    response_status: str = "accepted"
+    has_conference: bool = False
 
 
 @dataclass(frozen=True)

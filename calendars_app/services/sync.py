@@ -9,6 +9,7 @@ kept alive before every provider request).
 """
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -135,31 +136,55 @@ def _pull_calendar_list(*, access: OAuthAccess, identifier: UserIdentifier, sess
                 OAuthAccess.objects.filter(id=access.id).update(calendars_sync_token=page.sync_token)
 
 
+#: A full round (instead of one from the cursor) once the window kept has aged this much, so that it
+#: moves forward: occurrences that fell out of the past end go, those entering the future end come.
+WINDOW_REFRESH = timedelta(days=1)
+_EVENT_FIELDS = ["title", "start", "end", "all_day", "start_date", "end_date", "status", "transparency",
+                 "response_status", "has_conference", "updated_at"]
+
+
+def _event_window(now) -> tuple:
+    return (now - timedelta(days=settings.TSKR_SYNC_EVENTS_PAST_DAYS),
+            now + timedelta(days=settings.TSKR_SYNC_EVENTS_FUTURE_DAYS))
+
+
+def _event_cursor(calendar: Calendar) -> str:
+    """The cursor to go on from, or "" (a full round) when no window is kept yet or it has aged."""
+    window_start = calendar.events_window_start
+    if window_start is None or window_start < _event_window(timezone.now())[0] - WINDOW_REFRESH:
+        return ""
+    return calendar.last_sync_token
+
+
 def _pull_events(*, calendar: Calendar, session: ApiSession, sync_token: str) -> None:
     seen: set[str] = set()
+    window = _event_window(timezone.now())
     for page in providers.event_pages(calendar.platform, session, reference_id=calendar.reference_id,
-                                      sync_token=sync_token):
+                                      sync_token=sync_token, window=window):
         latest = {event.provider_id: event for event in page.items}
         gone = [provider_id for provider_id, event in latest.items() if event.deleted]
-        rows = [CalendarEvent(calendar=calendar, provider_id=event.provider_id, start=event.start, end=event.end,
-                              all_day=event.all_day, status=event.status, transparency=event.transparency)
+        rows = [CalendarEvent(calendar=calendar, provider_id=event.provider_id, title=event.title, start=event.start,
+                              end=event.end, all_day=event.all_day, start_date=event.start_date,
+                              end_date=event.end_date, status=event.status, transparency=event.transparency,
+                              response_status=event.response_status, has_conference=event.has_conference)
                 for event in latest.values() if not event.deleted]
         seen.update(row.provider_id for row in rows)
         with transaction.atomic():
             if gone:
                 CalendarEvent.objects.filter(calendar=calendar, provider_id__in=gone).delete()
             if rows:
-                CalendarEvent.objects.bulk_create(
-                    rows, update_conflicts=True, unique_fields=["calendar", "provider_id"],
-                    update_fields=["start", "end", "all_day", "status", "transparency", "updated_at"])
+                CalendarEvent.objects.bulk_create(rows, update_conflicts=True, unique_fields=["calendar", "provider_id"],
+                                                  update_fields=_EVENT_FIELDS)
             if page.last:
                 events = CalendarEvent.objects.filter(calendar=calendar)
+                now = timezone.now()
+                changes = {}
                 if not page.incremental:
                     events.exclude(provider_id__in=seen).delete()
-                now = timezone.now()
+                    changes = {"events_window_start": window[0], "events_window_end": window[1]}
                 Calendar.objects.filter(id=calendar.id).update(
                     last_sync_token=page.sync_token, event_count=events.count(), last_synced_at=now,
-                    sync_error=False, updated_at=now)
+                    sync_error=False, updated_at=now, **changes)
 
 
 def _with_full_resync(pull, *, sync_token: str, **kwargs):
@@ -180,7 +205,7 @@ def _sync_calendars(*, access: OAuthAccess, identifier: UserIdentifier, session:
     calendars = list(Calendar.objects.filter(links__identifier=identifier, platform=access.platform).distinct())
     for calendar in calendars:
         try:
-            _with_full_resync(_pull_events, sync_token=calendar.last_sync_token, calendar=calendar, session=session)
+            _with_full_resync(_pull_events, sync_token=_event_cursor(calendar), calendar=calendar, session=session)
         except ProviderError as exc:
             Calendar.objects.filter(id=calendar.id).update(sync_error=True, updated_at=timezone.now())
             if isinstance(exc, (ReconsentRequired, ProviderUnavailable)):
@@ -258,7 +283,8 @@ def identifier_sync_resources(*, account: Account, identifier: UserIdentifier, p
 
     Steps, per platform: 1. calendar list (Google incrementally with its sync token; Graph in full),
     upserting Calendar + UserCalendar and unlinking calendars gone at the provider; 2. each linked
-    calendar's events incrementally (eventCount, busy/free); 3. contacts into the user's directory when
+    calendar's event occurrences in the window (series expanded; from the cursor, or a full round when
+    the window has aged a day); 3. contacts into the user's directory when
     the identifier was granted `contacts.read`. A failing platform is reported in `errors`; the others go on.
     Raises 400 `oauth_access_missing` without grants, 409 `sync_in_progress` when a sync is running.
     """

@@ -1,6 +1,8 @@
+from datetime import timedelta
+
 import factory
 
-from calendars_app.models import Calendar, UserCalendar
+from calendars_app.models import Calendar, CalendarEvent, UserCalendar
 
 
 class CalendarFactory(factory.django.DjangoModelFactory):
@@ -25,3 +27,14 @@ class UserCalendarFactory(factory.django.DjangoModelFactory):
     account = factory.SelfAttribute("identifier.account")
     user = factory.SelfAttribute("identifier.user")
     role = "owner"
+
+
+class CalendarEventFactory(factory.django.DjangoModelFactory):
+    """A synced occurrence: one busy hour unless told otherwise."""
+
+    class Meta:
+        model = CalendarEvent
+
+    provider_id = factory.Sequence(lambda n: f"event{n}")
+    title = factory.Sequence(lambda n: f"Meeting {n}")
+    end = factory.LazyAttribute(lambda event: event.start + timedelta(hours=1))

@@ -4,12 +4,18 @@ production client code to call over real HTTP.
 Layout (each is the corresponding setting's value, see `settings_values()`):
   /google/token, /google/revoke                 OAuth 2.0 token and revocation endpoints (form posts)
   /google/calendar/v3/users/me/calendarList     pages (pageToken) and sync tokens (syncToken, 410 when expired)
-  /google/calendar/v3/calendars/{id}/events     same mechanism; deletions come back as status "cancelled"
+  /google/calendar/v3/calendars/{id}/events     same mechanism; deletions come back as status "cancelled";
+                                                singleEvents=true expands series (instance ids
+                                                `<series>_<UTC start>`, exceptions applied) and a full
+                                                list keeps what overlaps timeMin/timeMax (refused with a
+                                                syncToken, as Google does)
   /google/people/v1/people/me/connections       same; an expired token answers 400 EXPIRED_SYNC_TOKEN
   /microsoft/token                              rotates the refresh token on every use (the old one dies)
   /microsoft/graph/v1.0/me/calendars            pages through @odata.nextLink ($skip)
   /microsoft/graph/v1.0/me/calendars/{id}/calendarView/delta, /me/contacts/delta
-                                                @odata.nextLink ($skiptoken) then @odata.deltaLink ($deltatoken)
+                                                @odata.nextLink ($skiptoken) then @odata.deltaLink ($deltatoken);
+                                                the calendar view expands series into occurrences and
+                                                keeps those overlapping startDateTime/endDateTime
 
 Every store keeps a version per item; a sync token is the version it was issued at, so an incremental
 request returns exactly the items changed since (deletions included). Faults (status codes with
@@ -17,8 +23,11 @@ headers), expired cursors, revoked tokens and a pause on a given request are scr
 """
 import base64
 import json
+import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone as dt_timezone
+from zoneinfo import ZoneInfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -177,12 +186,36 @@ class FakeProviders:
         self._put("google:calendars", calendar_id, None)
 
     def google_event(self, calendar_id: str, event_id: str, start: str, end: str, *, transparency: str = "",
-                     status: str = "confirmed") -> None:
-        data = {"kind": "calendar#event", "id": event_id, "status": status, "start": {"dateTime": start},
-                "end": {"dateTime": end}}
+                     status: str = "confirmed", summary: str = "Meeting", response: str = "",
+                     meet: bool = False) -> None:
+        """A single event; `start`/`end` as YYYY-MM-DD make it all-day; `response` adds the user as an
+        attendee (`self`) who answered so; `meet` gives it a Google Meet link."""
+        when = (lambda value: {"date": value}) if len(start) == 10 else (lambda value: {"dateTime": value})
+        data = {"kind": "calendar#event", "id": event_id, "status": status, "summary": summary,
+                "start": when(start), "end": when(end)}
         if transparency:
             data["transparency"] = transparency
+        if response:
+            data["attendees"] = [{"email": "organizer@partner.test", "organizer": True, "responseStatus": "accepted"},
+                                 {"email": "me@acme.test", "self": True, "responseStatus": response}]
+        if meet:
+            data["hangoutLink"] = "https://meet.google.com/abc-defg-hij"
         self._put(f"google:events:{calendar_id}", event_id, data)
+
+    def google_series(self, calendar_id: str, series_id: str, start: str, end: str, *, time_zone: str,
+                      count: int, frequency: str = "WEEKLY", summary: str = "Weekly") -> None:
+        """A recurring event: wall-clock `start`/`end` (no offset) in `time_zone`, RRULE FREQ/COUNT."""
+        self._put(f"google:events:{calendar_id}", series_id, {
+            "kind": "calendar#event", "id": series_id, "status": "confirmed", "summary": summary,
+            "start": {"dateTime": start, "timeZone": time_zone}, "end": {"dateTime": end, "timeZone": time_zone},
+            "recurrence": [f"RRULE:FREQ={frequency};COUNT={count}"]})
+
+    def google_instance_change(self, calendar_id: str, series_id: str, original_start_utc: str, *,
+                               start: str = "", end: str = "", cancelled: bool = False) -> None:
+        """An exception of one instance (named by its original UTC start, YYYYMMDDTHHMMSSZ): moved to
+        `start`/`end` (RFC 3339), or cancelled."""
+        change = {"cancelled": cancelled, "start": start, "end": end}
+        self._put(f"google:exceptions:{calendar_id}:{series_id}", original_start_utc, change)
 
     def google_delete_event(self, calendar_id: str, event_id: str) -> None:
         self._put(f"google:events:{calendar_id}", event_id, None)
@@ -204,11 +237,26 @@ class FakeProviders:
     def graph_delete_calendar(self, calendar_id: str) -> None:
         self._put("microsoft:calendars", calendar_id, None)
 
-    def graph_event(self, calendar_id: str, event_id: str, start: str, end: str, *, show_as: str = "busy") -> None:
+    def graph_event(self, calendar_id: str, event_id: str, start: str, end: str, *, show_as: str = "busy",
+                    subject: str = "Meeting", response: str = "organizer", cancelled: bool = False,
+                    all_day: bool = False, online: bool = False) -> None:
+        """Times are UTC wall clocks (the client asks for UTC); all-day ones run midnight to midnight."""
         self._put(f"microsoft:events:{calendar_id}", event_id, {
-            "id": event_id, "subject": "Meeting", "showAs": show_as, "isCancelled": False, "isAllDay": False,
+            "id": event_id, "type": "singleInstance", "subject": subject, "showAs": show_as,
+            "isCancelled": cancelled, "isAllDay": all_day, "isOnlineMeeting": online,
+            "responseStatus": {"response": response, "time": "0001-01-01T00:00:00Z"},
             "start": {"dateTime": f"{start}.0000000", "timeZone": "UTC"},
             "end": {"dateTime": f"{end}.0000000", "timeZone": "UTC"}})
+
+    def graph_series(self, calendar_id: str, series_id: str, start: str, end: str, *, time_zone: str, count: int,
+                     subject: str = "Weekly", show_as: str = "busy") -> None:
+        """A series master: wall-clock `start`/`end` in `time_zone`, weekly, `count` occurrences."""
+        self._put(f"microsoft:events:{calendar_id}", series_id, {
+            "id": series_id, "type": "seriesMaster", "subject": subject, "showAs": show_as, "isCancelled": False,
+            "isAllDay": False, "isOnlineMeeting": True, "responseStatus": {"response": "organizer"},
+            "start": {"dateTime": start, "timeZone": time_zone}, "end": {"dateTime": end, "timeZone": time_zone},
+            "recurrence": {"pattern": {"type": "weekly", "interval": 1},
+                           "range": {"type": "numbered", "numberOfOccurrences": count}}})
 
     def graph_delete_event(self, calendar_id: str, event_id: str) -> None:
         self._put(f"microsoft:events:{calendar_id}", event_id, None)
@@ -281,7 +329,13 @@ class FakeProviders:
                                      lambda key: {"id": key, "deleted": True})
         if path.startswith("/google/calendar/v3/calendars/") and path.endswith("/events"):
             calendar_id = path[len("/google/calendar/v3/calendars/"):-len("/events")]
-            return self._google_list(f"google:events:{calendar_id}", query, "calendar#events", "items",
+            if query.get("syncToken") and ({"timeMin", "timeMax"} & set(query)):
+                return 400, {"error": {"code": 400, "message": "Sync token cannot be used with timeMin/timeMax",
+                                       "errors": [{"reason": "invalid"}]}}
+            store = f"google:events:{calendar_id}"
+            if query.get("singleEvents") == "true":
+                store = self._expand_google(calendar_id, query.get("timeMin"), query.get("timeMax"))
+            return self._google_list(store, query, "calendar#events", "items",
                                      lambda key: {"id": key, "status": "cancelled"})
         if path == "/google/people/v1/people/me/connections":
             return self._google_list("google:people", query, None, "connections",
@@ -293,10 +347,92 @@ class FakeProviders:
             calendar_id = path[len(f"{graph}/me/calendars/"):-len("/calendarView/delta")]
             if calendar_id not in self.stores.get("microsoft:calendars", {}):
                 return 404, {"error": {"code": "ErrorItemNotFound", "message": "not found"}}
-            return self._graph_delta(f"microsoft:events:{calendar_id}", path, query)
+            return self._graph_delta(self._expand_graph(calendar_id, query), path, query)
         if path == f"{graph}/me/contacts/delta":
             return self._graph_delta("microsoft:contacts", path, query)
         raise KeyError(path)
+
+    # -- recurring series ---------------------------------------------------------------------------
+    @staticmethod
+    def _instants(start: dict, end: dict, count: int, days: int) -> list[tuple[datetime, datetime]]:
+        """Each occurrence at the same wall-clock time in the series' zone (so across DST the UTC time moves)."""
+        zone = ZoneInfo(start.get("timeZone") or "UTC")
+        first = datetime.fromisoformat(start["dateTime"][:19])
+        length = datetime.fromisoformat(end["dateTime"][:19]) - first
+        return [((first + timedelta(days=days * n)).replace(tzinfo=zone).astimezone(dt_timezone.utc),
+                 (first + timedelta(days=days * n) + length).replace(tzinfo=zone).astimezone(dt_timezone.utc))
+                for n in range(count)]
+
+    @staticmethod
+    def _overlaps(start: datetime, end: datetime, low: str | None, high: str | None) -> bool:
+        """Google's and Graph's window test: ends after the lower bound, starts before the upper one."""
+        parse = lambda value: datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: E731
+        return (not low or end > parse(low)) and (not high or start < parse(high))
+
+    def _expand_google(self, calendar_id: str, time_min: str | None, time_max: str | None) -> str:
+        """The calendar's events with series replaced by their instances, in a derived store whose
+        versions are those of the series or of the exception (so sync tokens keep working)."""
+        with self._lock:
+            expanded: dict[str, dict] = {}
+            for key, entry in self.stores.get(f"google:events:{calendar_id}", {}).items():
+                data = entry["data"]
+                rule = next((line for line in data.get("recurrence") or []), "")
+                if not rule:
+                    start, end = (self._google_instant(data[side]) for side in ("start", "end"))
+                    if entry["deleted"] or self._overlaps(start, end, time_min, time_max):
+                        expanded[key] = entry
+                    continue
+                count = int(re.search(r"COUNT=(\d+)", rule).group(1))
+                days = 7 if "FREQ=WEEKLY" in rule else 1
+                changes = self.stores.get(f"google:exceptions:{calendar_id}:{key}", {})
+                for start, end in self._instants(data["start"], data["end"], count, days):
+                    original = start.strftime("%Y%m%dT%H%M%SZ")
+                    change = changes.get(original)
+                    version = max(entry["version"], change["version"] if change else 0)
+                    instance = {key: value for key, value in data.items() if key != "recurrence"}
+                    instance.update(id=f"{key}_{original}", recurringEventId=key,
+                                    originalStartTime={"dateTime": start.isoformat()},
+                                    start={"dateTime": start.isoformat()}, end={"dateTime": end.isoformat()})
+                    deleted = entry["deleted"] or bool(change and change["data"]["cancelled"])
+                    if change and not deleted and change["data"]["start"]:
+                        instance.update(start={"dateTime": change["data"]["start"]},
+                                        end={"dateTime": change["data"]["end"]})
+                        start, end = (self._google_instant(instance[side]) for side in ("start", "end"))
+                    if deleted or self._overlaps(start, end, time_min, time_max):
+                        expanded[instance["id"]] = {"data": instance, "version": version, "deleted": deleted}
+            self.stores[f"google:single:{calendar_id}"] = expanded
+        return f"google:single:{calendar_id}"
+
+    @staticmethod
+    def _google_instant(value: dict) -> datetime:
+        if "date" in value:
+            return datetime.fromisoformat(value["date"]).replace(tzinfo=dt_timezone.utc)
+        return datetime.fromisoformat(value["dateTime"])
+
+    def _expand_graph(self, calendar_id: str, query: dict) -> str:
+        """The calendar view: series masters replaced by their occurrences (UTC, as the client prefers)."""
+        low, high = query.get("startDateTime"), query.get("endDateTime")
+        with self._lock:
+            view: dict[str, dict] = {}
+            for key, entry in self.stores.get(f"microsoft:events:{calendar_id}", {}).items():
+                data = entry["data"]
+                if data.get("type") != "seriesMaster":
+                    start, end = (datetime.fromisoformat(data[side]["dateTime"][:19]).replace(tzinfo=dt_timezone.utc)
+                                  for side in ("start", "end"))
+                    if entry["deleted"] or self._overlaps(start, end, low, high):
+                        view[key] = entry
+                    continue
+                count = data["recurrence"]["range"]["numberOfOccurrences"]
+                for n, (start, end) in enumerate(self._instants(data["start"], data["end"], count, 7)):
+                    occurrence = {key_: value for key_, value in data.items() if key_ != "recurrence"}
+                    occurrence.update(id=f"{key}-occ{n}", type="occurrence", seriesMasterId=key,
+                                      start={"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+                                      end={"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"})
+                    if entry["deleted"] or self._overlaps(start, end, low, high):
+                        view[occurrence["id"]] = {"data": occurrence, "version": entry["version"],
+                                                  "deleted": entry["deleted"]}
+            self.stores[f"microsoft:view:{calendar_id}"] = view
+        return f"microsoft:view:{calendar_id}"
 
     def _token(self, platform: str, form: dict) -> tuple[int, dict]:
         client_id, client_secret = CLIENT_IDS[platform]
@@ -386,7 +522,7 @@ class FakeProviders:
             since = int(query["$deltatoken"])
             if since < self.min_valid_version:
                 return 410, {"error": {"code": "SyncStateNotFound", "message": "The sync state is not found."}}
-        elif "startDateTime" not in query and "events" in store:
+        elif "startDateTime" not in query and ":view:" in store:
             return 400, {"error": {"code": "ErrorInvalidParameter", "message": "startDateTime is required"}}
         with self._lock:
             changes = self._changes(store, since)

@@ -20,6 +20,8 @@ def worker_env(providers, monkeypatch):
     for name, value in providers.settings_values().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TSKR_SYNC_LOCK_SECONDS", "2")  # a dead worker's lock blocks the retry 2 s, not 2 min
+    for name in ("TSKR_SYNC_EVENTS_PAST_DAYS", "TSKR_SYNC_EVENTS_FUTURE_DAYS"):  # the seeds' fixed dates
+        monkeypatch.setenv(name, "3650")
     return providers
 
 
