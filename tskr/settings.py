@@ -148,6 +148,8 @@ ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-4-5")
 TSKR_AI_ENGINE = env_choice("TSKR_AI_ENGINE", "anthropic" if ANTHROPIC_API_KEY else "local", {"anthropic", "local"})
 TSKR_AI_TIMEOUT_SECONDS = env_int("TSKR_AI_TIMEOUT_SECONDS", 20, minimum=1)
 TSKR_AI_MAX_RETRIES = env_int("TSKR_AI_MAX_RETRIES", 1, minimum=0)
+#: A streamed `POST /chats/:id/process` writes a `: ping` comment after this many seconds without an event.
+TSKR_STREAM_PING_SECONDS = env_int("TSKR_STREAM_PING_SECONDS", 15, minimum=1)
 
 # --- OAuth providers and resource sync (calendars_app) ---------------------------------------
 GOOGLE_OAUTH_CLIENT_ID = env_str("GOOGLE_OAUTH_CLIENT_ID")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -7,12 +8,14 @@ from accounts.models import Assistant
 from tskr.exceptions import NotFound
 from tskr.permissions import IsDelegated
 from tskr.renderers import Envelope
+from tskr.sse import EventStreamNegotiation, accepts_event_stream, event_stream_response
 from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import ChatFilter
 from ..models import Chat, Message
 from .pagination import WindowCountPagination
+from .streaming import process_events
 from .serializers import (
     MessagesClearedSerializer,
     ChatCreateSerializer,
@@ -104,13 +107,16 @@ class ChatViewSet(ScopedViewSet):
                    responses={200: ProcessResultSerializer, 202: ChatJobEnvelopeSerializer,
                               502: OpenApiResponse(description="The AI engine answered something unusable"),
                               504: OpenApiResponse(description="The AI engine did not answer in time")})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], content_negotiation_class=EventStreamNegotiation)
     def process(self, request, chat_id=None):
         chat = self.get_object()
         if ProcessRequestSerializer.validated(request.data)["run_async"]:
             job = services.chat_process_enqueue(chat=chat, actor=self.acting_user)
             job.refresh_from_db()  # eager mode (no broker) has already run it
             return Response(Envelope({"job": ChatJobSerializer(job).data}), status=status.HTTP_202_ACCEPTED)
+        if accepts_event_stream(request):
+            started = services.chat_process_start(chat=chat)
+            return event_stream_response(process_events(started), ping_seconds=settings.TSKR_STREAM_PING_SECONDS)
         return Response(Envelope(services.chat_process(chat=chat).body()))
 
     @extend_schema(responses=ChatJobEnvelopeSerializer, description="Poll an asynchronous process job.")
