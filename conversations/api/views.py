@@ -57,7 +57,24 @@ Holds a per-chat lock (30 s TTL, never waited for): a second call meanwhile answ
   `ok` included) or `failed`. Every async call for the same latest message answers the same job while it is
   queued, running or succeeded (a message answered synchronously gets a job already `succeeded` with the
   replayed body); after a `failed` job, a new call queues a new one.
+- `Accept: text/event-stream` (without `async`) answers `200 text/event-stream`: Server-Sent Events, each
+  with `id:` 1, 2, 3... and one line of JSON `data:`. See the text/event-stream response below.
 """
+
+STREAM_DESCRIPTION = """Sent when the request accepts `text/event-stream`. Events, in order:
+- `start`: `{"chatId", "messageId"}` (the inbound message being answered);
+- `delta`: `{"text"}`, pieces of the reply as the engine writes them; joined, they are `message.content`. None
+  when no reply is sent (`ignored`, `suppressed`); for email and for group messages the engine may ignore,
+  they come only once the outcome is stored. A replay sends its stored reply as one `delta`;
+- `task`: `{"task"}`, each task of the outcome (as `GET /tasks` lists it);
+- `done`: exactly the synchronous JSON body (`ok` included);
+- or `error`: `{"error", "error_code"}` (e.g. `ai_unavailable`, `ai_timeout`, `ai_bad_response`, `lock_expired`)
+  in place of `done`; nothing was stored.
+
+A comment line `: ping` is written after 15 s without an event (`TSKR_STREAM_PING_SECONDS`). Refusals before
+the stream starts (401, 404, 400 `nothing_to_process`, 409 `chat_processing` / `assistant_inactive`) are ordinary
+JSON error responses. A client that disconnects does not stop the run: its result is stored, and calling again
+replays it."""
 
 
 class ChatViewSet(ScopedViewSet):
@@ -104,7 +121,12 @@ class ChatViewSet(ScopedViewSet):
         return Response(deleted(chat_id, "Chat deleted successfully"))
 
     @extend_schema(request=ProcessRequestSerializer, description=PROCESS_DESCRIPTION,
-                   responses={200: ProcessResultSerializer, 202: ChatJobEnvelopeSerializer,
+                   responses={(200, "application/json"): OpenApiResponse(
+                                  response=ProcessResultSerializer,
+                                  description="The outcome as JSON, or with `Accept: text/event-stream` as events"),
+                              (200, "text/event-stream"): OpenApiResponse(
+                                  response={"type": "string", "description": STREAM_DESCRIPTION}),
+                              202: ChatJobEnvelopeSerializer,
                               502: OpenApiResponse(description="The AI engine answered something unusable"),
                               504: OpenApiResponse(description="The AI engine did not answer in time")})
     @action(detail=True, methods=["post"], content_negotiation_class=EventStreamNegotiation)

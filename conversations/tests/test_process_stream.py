@@ -255,3 +255,13 @@ def _listening(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+def test_openapi_documents_the_event_stream_beside_the_json_body():
+    from django.test import Client
+
+    schema = Client().get("/openapi.json").json()
+    ok = schema["paths"]["/chats/{chat_id}/process"]["post"]["responses"]["200"]["content"]
+    assert ok["application/json"]["schema"] == {"$ref": "#/components/schemas/ProcessResult"}
+    described = ok["text/event-stream"]["schema"]["description"]
+    assert all(f"`{event}`" in described for event in ("start", "delta", "task", "done", "error", ": ping"))
