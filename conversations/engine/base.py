@@ -60,7 +60,8 @@ _WORDS = re.compile(r"\s*\S+|\s+$")
 
 
 class Engine(ABC):
-    """One assistant brain, two entry points. Implementations must be stateless and thread-safe."""
+    """One assistant brain: a chat entry point (plain or streamed) and a task entry point. Implementations
+    must be stateless and thread-safe."""
 
     name: str
 
@@ -70,7 +71,8 @@ class Engine(ABC):
 
     def stream_chat(self, context: ChatContext, *, deadline: Deadline, on_text: Callable[[str], None]) -> ChatResult:
         """`process_chat`, handing the reply to `on_text` in pieces as it is written; the pieces joined are
-        the result's `reply`. An ignored message hands over nothing.
+        the result's `reply`. Pieces may come before the engine has decided to ignore the message (a model
+        writes first): a caller that must not show an ignored reply holds them until the result.
 
         This default writes the finished reply word by word (the local engine's reply is ready at once);
         an engine that can stream its model's output overrides it.

@@ -265,3 +265,10 @@ def test_openapi_documents_the_event_stream_beside_the_json_body():
     assert ok["application/json"]["schema"] == {"$ref": "#/components/schemas/ProcessResult"}
     described = ok["text/event-stream"]["schema"]["description"]
     assert all(f"`{event}`" in described for event in ("start", "delta", "task", "done", "error", ": ping"))
+
+
+def test_async_wins_over_the_header(alice, chat):
+    post(alice, chat, "Hi Tess, how are you today?")
+    response = alice.client.post(f"/chats/{chat.id}/process", {"async": True}, headers=SSE)
+    assert response.status_code == 202 and response["content-type"] == "application/json"
+    assert response.json()["ok"] is True and response.json()["job"]["chatId"] == chat.id
