@@ -12,7 +12,8 @@ The agent's model and max_tokens are used; its temperature is not sent (the SDK'
 longer takes sampling parameters).
 
 Time: the SDK's own retries are off (its defaults allow minutes); this module retries transient
-failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`.
+failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`. A streamed
+call (`stream_chat`) is retried only while none of its text has been passed on.
 """
 import functools
 import json
