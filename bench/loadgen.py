@@ -67,6 +67,27 @@ def request(port: int, method: str, path: str, *, body=None, headers: dict | Non
     return response.status, json.loads(payload or b"null"), elapsed
 
 
+def stream_timings(port: int, path: str, *, body=None, headers: dict | None = None) -> tuple[dict, float]:
+    """One streamed request on a fresh connection: ({event name: ms until its first `event:` line}, ms until
+    the stream ends), both from the moment the request is sent."""
+    all_headers = {"Content-Type": "application/json", "Accept": "text/event-stream", **(headers or {})}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        started = time.perf_counter()
+        connection.request("POST", path, body=json.dumps(body or {}).encode(), headers=all_headers)
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}: {response.read()[:300]!r}")
+        firsts: dict[str, float] = {}
+        while line := response.readline():
+            if line.startswith(b"event: "):
+                firsts.setdefault(line[7:].strip().decode(), (time.perf_counter() - started) * 1000)
+        ended = time.perf_counter()
+    finally:
+        connection.close()
+    return firsts, (ended - started) * 1000
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]

@@ -1,4 +1,4 @@
-"""The six scenarios of the bench (issue 8). Each returns rows for the table: one per variant measured.
+"""The scenarios of the bench (1-6: issue 8; 7: issue 21). Each returns rows for the table: one per variant measured.
 
 Read scenarios run every variant under wrk, interleaved round by round after a warm-up; a ratio is
 the median over rounds of the two variants' figures in the same round. Write scenarios alternate one
@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tokens import mint_token
 
-from .loadgen import Measurement, percentile, request, summarize, wrk
+from .loadgen import Measurement, percentile, request, stream_timings, summarize, wrk
 from .seed import Seeded
 
 
@@ -390,5 +390,55 @@ def availability(ctx: Context) -> list[dict]:
     return rows
 
 
+# -- 9: time to the first streamed delta, the model writing at a fixed rate --------------------------
+#: The stub writes its reply in pieces of this many characters, one every this many seconds (400 chars/s).
+STREAM_CHUNK_CHARS, STREAM_CHUNK_SECONDS = 8, 0.02
+
+
+def first_delta(ctx: Context) -> list[dict]:
+    """`POST /chats/:id/process` with `Accept: text/event-stream` against the stub streaming 320 characters
+    at a fixed rate, alternated with the same stream read from the stub directly; each API call answers a
+    new user message (posted first, not timed), so none is a replay. The overhead is the difference of the
+    medians of the times to the first text."""
+    from conversations.tests.fake_anthropic import Answer, text
+
+    label = "9 POST /chats/:id/process as SSE: time to first delta (model streaming 400 chars/s)"
+    chats = ctx.seeded.process_chat_ids
+    count = 20 if ctx.quick else 100
+    headers = ctx.auth()
+    saved = ctx.stub.default
+    ctx.stub.default = Answer([text(" ".join(["Streaming reply"] * 20))], chunk_chars=STREAM_CHUNK_CHARS,
+                              chunk_delay=STREAM_CHUNK_SECONDS)
+    stub_probe = {"model": "bench", "max_tokens": 16, "stream": True,
+                  "messages": [{"role": "user", "content": "ping"}]}
+    api_start, api_first, api_done, stub_first, stub_done = [], [], [], [], []
+    try:
+        for i in range(count + 2):
+            chat = chats[i % len(chats)]
+            status, body, _ = request(ctx.port, "POST", f"/chats/{chat}/messages", headers=headers,
+                                      body={"content": f"Hi Tess, how is the plan {i} going?"})
+            if status != 201:
+                raise RuntimeError(f"posting a message answered {status}: {str(body)[:300]}")
+            api_events, done = stream_timings(ctx.port, f"/chats/{chat}/process", headers=headers)
+            stub_events, stub_end = stream_timings(ctx.stub.server.server_address[1], "/v1/messages", body=stub_probe)
+            if i >= 2:
+                api_start.append(api_events["start"])
+                api_first.append(api_events["delta"])
+                api_done.append(done)
+                stub_first.append(stub_events["content_block_delta"])
+                stub_done.append(stub_end)
+    finally:
+        ctx.stub.default = saved
+    api, stub = summarize(api_first), summarize(stub_first)
+    overhead = api.p50_ms - stub.p50_ms
+    return [
+        row(label, "API, first delta", api, target="report",
+            note=f"overhead {overhead:.1f} ms p50 over the stub's first text; `start` after "
+                 f"{statistics.median(api_start):.1f} ms; done after "
+                 f"{statistics.median(api_done):.0f} ms (stub's stream {statistics.median(stub_done):.0f} ms)"),
+        row(label, "stub model, first text_delta (direct)", stub),
+    ]
+
+
 SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages,
-             "7": idempotency_key, "8": availability}
+             "7": idempotency_key, "8": availability, "9": first_delta}

@@ -4,6 +4,7 @@ Counters: every message write updates `message_count` / `last_message_at` in the
 with F() expressions for additions and a recount under the chat's row lock for deletions, so they
 stay exact under concurrent writes.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from directory.phones import handle_keys
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
 from tskr.jsonlimits import ensure_json_within_limits
-from tskr.locks import Lock, hold_lock, is_locked
+from tskr.locks import Lock, is_locked, try_acquire
 
 from . import selectors
 from .addressing import Addressing, analyse, handle
@@ -239,37 +240,87 @@ def _ensure_assistant_answers(chat: Chat) -> None:
         raise AssistantInactive()
 
 
-def chat_process(*, chat: Chat) -> ProcessOutcome:
+def chat_process(*, chat: Chat, on_delta: Callable[[str], None] | None = None) -> ProcessOutcome:
     """Answer the chat's latest inbound message once; a new answer is made under the chat's processing lock.
+
+    Steps: `chat_process_start` (a replay, or the lock taken), then `chat_process_finish`. With
+    `on_delta`, the reply is handed to it in pieces as the engine writes it (see `chat_process_finish`).
+    """
+    return chat_process_finish(started=chat_process_start(chat=chat), on_delta=on_delta)
+
+
+@dataclass
+class StartedProcess:
+    """A processing that passed every check: the chat's lock is held (`lock`), or it is a replay (`replay`)."""
+
+    chat: Chat
+    latest: Message
+    lock: Lock | None = None
+    replay: ProcessOutcome | None = None
+
+
+def chat_process_start(*, chat: Chat) -> StartedProcess:
+    """Everything that may refuse a processing, before the engine runs; the caller must then call
+    `chat_process_finish`, which releases the lock.
 
     Steps: when the latest inbound message was processed already, return that processing's stored
     outcome (`replayed`), without the lock (a replay writes nothing, so a burst of retries all get it);
-    take the lock without waiting (409 `chat_processing` when held); check again under the lock; refuse
-    an inactive assistant (409 `assistant_inactive`); read the context; run the engine within
-    ENGINE_BUDGET_SECONDS; confirm we still own the lock; claim the message, write tasks, the reply
-    and the stored outcome in one transaction; release the lock (compare-and-delete, so only our own),
-    also on any error.
+    take the lock without waiting (409 `chat_processing` when held); check again under the lock;
+    refuse a chat with no user message (400 `nothing_to_process`) and an inactive assistant (409
+    `assistant_inactive`), releasing the lock.
     """
     latest = selectors.message_latest_inbound(chat=chat)
     if latest is not None and latest.processed_at is not None:
-        return ProcessOutcome.replay_of(latest.process_outcome)
-    with (hold_lock(_lock_name(chat), PROCESS_LOCK_TTL_MS, on_busy=ChatBusy()) as lock,
-          EngineCallRecorder(account=chat.account, assistant=chat.assistant, chat=chat) as call):
-        outcome = _process_locked(chat=chat, lock=lock, call=call)
-        call.finished(EngineCall.Outcome.IGNORED if outcome.ignored else EngineCall.Outcome.SUPPRESSED
-                      if outcome.suppressed else EngineCall.Outcome.REPLIED, tasks_created=len(outcome.task_ids))
-        if call.model is not None:
-            outcome.usage = call.usage.body()
-        return outcome
+        return StartedProcess(chat=chat, latest=latest, replay=ProcessOutcome.replay_of(latest.process_outcome))
+    lock = try_acquire(_lock_name(chat), PROCESS_LOCK_TTL_MS)
+    if lock is None:
+        raise ChatBusy()
+    try:
+        latest = selectors.message_latest_inbound(chat=chat)
+        if latest is None:
+            raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
+        if latest.processed_at is not None:
+            lock.release()
+            return StartedProcess(chat=chat, latest=latest, replay=ProcessOutcome.replay_of(latest.process_outcome))
+        _ensure_assistant_answers(chat)
+    except BaseException:
+        lock.release()
+        raise
+    return StartedProcess(chat=chat, latest=latest, lock=lock)
 
 
-def _process_locked(*, chat: Chat, lock: Lock, call: EngineCallRecorder) -> ProcessOutcome:
-    latest = selectors.message_latest_inbound(chat=chat)
-    if latest is None:
-        raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
-    if latest.processed_at is not None:
-        return ProcessOutcome.replay_of(latest.process_outcome)
-    _ensure_assistant_answers(chat)
+def chat_process_finish(*, started: StartedProcess, on_delta: Callable[[str], None] | None = None) -> ProcessOutcome:
+    """Run the engine for a started processing and store its outcome; the lock is released, also on error.
+
+    Steps: read the context; run the engine within ENGINE_BUDGET_SECONDS; confirm we still own the
+    lock; claim the message, write tasks, the reply and the stored outcome in one transaction; release
+    the lock (compare-and-delete, so only our own).
+
+    `on_delta` receives the reply in pieces, which joined are the stored reply's content. They are
+    passed on as the engine writes them when the message can be neither ignored nor suppressed;
+    otherwise (an email, a group message that does not address the assistant) they are held until the
+    outcome is written, and dropped when no reply is sent. A replay hands over its stored reply whole.
+    """
+    if started.replay is not None:
+        if on_delta is not None and started.replay.message:
+            on_delta(started.replay.message["content"])
+        return started.replay
+    chat = started.chat
+    try:
+        with EngineCallRecorder(account=chat.account, assistant=chat.assistant, chat=chat) as call:
+            outcome = _process_locked(chat=chat, latest=started.latest, lock=started.lock, on_delta=on_delta,
+                                      call=call)
+            call.finished(EngineCall.Outcome.IGNORED if outcome.ignored else EngineCall.Outcome.SUPPRESSED
+                          if outcome.suppressed else EngineCall.Outcome.REPLIED, tasks_created=len(outcome.task_ids))
+            if call.model is not None:
+                outcome.usage = call.usage.body()
+            return outcome
+    finally:
+        started.lock.release()
+
+
+def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callable[[str], None] | None,
+                    call: EngineCallRecorder) -> ProcessOutcome:
     assistant = chat.assistant
     profile = assistant_profile(assistant)
     addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
@@ -281,11 +332,21 @@ def _process_locked(*, chat: Chat, lock: Lock, call: EngineCallRecorder) -> Proc
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
     )
-    result = call.run(get_engine(), context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
+    deadline = Deadline(ENGINE_BUDGET_SECONDS)
+    held: list[str] = []
+    if on_delta is None:
+        result = call.run(get_engine(), context, deadline=deadline)
+    else:
+        live = latest.platform != Message.Platform.EMAIL and not context.may_ignore
+        result = call.run(get_engine(), context, deadline=deadline, on_text=on_delta if live else held.append)
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
-    return _write_outcome(chat=chat, latest=latest, addressing=addressing, result=result,
-                          ignore=result.ignored and context.may_ignore)
+    outcome = _write_outcome(chat=chat, latest=latest, addressing=addressing, result=result,
+                             ignore=result.ignored and context.may_ignore)
+    if held and outcome.message and not outcome.replayed:
+        for piece in held:
+            on_delta(piece)
+    return outcome
 
 
 def _entry(message: Message) -> TranscriptEntry:

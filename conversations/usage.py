@@ -48,8 +48,12 @@ class EngineCallRecorder:
         self.tasks_created = 0
 
     def run(self, engine: Engine, context, **kwargs):
-        """`engine.process_chat` or `process_task` (by the context's type), timed, its usage kept."""
-        entry_point = engine.process_chat if isinstance(context, ChatContext) else engine.process_task
+        """`engine.process_chat` or `process_task` (by the context's type; `stream_chat` when given
+        `on_text`), timed, its usage kept."""
+        if "on_text" in kwargs:
+            entry_point = engine.stream_chat
+        else:
+            entry_point = engine.process_chat if isinstance(context, ChatContext) else engine.process_task
         self.model = engine.model_name(context.agent)
         started = time.monotonic()
         try:

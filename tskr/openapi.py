@@ -9,6 +9,7 @@
 """
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 
 from .serializers import DeletedSerializer
 
@@ -73,10 +74,13 @@ class EnvelopeAutoSchema(AutoSchema):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         if not ("200" <= status_code < "300") or "content" not in response:
             return response
-        instance = serializer() if isinstance(serializer, type) else serializer
+        declared = serializer.response if isinstance(serializer, OpenApiResponse) else serializer
+        instance = declared() if isinstance(declared, type) else declared
         if getattr(getattr(instance, "child", instance), "envelope", False):
             return response
-        for media in response["content"].values():
+        for media_type, media in response["content"].items():
+            if media_type != "application/json":  # a stream (text/event-stream) has no envelope
+                continue
             schema = media.get("schema", {})
             if "$ref" in schema and schema["$ref"].split("/")[-1].startswith("Paginated"):
                 continue

@@ -163,6 +163,8 @@ TSKR_AI_MAX_RETRIES = env_int("TSKR_AI_MAX_RETRIES", 1, minimum=0)
 TSKR_MODEL_PRICES = env_model_prices("TSKR_MODEL_PRICES", {
     "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cacheWrite": 3.75, "cacheRead": 0.30},
 })
+#: A streamed `POST /chats/:id/process` writes a `: ping` comment after this many seconds without an event.
+TSKR_STREAM_PING_SECONDS = env_int("TSKR_STREAM_PING_SECONDS", 15, minimum=1)
 
 # --- OAuth providers and resource sync (calendars_app) ---------------------------------------
 GOOGLE_OAUTH_CLIENT_ID = env_str("GOOGLE_OAUTH_CLIENT_ID")

@@ -117,35 +117,34 @@ def make_caller(account_name: str, email: str | None, *, staff: bool = False, **
     return Caller(account, certificate, private_pem, email, **names)
 
 
-@contextmanager
-def running_celery_worker(*, timeout: float = 30.0):
-    """Run a real `celery worker` subprocess on the test database and the test Redis, then stop it.
-
-    Tests using it need committed data: mark them `@pytest.mark.django_db(transaction=True)`.
-    The worker's log is attached to the assertion message when it fails to start.
-    """
-    from django.conf import settings
-    from django.db import connection
-
-    if not settings.REDIS_URL:
-        pytest.skip("a real Celery worker needs REDIS_URL")
+def subprocess_env() -> dict:
+    """The environment for a server or worker subprocess working on the test database (and test Redis)."""
     db = connection.settings_dict
     env = os.environ.copy()
-    env["DATABASE_URL"] = (f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST']}:"
-                           f"{db['PORT']}/{db['NAME']}")
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = (f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST']}:"
+                               f"{db['PORT']}/{db['NAME']}")
     env.pop("TSKR_TEST_DATABASE_NAME", None)
-    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tskr", "worker", "--pool=solo", "--without-heartbeat",
-         "--without-gossip", "--without-mingle", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-l", "INFO",
-         "-n", f"test-{os.getpid()}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    return env
+
+
+@contextmanager
+def running_process(command: list[str], *, ready: Callable[[bytes], bool], env: dict | None = None,
+                    timeout: float = 30.0):
+    """Run `command` (cwd: the project) until the block ends; it is ready when `ready(its output so far)`.
+    Its output is attached to the assertion message when it fails to start."""
+    from django.conf import settings
+
+    log = tempfile.NamedTemporaryFile(prefix="tskr-process-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env or subprocess_env(), stdout=log,
+                               stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
-        while b" ready." not in Path(log.name).read_bytes():
+        while not ready(Path(log.name).read_bytes()):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("celery worker did not start:\n" + Path(log.name).read_text())
+                raise AssertionError(f"{command[:3]} did not start:\n" + Path(log.name).read_text())
             time.sleep(0.1)
         yield process
     finally:
@@ -158,6 +157,53 @@ def running_celery_worker(*, timeout: float = 30.0):
                 process.wait()
         log.close()
 
+
+@contextmanager
+def running_celery_worker(*, timeout: float = 30.0):
+    """Run a real `celery worker` subprocess on the test database and the test Redis, then stop it.
+
+    Tests using it need committed data: mark them `@pytest.mark.django_db(transaction=True)`.
+    """
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.skip("a real Celery worker needs REDIS_URL")
+    command = [sys.executable, "-m", "celery", "-A", "tskr", "worker", "--pool=solo", "--without-heartbeat",
+               "--without-gossip", "--without-mingle", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-l", "INFO",
+               "-n", f"test-{os.getpid()}@%h"]
+    with running_process(command, ready=lambda output: b" ready." in output, timeout=timeout) as process:
+        yield process
+
+
+@dataclass
+class ServerSentEvent:
+    """One event of a text/event-stream response; `data` decoded from JSON, `raw` as it came."""
+
+    id: int
+    event: str
+    data: dict
+    raw: str
+
+
+def read_events(lines, *, until: Callable[["ServerSentEvent"], bool] | None = None) -> tuple[list, int]:
+    """([ServerSentEvent], number of `: ping` comments) from an iterator of the response's lines; stops
+    early after the event for which `until` is true."""
+    import json
+
+    events, pings, fields = [], 0, {}
+    for line in lines:
+        if line == ": ping":
+            pings += 1
+        elif line:
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        elif fields:
+            events.append(ServerSentEvent(int(fields["id"]), fields["event"], json.loads(fields["data"]),
+                                          fields["data"]))
+            fields = {}
+            if until is not None and until(events[-1]):
+                break
+    return events, pings
 
 
 def run_together(*calls: Callable[[], object]) -> list:

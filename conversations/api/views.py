@@ -8,12 +8,14 @@ from accounts.models import Assistant
 from tskr.exceptions import NotFound
 from tskr.permissions import IsDelegated, IsManagement
 from tskr.renderers import Envelope
+from tskr.sse import EventStreamNegotiation, accepts_event_stream, event_stream_response
 from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import ChatFilter
 from ..models import Chat, Message
 from .pagination import WindowCountPagination
+from .streaming import process_events
 from .serializers import (
     MessagesClearedSerializer,
     ChatCreateSerializer,
@@ -58,7 +60,24 @@ Holds a per-chat lock (30 s TTL, never waited for): a second call meanwhile answ
   `ok` included) or `failed`. Every async call for the same latest message answers the same job while it is
   queued, running or succeeded (a message answered synchronously gets a job already `succeeded` with the
   replayed body); after a `failed` job, a new call queues a new one.
+- `Accept: text/event-stream` (without `async`) answers `200 text/event-stream`: Server-Sent Events, each
+  with `id:` 1, 2, 3... and one line of JSON `data:`. See the text/event-stream response below.
 """
+
+STREAM_DESCRIPTION = """Sent when the request accepts `text/event-stream`. Events, in order:
+- `start`: `{"chatId", "messageId"}` (the inbound message being answered);
+- `delta`: `{"text"}`, pieces of the reply as the engine writes them; joined, they are `message.content`. None
+  when no reply is sent (`ignored`, `suppressed`); for email and for group messages the engine may ignore,
+  they come only once the outcome is stored. A replay sends its stored reply as one `delta`;
+- `task`: `{"task"}`, each task of the outcome (as `GET /tasks` lists it);
+- `done`: exactly the synchronous JSON body (`ok` included);
+- or `error`: `{"error", "error_code"}` (e.g. `ai_unavailable`, `ai_timeout`, `ai_bad_response`, `lock_expired`)
+  in place of `done`; nothing was stored.
+
+A comment line `: ping` is written after 15 s without an event (`TSKR_STREAM_PING_SECONDS`). Refusals before
+the stream starts (401, 404, 400 `nothing_to_process`, 409 `chat_processing` / `assistant_inactive`) are ordinary
+JSON error responses. A client that disconnects does not stop the run: its result is stored, and calling again
+replays it."""
 
 
 class ChatViewSet(ScopedViewSet):
@@ -105,16 +124,24 @@ class ChatViewSet(ScopedViewSet):
         return Response(deleted(chat_id, "Chat deleted successfully"))
 
     @extend_schema(request=ProcessRequestSerializer, description=PROCESS_DESCRIPTION,
-                   responses={200: ProcessResultSerializer, 202: ChatJobEnvelopeSerializer,
+                   responses={(200, "application/json"): OpenApiResponse(
+                                  response=ProcessResultSerializer,
+                                  description="The outcome as JSON, or with `Accept: text/event-stream` as events"),
+                              (200, "text/event-stream"): OpenApiResponse(
+                                  response={"type": "string", "description": STREAM_DESCRIPTION}),
+                              202: ChatJobEnvelopeSerializer,
                               502: OpenApiResponse(description="The AI engine answered something unusable"),
                               504: OpenApiResponse(description="The AI engine did not answer in time")})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], content_negotiation_class=EventStreamNegotiation)
     def process(self, request, chat_id=None):
         chat = self.get_object()
         if ProcessRequestSerializer.validated(request.data)["run_async"]:
             job = services.chat_process_enqueue(chat=chat, actor=self.acting_user)
             job.refresh_from_db()  # eager mode (no broker) has already run it
             return Response(Envelope({"job": ChatJobSerializer(job).data}), status=status.HTTP_202_ACCEPTED)
+        if accepts_event_stream(request):
+            started = services.chat_process_start(chat=chat)
+            return event_stream_response(process_events(started), ping_seconds=settings.TSKR_STREAM_PING_SECONDS)
         return Response(Envelope(services.chat_process(chat=chat).body()))
 
     @extend_schema(responses=ChatJobEnvelopeSerializer, description="Poll an asynchronous process job.")

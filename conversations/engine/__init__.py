@@ -1,10 +1,12 @@
 """The assistant engine: one interface, two implementations, chosen by `TSKR_AI_ENGINE`.
 
-Interface (`base.Engine`), both entry points pure functions of their context (no database access):
+Interface (`base.Engine`), every entry point a pure function of its context (no database access):
 
     engine = get_engine()
     result = engine.process_chat(ChatContext(...), deadline=Deadline(25))   # -> ChatResult
     result = engine.process_task(TaskContext(...), deadline=Deadline(25))   # -> TaskResult
+    # process_chat, the reply also handed to `on_text` in pieces as it is written (streamed answers):
+    result = engine.stream_chat(ChatContext(...), deadline=Deadline(25), on_text=callback)
 
 - `ChatResult(ignored, reply, tasks: tuple[TaskDraft])`: `ignored` only when `context.may_ignore`
   (a group message that does not address the assistant); `tasks` only of enabled skills
@@ -20,7 +22,8 @@ Interface (`base.Engine`), both entry points pure functions of their context (no
 Implementations:
 - `local` (`LocalEngine`): deterministic rules, offline, no key. Not a language model.
 - `anthropic` (`AnthropicEngine`): one Messages API call per run through the official SDK, the
-  decision, reply and tasks returned together through tool use.
+  decision, reply and tasks returned together through tool use; `stream_chat` makes it through the
+  SDK's streaming API and passes text on as the model writes it.
 
 Callers build contexts with `conversations.engine.context` helpers (`assistant_profile`,
 `user_profile`, `agent_for`), then write the result themselves inside a transaction.

@@ -12,12 +12,14 @@ The agent's model and max_tokens are used; its temperature is not sent (the SDK'
 longer takes sampling parameters).
 
 Time: the SDK's own retries are off (its defaults allow minutes); this module retries transient
-failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`.
+failures itself, each attempt's timeout cut to what is left of the caller's `Deadline`. A streamed
+call (`stream_chat`) is retried only while none of its text has been passed on.
 """
 import functools
 import json
 import random
 import time
+from collections.abc import Callable
 
 import anthropic
 from django.conf import settings
@@ -147,6 +149,74 @@ _TASK_TOOLS = [{
 }]
 
 
+def _chat_request(context: ChatContext) -> dict:
+    """The Messages API request (without model and max_tokens) answering a chat's latest message."""
+    agent = context.agent
+    stable = _persona(context.assistant, agent.system_prompt if agent else "") + "\n\n" + _CHAT_RULES
+    situation = [_about_user(context.user, context.now), f"Platform: {context.platform}."]
+    if context.subject:
+        situation.append(f"Subject: {context.subject}")
+    situation.append(f"The latest message reached {context.audience} people besides you"
+                     + (" and addresses you directly: answer it." if context.directly_addressed else "."))
+    return {"system": _system(stable, "\n".join(situation)), "tools": _chat_tools(context.skills),
+            "messages": _messages(context.transcript)}
+
+
+def _chat_result(context: ChatContext, response) -> ChatResult:
+    reply, calls = _split(response)
+    if context.may_ignore and any(name == "ignore_message" for name, _ in calls):
+        return ChatResult(ignored=True, usage=_usage(response))
+    tasks, questions = [], []
+    for name, arguments in calls:
+        if name == "create_task":
+            task, question = _draft(arguments, context.skills)
+            if task is not None:
+                tasks.append(task)
+                questions.extend([question] if question else [])
+    if not reply:
+        reply = " ".join(questions) or "; ".join(task.title for task in tasks)
+    if not reply:
+        raise EngineBadResponse("The AI engine returned neither a reply nor a task")
+    return ChatResult(reply=reply, tasks=tuple(tasks), usage=_usage(response))
+
+
+class _ReplyPieces:
+    """Passes the model's text deltas on so that, joined, they are the reply `_split` makes of the final
+    message (each text block stripped, blocks joined by a blank line): leading whitespace of a block is
+    dropped, trailing whitespace held back until more text of the same block follows it."""
+
+    def __init__(self, on_text: Callable[[str], None]):
+        self.on_text = on_text
+        self.sent = ""
+        self._held = ""
+        self._in_block = False
+
+    def block_start(self) -> None:
+        self._held, self._in_block = "", False
+
+    def text(self, piece: str) -> None:
+        if not self._in_block:
+            piece = piece.lstrip()
+            if not piece:
+                return
+            piece = ("\n\n" if self.sent else "") + piece
+            self._in_block = True
+        piece = self._held + piece
+        body = piece.rstrip()
+        self._held = piece[len(body):]
+        if body:
+            self._send(body)
+
+    def finish(self, reply: str) -> None:
+        """Hand over what the reply has beyond the streamed text (a reply made up from the tasks)."""
+        if reply.startswith(self.sent) and len(reply) > len(self.sent):
+            self._send(reply[len(self.sent):])
+
+    def _send(self, piece: str) -> None:
+        self.sent += piece
+        self.on_text(piece)
+
+
 @functools.lru_cache(maxsize=8)
 def _client(api_key: str, base_url: str | None, timeout: float) -> anthropic.Anthropic:
     """One SDK client per process and configuration, reused by every engine built from the same settings.
@@ -178,31 +248,19 @@ class AnthropicEngine(Engine):
 
     # -- entry points ----------------------------------------------------------------------------
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
-        agent = context.agent
-        stable = _persona(context.assistant, agent.system_prompt if agent else "") + "\n\n" + _CHAT_RULES
-        situation = [_about_user(context.user, context.now), f"Platform: {context.platform}."]
-        if context.subject:
-            situation.append(f"Subject: {context.subject}")
-        situation.append(f"The latest message reached {context.audience} people besides you"
-                         + (" and addresses you directly: answer it." if context.directly_addressed else "."))
-        response = self._create(deadline=deadline, agent=agent, system=_system(stable, "\n".join(situation)),
-                                tools=_chat_tools(context.skills), messages=_messages(context.transcript))
-        reply, calls = _split(response)
-        usage = _usage(response)
-        if context.may_ignore and any(name == "ignore_message" for name, _ in calls):
-            return ChatResult(ignored=True, usage=usage)
-        tasks, questions = [], []
-        for name, arguments in calls:
-            if name == "create_task":
-                task, question = _draft(arguments, context.skills)
-                if task is not None:
-                    tasks.append(task)
-                    questions.extend([question] if question else [])
-        if not reply:
-            reply = " ".join(questions) or "; ".join(task.title for task in tasks)
-        if not reply:
-            raise EngineBadResponse("The AI engine returned neither a reply nor a task")
-        return ChatResult(reply=reply, tasks=tuple(tasks), usage=usage)
+        response = self._create(deadline=deadline, agent=context.agent, **_chat_request(context))
+        return _chat_result(context, response)
+
+    def stream_chat(self, context: ChatContext, *, deadline: Deadline, on_text: Callable[[str], None]) -> ChatResult:
+        """The same call through the SDK's streaming API: text deltas go to `on_text` as the model writes
+        them (shaped by `_ReplyPieces`), tool calls are read from the final message. A reply made up
+        from the tasks (the model wrote no text) is handed over at the end."""
+        pieces = _ReplyPieces(on_text)
+        response = self._stream(deadline=deadline, agent=context.agent, pieces=pieces, **_chat_request(context))
+        result = _chat_result(context, response)
+        if not result.ignored:
+            pieces.finish(result.reply)
+        return result
 
     def process_task(self, context: TaskContext, *, deadline: Deadline) -> TaskResult:
         agent = context.agent
@@ -223,15 +281,38 @@ class AnthropicEngine(Engine):
 
     # -- the call --------------------------------------------------------------------------------
     def _create(self, *, deadline: Deadline, agent, **request):
+        return self._attempts(deadline, agent, request,
+                              lambda timeout: self.client.messages.create(**request, timeout=timeout))
+
+    def _stream(self, *, deadline: Deadline, agent, pieces: _ReplyPieces, **request):
+        """One streamed call. A failed attempt is retried only while no text was handed over (a retry
+        would write the reply again); the deadline is checked at every event, since a model that keeps
+        writing never trips the read timeout."""
+
+        def attempt(timeout: float):
+            with self.client.messages.stream(**request, timeout=timeout) as stream:
+                for event in stream:
+                    if deadline.remaining() <= 0:
+                        raise EngineTimeout()
+                    if event.type == "content_block_start" and event.content_block.type == "text":
+                        pieces.block_start()
+                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        pieces.text(event.delta.text)
+                return stream.get_final_message()
+
+        return self._attempts(deadline, agent, request, attempt, may_retry=lambda: not pieces.sent)
+
+    def _attempts(self, deadline: Deadline, agent, request: dict, attempt: Callable[[float], object], *,
+                  may_retry: Callable[[], bool] = lambda: True):
         request["model"] = self.model_name(agent)
         request["max_tokens"] = agent.max_tokens if agent and agent.max_tokens else DEFAULT_MAX_TOKENS
         failure: Exception = EngineTimeout()
-        for attempt in range(self.max_retries + 1):
+        for number in range(self.max_retries + 1):
             remaining = deadline.remaining()
             if remaining < MIN_ATTEMPT_SECONDS:
                 break
             try:
-                return self.client.messages.create(**request, timeout=min(self.timeout, remaining))
+                return attempt(min(self.timeout, remaining))
             except anthropic.APITimeoutError:
                 failure = EngineTimeout()
             except anthropic.APIConnectionError:
@@ -239,11 +320,15 @@ class AnthropicEngine(Engine):
             except anthropic.APIStatusError as exc:
                 if exc.status_code in (401, 403):
                     raise EngineUnavailable("The AI engine refused our credentials") from exc
-                if exc.status_code < 500 and exc.status_code not in (408, 409, 429):
+                if exc.status_code < 400:  # an `error` event in the middle of a streamed answer
+                    failure = EngineUnavailable("The AI engine failed while answering; retry shortly")
+                elif exc.status_code < 500 and exc.status_code not in (408, 409, 429):
                     raise EngineBadResponse(f"The AI engine rejected the request ({exc.status_code})") from exc
-                failure = EngineUnavailable(f"The AI engine is unavailable ({exc.status_code}); retry shortly")
-            if attempt < self.max_retries:
-                time.sleep(min(0.25 * 2 ** attempt + random.uniform(0, 0.1), deadline.remaining()))
+                else:
+                    failure = EngineUnavailable(f"The AI engine is unavailable ({exc.status_code}); retry shortly")
+            if number >= self.max_retries or not may_retry():
+                break
+            time.sleep(min(0.25 * 2 ** number + random.uniform(0, 0.1), deadline.remaining()))
         raise failure
 
 

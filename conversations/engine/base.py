@@ -1,6 +1,8 @@
 """The engine interface, its errors and the time budget every run must fit in."""
+import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from tskr.exceptions import ApplicationError
 
@@ -53,8 +55,13 @@ class Deadline:
         return max(0.0, self.expires_at - time.monotonic())
 
 
+#: A word with the whitespace before it, or trailing whitespace: joined, the pieces are the text again.
+_WORDS = re.compile(r"\s*\S+|\s+$")
+
+
 class Engine(ABC):
-    """One assistant brain, two entry points. Implementations must be stateless and thread-safe."""
+    """One assistant brain: a chat entry point (plain or streamed) and a task entry point. Implementations
+    must be stateless and thread-safe."""
 
     name: str
 
@@ -65,6 +72,20 @@ class Engine(ABC):
     @abstractmethod
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         """Decide whether to answer the latest message; if so, reply and draft tasks (enabled skills only)."""
+
+    def stream_chat(self, context: ChatContext, *, deadline: Deadline, on_text: Callable[[str], None]) -> ChatResult:
+        """`process_chat`, handing the reply to `on_text` in pieces as it is written; the pieces joined are
+        the result's `reply`. Pieces may come before the engine has decided to ignore the message (a model
+        writes first): a caller that must not show an ignored reply holds them until the result.
+
+        This default writes the finished reply word by word (the local engine's reply is ready at once);
+        an engine that can stream its model's output overrides it.
+        """
+        result = self.process_chat(context, deadline=deadline)
+        if not result.ignored:
+            for piece in _WORDS.findall(result.reply):
+                on_text(piece)
+        return result
 
     @abstractmethod
     def process_task(self, context: TaskContext, *, deadline: Deadline) -> TaskResult:

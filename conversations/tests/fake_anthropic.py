@@ -8,6 +8,13 @@ system blocks up to the last one marked `cache_control`. A prefix byte-identical
 reported as `cache_read_input_tokens`; a new one as `cache_creation_input_tokens` (and remembered); the
 rest of the prompt as `input_tokens`. Tokens are counted as bytes / 4. Anything volatile leaking into the
 prefix makes every call a cache write, so tests can tell.
+
+A request with `"stream": true` is answered as the Messages API streams (Server-Sent Events):
+`message_start`, a `ping`, then per content block `content_block_start`, its deltas (`text_delta`
+pieces of `chunk_chars` characters for text, `input_json_delta` pieces of the JSON for a tool call)
+and `content_block_stop`, then `message_delta` (stop reason, output tokens) and `message_stop`. Text
+pieces are spaced by `chunk_delay` seconds (a model writing at a fixed rate); with `fail_after_chunks`
+an `error` event (`overloaded_error`) comes after that many pieces instead of the rest.
 """
 import json
 import threading
@@ -24,12 +31,19 @@ def tool_use(name: str, arguments: dict, index: int = 1) -> dict:
     return {"type": "tool_use", "id": f"toolu_fake_{index}", "name": name, "input": arguments}
 
 
+def _pieces(value: str, size: int) -> list[str]:
+    return [value[start:start + size] for start in range(0, len(value), size)] or [""]
+
+
 @dataclass
 class Answer:
     blocks: list = field(default_factory=list)
     status: int = 200
     delay: float = 0.0
     error_type: str = "api_error"
+    chunk_chars: int = 8
+    chunk_delay: float = 0.0
+    fail_after_chunks: int | None = None
 
 
 class FakeAnthropic:
@@ -63,12 +77,57 @@ class FakeAnthropic:
                     return self._send(answer.status, {"type": "error",
                                                       "error": {"type": answer.error_type, "message": "fake failure"}})
                 uses_tool = any(block["type"] == "tool_use" for block in answer.blocks)
-                self._send(200, {
+                message = {
                     "id": f"msg_fake_{len(fake.requests)}", "type": "message", "role": "assistant",
                     "model": body["model"], "content": answer.blocks,
                     "stop_reason": "tool_use" if uses_tool else "end_turn", "stop_sequence": None,
                     "usage": usage,
-                })
+                }
+                if body.get("stream"):
+                    return self._stream(message, answer)
+                self._send(200, message)
+
+            def _stream(self, message, answer):
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("request-id", "req_fake")
+                    self.end_headers()
+                    self._event("message_start", {"type": "message_start", "message": {
+                        **message, "content": [], "stop_reason": None,
+                        "usage": {**message["usage"], "output_tokens": 1}}})
+                    self._event("ping", {"type": "ping"})
+                    chunks = 0
+                    for index, block in enumerate(message["content"]):
+                        if block["type"] == "text":
+                            start, pieces = {"type": "text", "text": ""}, _pieces(block["text"], answer.chunk_chars)
+                            delta = lambda piece: {"type": "text_delta", "text": piece}  # noqa: E731
+                        else:
+                            start = {**block, "input": {}}
+                            pieces = _pieces(json.dumps(block["input"]), answer.chunk_chars)
+                            delta = lambda piece: {"type": "input_json_delta", "partial_json": piece}  # noqa: E731
+                        self._event("content_block_start",
+                                    {"type": "content_block_start", "index": index, "content_block": start})
+                        for piece in pieces:
+                            if answer.fail_after_chunks is not None and chunks >= answer.fail_after_chunks:
+                                return self._event("error", {"type": "error", "error": {
+                                    "type": "overloaded_error", "message": "Overloaded"}})
+                            if block["type"] == "text" and answer.chunk_delay:
+                                time.sleep(answer.chunk_delay)
+                            self._event("content_block_delta",
+                                        {"type": "content_block_delta", "index": index, "delta": delta(piece)})
+                            chunks += 1
+                        self._event("content_block_stop", {"type": "content_block_stop", "index": index})
+                    self._event("message_delta", {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                        "usage": {"output_tokens": message["usage"]["output_tokens"]}})
+                    self._event("message_stop", {"type": "message_stop"})
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+            def _event(self, name, data):
+                self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
 
             def _send(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -105,8 +164,10 @@ class FakeAnthropic:
             usage["cache_creation_input_tokens"] = len(prefix) // 4
         return usage
 
-    def answer(self, *blocks, status: int = 200, delay: float = 0.0, error_type: str = "api_error") -> None:
-        self.script.append(Answer(list(blocks), status, delay, error_type))
+    def answer(self, *blocks, status: int = 200, delay: float = 0.0, error_type: str = "api_error",
+               **streaming) -> None:
+        """Script the next answer; `streaming` takes `chunk_chars`, `chunk_delay`, `fail_after_chunks`."""
+        self.script.append(Answer(list(blocks), status, delay, error_type, **streaming))
 
     def start(self):
         self._thread.start()

@@ -189,3 +189,17 @@ def test_the_users_memories_and_preferences_go_into_the_volatile_part_of_the_pro
     stable, volatile = anthropic_api.requests[0]["body"]["system"]
     assert "- Partner: Married to Sam" in volatile["text"] and '"seatPreference": "aisle"' in volatile["text"]
     assert "Married to Sam" not in stable["text"] and "seatPreference" not in stable["text"]
+
+
+def test_a_model_that_keeps_writing_past_the_deadline_times_out_while_streaming(anthropic_api):
+    # Each piece comes well within the read timeout, so only the deadline checked at every event stops it.
+    anthropic_api.answer(text("word " * 100), chunk_chars=5, chunk_delay=0.1)
+    context = ChatContext(assistant=AssistantProfile(name="Tess", email="tess@acme.test"), agent=None, user=None,
+                          platform="chat", transcript=(TranscriptEntry("user", "Hi"),),
+                          latest=TranscriptEntry("user", "Hi"), audience=1, directly_addressed=True)
+    engine, pieces = get_engine(), []  # built first: its first import of the SDK is not the model's time
+    started = time.monotonic()
+    with pytest.raises(EngineTimeout):
+        engine.stream_chat(context, deadline=Deadline(1.5), on_text=pieces.append)
+    assert time.monotonic() - started < 2.5
+    assert pieces and len(anthropic_api.requests) == 1  # text was passed on: no retry

@@ -1,0 +1,31 @@
+"""`POST /chats/:id/process` answered as Server-Sent Events: the events of one started processing."""
+from collections.abc import Callable
+
+from tasks_app.api.serializers import TaskSerializer
+from tasks_app.selectors import task_list
+from tskr.sse import EventSink
+
+from .. import services
+
+
+def process_events(started: services.StartedProcess) -> Callable[[EventSink], None]:
+    """The work streamed for a started processing (its lock held, or a replay): `start`, the reply's
+    `delta`s, a `task` for each of its tasks, then `done` carrying exactly the synchronous body. An
+    error raised on the way becomes the `error` event (`tskr.sse`), in place of `done`.
+
+    The lock is released when the outcome is stored, before the `task` and `done` events are written,
+    so a client reacting to `done` never finds the chat still locked.
+    """
+
+    def work(sink: EventSink) -> None:
+        sink.send("start", {"chatId": started.chat.id, "messageId": started.latest.id})
+        outcome = services.chat_process_finish(started=started,
+                                               on_delta=lambda text: sink.send("delta", {"text": text}))
+        if outcome.task_ids:
+            tasks = {task.id: task for task in task_list(account=started.chat.account).filter(id__in=outcome.task_ids)}
+            for task_id in outcome.task_ids:
+                if task_id in tasks:
+                    sink.send("task", {"task": TaskSerializer(tasks[task_id]).data})
+        sink.send("done", {"ok": True, **outcome.body()})
+
+    return work
