@@ -83,7 +83,7 @@ def event_stream_response(work: Callable[[EventSink], None], *, ping_seconds: fl
     sink = EventSink()
     threading.Thread(target=_run, args=(work, sink), name="tskr-sse").start()
     response = StreamingHttpResponse(sink.frames(ping_seconds), content_type=MEDIA_TYPE)
-    response["Cache-Control"] = "no-cache"
+    response["Cache-Control"] = "no-store"  # an authenticated answer, like every other (tskr.middleware)
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
     return response
 

@@ -61,7 +61,7 @@ def test_stream_sends_start_deltas_tasks_and_done_equal_to_the_synchronous_body(
     response, events, _ = stream(live_server.url, alice, chat)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream"
-    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["cache-control"] == "no-store"
     task = Task.objects.get()
     kinds = names(events)
     assert kinds[0] == "start" and kinds[-2:] == ["task", "done"]
