@@ -32,3 +32,16 @@ class IsSuperAdmin(IsAccountMember):
         if not request.user.is_super_admin:
             raise Forbidden("This endpoint needs super admin privileges", error_code="super_admin_required")
         return True
+
+
+class ManagementOrReadOnly(IsAccountMember):
+    """Account settings: any token of the account reads them; changing them needs a management token
+    (403 `management_token_required`), since a delegated token acts for one user, not the account."""
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.user.is_delegated:
+            raise Forbidden("Changing this needs a management token (a JWT without an email claim)",
+                            error_code="management_token_required")
+        return True
