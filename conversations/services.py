@@ -12,7 +12,8 @@ from django.db.models import Case, Count, F, Max, OuterRef, Subquery, Value, Whe
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from accounts.models import Account, Assistant, User
+from accounts.events import event_emit
+from accounts.models import Account, Assistant, EventType, User
 from directory.models import UserIdentifier
 from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
@@ -66,13 +67,25 @@ def _title_from(content: str) -> str:
     return (first_line[:77].rstrip() + "…") if len(first_line) > 80 else first_line
 
 
+def _api_data(instance: Chat | Message | ChatJob) -> dict:
+    """A chat, message or job as the API answers it: the `data` of its webhook events. A message's data
+    adds `chatId`, which the API's message shape leaves to the URL."""
+    from .api.serializers import ChatJobSerializer, ChatSerializer, MessageSerializer  # they import this module
+
+    if isinstance(instance, Message):
+        return {**MessageSerializer(instance).data, "chatId": instance.chat_id}
+    return (ChatSerializer if isinstance(instance, Chat) else ChatJobSerializer)(instance).data
+
+
 @transaction.atomic
 def chat_create(*, account: Account, actor: User | None, assistant: Assistant, title: str | None = None,
                 metadata: dict | None = None) -> Chat:
     """A new chat; without a title one is generated, and replaced by the first user message's first line."""
-    return Chat.objects.create(account=account, assistant=assistant, created_by=actor,
+    chat = Chat.objects.create(account=account, assistant=assistant, created_by=actor,
                                title=title or _generated_title(assistant), title_generated=not title,
                                metadata=metadata or {})
+    event_emit(account_id=account.id, type=EventType.CHAT_CREATED, data=_api_data(chat))
+    return chat
 
 
 @transaction.atomic
@@ -129,6 +142,7 @@ def _message_create(*, chat: Chat, sender: User | None, posted_by: User | None, 
         changes["title"] = Case(When(title_generated=True, then=Value(_title_from(content))), default=F("title"))
         changes["title_generated"] = Value(False)
     Chat.objects.filter(pk=chat.pk).update(**changes)
+    event_emit(account_id=chat.account_id, type=EventType.CHAT_MESSAGE_CREATED, data=_api_data(message))
     return message
 
 
@@ -231,7 +245,7 @@ def _process_locked(*, chat: Chat, lock: Lock) -> ProcessOutcome:
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
     if result.ignored and context.may_ignore:
-        return ProcessOutcome(ignored=True)
+        return _processed(chat=chat, latest=latest, outcome=ProcessOutcome(ignored=True))
     return _write_result(chat=chat, latest=latest, addressing=addressing, result=result)
 
 
@@ -257,15 +271,24 @@ def _write_result(*, chat: Chat, latest: Message, addressing: Addressing, result
     task_ids = [task.id for task in tasks]
     clarifying = result.needs_clarification
     if latest.platform == Message.Platform.EMAIL and tasks and not clarifying:
-        return ProcessOutcome(task_ids=task_ids, suppressed=True)
+        return _processed(chat=chat, latest=latest, outcome=ProcessOutcome(task_ids=task_ids, suppressed=True))
     recipients = addressing.reply_recipients(sender_only=clarifying)
     assistant_from = chat.assistant.email if chat.assistant else ""
     stored = _message_create(chat=chat, sender=None, posted_by=None, role=Message.Role.ASSISTANT,
                              platform=latest.platform, content=result.reply,
                              metadata={"from": assistant_from, **recipients, "inReplyTo": latest.id,
                                        "taskIds": task_ids})
-    return ProcessOutcome(message={"id": stored.id, **recipients, "content": stored.content,
-                                   "platform": stored.platform}, task_ids=task_ids)
+    return _processed(chat=chat, latest=latest, outcome=ProcessOutcome(
+        message={"id": stored.id, **recipients, "content": stored.content, "platform": stored.platform},
+        task_ids=task_ids))
+
+
+@transaction.atomic
+def _processed(*, chat: Chat, latest: Message, outcome: ProcessOutcome) -> ProcessOutcome:
+    """`chat.processed`: the process body with the chat and the inbound message it answered."""
+    event_emit(account_id=chat.account_id, type=EventType.CHAT_PROCESSED,
+               data={**outcome.body(), "chatId": chat.id, "messageId": latest.id})
+    return outcome
 
 
 # -- asynchronous processing ----------------------------------------------------------------------
@@ -310,18 +333,28 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     return False
 
 
+@transaction.atomic
 def _job_finish(job: ChatJob, *, result: dict | None = None, error: ApplicationError | None = None) -> None:
     ChatJob.objects.filter(id=job.id).update(
         status=ChatJob.Status.FAILED if error else ChatJob.Status.SUCCEEDED, result=result,
         error={"error": error.message, "error_code": error.error_code} if error else None,
         finished_at=timezone.now(), updated_at=timezone.now())
+    job.refresh_from_db()
+    event_emit(account_id=job.account_id, type=EventType.CHAT_JOB_FAILED if error else EventType.CHAT_JOB_SUCCEEDED,
+               data=_api_data(job))
 
 
 def chat_jobs_fail_stale() -> int:
     """Fail the jobs whose worker died mid-run (killed at the time limit, machine lost): without this
     they would stay `running` forever and pollers would wait for nothing. Returns how many."""
     now = timezone.now()
-    return ChatJob.objects.filter(status=ChatJob.Status.RUNNING,
-                                  updated_at__lt=now - timedelta(seconds=STALE_JOB_SECONDS)).update(
-        status=ChatJob.Status.FAILED, finished_at=now, updated_at=now,
-        error={"error": "The worker running this job stopped before it finished", "error_code": "job_lost"})
+    with transaction.atomic():
+        stale = list(ChatJob.objects.select_for_update().filter(
+            status=ChatJob.Status.RUNNING, updated_at__lt=now - timedelta(seconds=STALE_JOB_SECONDS)))
+        ChatJob.objects.filter(id__in=[job.id for job in stale]).update(
+            status=ChatJob.Status.FAILED, finished_at=now, updated_at=now,
+            error={"error": "The worker running this job stopped before it finished", "error_code": "job_lost"})
+        for job in stale:
+            job.refresh_from_db()
+            event_emit(account_id=job.account_id, type=EventType.CHAT_JOB_FAILED, data=_api_data(job))
+    return len(stale)

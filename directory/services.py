@@ -8,7 +8,8 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.events import changed_attributes, event_emit
+from accounts.models import Account, EventType, User
 from tskr.authentication import forget_cached_user
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
@@ -22,14 +23,23 @@ from .validation import contact_row_clean, ensure_choice, platforms_errors, uniq
 MAX_IMPORT_CONTACTS = 1000
 
 
+def _api_data(instance: Memory | Contact) -> dict:
+    """A memory or contact as the API answers it: the `data` of its webhook events."""
+    from .api.serializers import ContactSerializer, MemorySerializer  # the serializers import this package
+
+    return (MemorySerializer if isinstance(instance, Memory) else ContactSerializer)(instance).data
+
+
 # -- memories ---------------------------------------------------------------------------------
 
 @transaction.atomic
 def memory_create(*, account: Account, user: User, title: str, content: str, type: str = Memory.Type.NOTE,
                   tags: list[str] | None = None, metadata: dict | None = None) -> Memory:
     ensure_choice(type, Memory.Type.values, "type")
-    return Memory.objects.create(account=account, user=user, title=title, content=content, type=type,
-                                 tags=list(dict.fromkeys(tags or [])), metadata=metadata or {})
+    memory = Memory.objects.create(account=account, user=user, title=title, content=content, type=type,
+                                   tags=list(dict.fromkeys(tags or [])), metadata=metadata or {})
+    event_emit(account_id=account.id, type=EventType.MEMORY_CREATED, data=_api_data(memory))
+    return memory
 
 
 @transaction.atomic
@@ -38,14 +48,19 @@ def memory_update(*, memory: Memory, **fields) -> Memory:
         ensure_choice(fields["type"], Memory.Type.values, "type")
     if "tags" in fields:
         fields["tags"] = list(dict.fromkeys(fields["tags"]))
+    before = _api_data(memory)
     for name, value in fields.items():
         setattr(memory, name, value)
     memory.save()
+    after = _api_data(memory)
+    event_emit(account_id=memory.account_id, type=EventType.MEMORY_UPDATED, data=after,
+               previous_attributes=changed_attributes(before, after))
     return memory
 
 
 @transaction.atomic
 def memory_delete(*, memory: Memory) -> None:
+    event_emit(account_id=memory.account_id, type=EventType.MEMORY_DELETED, data=_api_data(memory))
     memory.delete()
 
 
@@ -84,9 +99,10 @@ def contact_create(*, account: Account, user: User, name: str, email: str = "", 
     emails = unique_emails(emails or [], exclude=email)
     _ensure_contact_email_free(user=user, email=email)
     registered = _registered_users_by_email(account=account, emails=[e for e in [email, *emails] if e])
-    contact = Contact(account=account, user=user, name=name, email=email, emails=emails,
-                      linked_user_id=_linked_user_id(registered, email, emails), **fields)
-    return _save_contact(contact)
+    contact = _save_contact(Contact(account=account, user=user, name=name, email=email, emails=emails,
+                                    linked_user_id=_linked_user_id(registered, email, emails), **fields))
+    event_emit(account_id=account.id, type=EventType.CONTACT_CREATED, data=_api_data(contact))
+    return contact
 
 
 @transaction.atomic
@@ -95,6 +111,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
         _ensure_contact_email_free(user=contact.user, email=fields["email"], exclude_id=contact.id)
+    before = _api_data(contact)
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.emails = unique_emails(contact.emails, exclude=contact.email)
@@ -102,11 +119,16 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
         addresses = [e for e in [contact.email, *contact.emails] if e]
         registered = _registered_users_by_email(account=contact.account, emails=addresses)
         contact.linked_user_id = _linked_user_id(registered, contact.email, contact.emails)
-    return _save_contact(contact)
+    _save_contact(contact)
+    after = _api_data(contact)
+    event_emit(account_id=contact.account_id, type=EventType.CONTACT_UPDATED, data=after,
+               previous_attributes=changed_attributes(before, after))
+    return contact
 
 
 @transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
+    event_emit(account_id=contact.account_id, type=EventType.CONTACT_DELETED, data=_api_data(contact))
     contact.delete()
 
 
@@ -164,7 +186,7 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
             seen.add(data["email"])
             valid.append(data)
     if not valid:
-        return result
+        return _imported(account=account, user=user, result=result)
 
     row_emails = [data["email"] for data in valid]
     existing = list(Contact.objects.filter(account=account, user=user).filter(
@@ -205,6 +227,12 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
                                         error_code="import_conflict")):
         write(account=account, user=user, to_create=to_create, to_update=list(to_update.values()), now=timezone.now())
     result.created, result.updated = len(to_create), len(to_update)
+    return _imported(account=account, user=user, result=result)
+
+
+def _imported(*, account: Account, user: User, result: ContactsImportResult) -> ContactsImportResult:
+    """One `contacts.imported` event per import, with its counts (not one event per contact)."""
+    event_emit(account_id=account.id, type=EventType.CONTACTS_IMPORTED, data={"userId": user.id, **result.as_dict()})
     return result
 
 
