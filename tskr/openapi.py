@@ -15,7 +15,8 @@ from .serializers import DeletedSerializer
 ERROR_STATUSES = {
     "400": "Bad request: malformed JSON, invalid parameters or a validation error (`details` names the fields)",
     "401": "Missing, malformed or rejected token (see `error_code`)",
-    "403": "The token may not use this endpoint (e.g. `user_context_required`, `super_admin_required`)",
+    "403": ("The token may not use this endpoint (e.g. `user_context_required`, `super_admin_required`, "
+            "`management_token_required`)"),
     "404": "No such resource in the caller's account",
     "405": "Method not allowed on this path",
     "409": ("Conflict with the current state (duplicate, lock held, illegal transition, or `concurrent_change`: "

@@ -238,11 +238,14 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "tasks_app.models.Meeting.Status",
         "ActivityTypeEnum": "tasks_app.models.Activity.Type",
         "SkillStatusEnum": "admin_catalog.models.Skill.Status",
+        "WebhookEventTypeEnum": "accounts.models.EventType",
+        "WebhookDeliveryStatusEnum": "accounts.models.WebhookDelivery.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tskr.openapi.add_error_responses",
         "tskr.openapi.allow_empty_query_enums",
+        "accounts.openapi.add_webhook_event_schemas",
     ],
 }
 

@@ -154,7 +154,8 @@ class EventSerializer(serializers.ModelSerializer):
 
     type = serializers.ChoiceField(choices=EventType.choices)
     timestamp = serializers.DateTimeField(source="created_at")
-    data = serializers.JSONField(help_text="The resource as the API returns it; see the WebhookEvent* schemas")
+    data = serializers.JSONField(help_text="The resource as the API returns it; each type's schema is the "
+                                           "`WebhookEvent.<type>` component (`WebhookEventPayload`)")
 
     class Meta:
         model = Event

@@ -487,3 +487,17 @@ def test_the_management_command_delivers_due_deliveries(manager, receiver, capsy
     call_command("deliver_webhooks")
     assert "attempted 1 deliveries" in capsys.readouterr().out
     assert len(receiver.requests) == 1
+
+
+def test_the_openapi_document_describes_every_event_types_data(db):
+    schema = Client().get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    for event_type in EventType.values:
+        body = components[f"WebhookEvent.{event_type}"]
+        assert body["properties"]["type"]["enum"] == [event_type] and "data" in body["required"]
+    mapping = components["WebhookEventPayload"]["discriminator"]["mapping"]
+    assert set(mapping) == set(EventType.values)
+    for path in ("/webhooks", "/webhooks/{id}/rotate-secret", "/webhooks/{id}/test", "/webhooks/{id}/replay",
+                 "/webhooks/{webhook_id}/deliveries", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+                 "/events"):
+        assert path in schema["paths"], path
