@@ -140,7 +140,9 @@ def event_dispatch(*, event_id: str, account_id: str) -> list[str]:
 # -- one attempt ------------------------------------------------------------------------------
 
 def claim_lease() -> timedelta:
-    return timedelta(seconds=settings.TSKR_WEBHOOK_TIMEOUT_SECONDS + 15)
+    """Longer than an attempt can last: the timeout bounds the connect, the send and each read, and the
+    body read stops at the timeout overall, so three timeouts plus a margin for recording the outcome."""
+    return timedelta(seconds=3 * settings.TSKR_WEBHOOK_TIMEOUT_SECONDS + 10)
 
 
 def _claim(delivery_id: str, account_id: str, now: datetime, *, force: bool) -> bool:
@@ -184,12 +186,13 @@ def delivery_attempt(*, delivery_id: str, account_id: str, force: bool = False) 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str | None]:
     """(status code or None, the first KB of the answer or what went wrong, Retry-After)."""
+    deadline = time.monotonic() + settings.TSKR_WEBHOOK_TIMEOUT_SECONDS
     try:
         with _client() as client, client.stream("POST", url, content=body, headers=headers) as response:
             received = b""
             for chunk in response.iter_bytes():
                 received += chunk
-                if len(received) >= RESPONSE_BODY_LIMIT:
+                if len(received) >= RESPONSE_BODY_LIMIT or time.monotonic() > deadline:
                     break
             text = received[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")
             return response.status_code, text, response.headers.get("retry-after")
