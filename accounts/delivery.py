@@ -109,11 +109,19 @@ class _GuardedBackend(httpcore.SyncBackend):
                                    socket_options=socket_options)
 
 
-def _client() -> httpx.Client:
-    transport = httpx.HTTPTransport(retries=0)
-    # httpx has no public hook for the network backend; its connection pool takes one.
-    transport._pool._network_backend = _GuardedBackend()
-    return httpx.Client(transport=transport, timeout=settings.TSKR_WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+_client: httpx.Client | None = None
+
+
+def _http_client() -> httpx.Client:
+    """One client per process, made on first use (after a prefork worker forks): building the TLS context
+    costs tens of milliseconds, and receivers' keep-alive connections are reused."""
+    global _client
+    if _client is None:
+        transport = httpx.HTTPTransport(retries=0)
+        # httpx has no public hook for the network backend; its connection pool takes one.
+        transport._pool._network_backend = _GuardedBackend()
+        _client = httpx.Client(transport=transport, follow_redirects=False)
+    return _client
 
 
 # -- fan-out ----------------------------------------------------------------------------------
@@ -188,7 +196,8 @@ def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str | 
     """(status code or None, the first KB of the answer or what went wrong, Retry-After)."""
     deadline = time.monotonic() + settings.TSKR_WEBHOOK_TIMEOUT_SECONDS
     try:
-        with _client() as client, client.stream("POST", url, content=body, headers=headers) as response:
+        with _http_client().stream("POST", url, content=body, headers=headers,
+                                   timeout=settings.TSKR_WEBHOOK_TIMEOUT_SECONDS) as response:
             received = b""
             for chunk in response.iter_bytes():
                 received += chunk

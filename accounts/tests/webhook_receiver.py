@@ -19,6 +19,7 @@ class Received:
     path: str
     headers: dict
     body: bytes
+    at: float  # time.time() on arrival
 
 
 class WebhookReceiver:
@@ -36,7 +37,7 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                      body))
+                                                      body, time.time()))
                     answer = receiver.script.pop(0) if receiver.script else Answer()
                 receiver.arrived.set()
                 time.sleep(answer.pause)
