@@ -501,3 +501,22 @@ def test_the_openapi_document_describes_every_event_types_data(db):
                  "/webhooks/{webhook_id}/deliveries", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
                  "/events"):
         assert path in schema["paths"], path
+
+
+def test_the_staff_pages_never_show_a_secret_and_retry_failed_deliveries(admin_client, manager, receiver):
+    webhook = create_webhook(manager, receiver.url)
+    rotated = manager.client.post(f"/webhooks/{webhook['id']}/rotate-secret").json()["webhook"]
+    for path in ["/staff/accounts/webhook/", f"/staff/accounts/webhook/{webhook['id']}/change/"]:
+        page = admin_client.get(path).content.decode()
+        assert webhook["id"] in page
+        assert webhook["secret"] not in page and rotated["secret"] not in page
+    receiver.answer(Answer(status=410))
+    emit_task_event(manager.account)
+    deliver_due()
+    delivery = WebhookDelivery.objects.get()
+    assert admin_client.get(f"/staff/accounts/webhookdelivery/{delivery.id}/change/").status_code == 200
+    response = admin_client.post("/staff/accounts/webhookdelivery/", {"action": "retry",
+                                                                      "_selected_action": [delivery.id]})
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
