@@ -150,7 +150,8 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
 
     Steps: lock the row (a concurrent update or processing run sees the result, not a stale status);
     check the transition against the locked row; write one activity per status change, per edit of
-    title/description and per change of owner or followers; save.
+    title/description and per change of owner or followers; save; emit `task.updated` (and
+    `task.status_changed`) when the task's API representation changed.
     """
     # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
     task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")

@@ -290,11 +290,11 @@ def test_a_rolled_back_change_emits_nothing(manager, receiver):
     assert receiver.requests == [] and WebhookDelivery.objects.count() == 0
 
 
-def test_delivery_starts_on_commit(manager, receiver, django_capture_on_commit_callbacks, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def test_delivery_starts_on_commit(manager, receiver, django_capture_on_commit_callbacks):
     from tskr.celery import app
 
-    app.conf.task_always_eager = True
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the embedded default's in-process Celery, also on the Redis run
     try:
         create_webhook(manager, receiver.url)
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -302,7 +302,7 @@ def test_delivery_starts_on_commit(manager, receiver, django_capture_on_commit_c
             assert receiver.requests == []
         assert len(callbacks) == 1
     finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+        app.conf.task_always_eager = eager
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event.id]
 
 

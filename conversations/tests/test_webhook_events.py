@@ -1,4 +1,8 @@
 """Each chat event is emitted by its action, in the action's transaction, with the API's shapes."""
+from datetime import timedelta
+
+from django.utils import timezone
+
 from accounts.models import Event
 from conversations import services
 from conversations.models import ChatJob
@@ -64,3 +68,12 @@ def test_a_failed_job_emits_chat_job_failed(alice, chat):
     [data] = events("chat.job.failed")
     assert data["id"] == job.id and data["error"]["error_code"] == "chat_processing"
     assert held.release()
+
+
+def test_a_job_lost_with_its_worker_emits_chat_job_failed(alice, chat):
+    job = ChatJob.objects.create(account=alice.account, chat=chat, status=ChatJob.Status.RUNNING)
+    ChatJob.objects.filter(id=job.id).update(
+        updated_at=timezone.now() - timedelta(seconds=services.STALE_JOB_SECONDS + 1))
+    assert services.chat_jobs_fail_stale() == 1
+    [data] = events("chat.job.failed")
+    assert data["id"] == job.id and data["error"]["error_code"] == "job_lost"
