@@ -30,8 +30,10 @@ logger = logging.getLogger("tskr.webhooks")
 
 #: How much of a receiver's response is read and kept (`responseBody`).
 RESPONSE_BODY_LIMIT = 1024
-#: How many due deliveries one sweep pass takes.
+#: How many due deliveries (and undispatched events) one sweep pass takes.
 SWEEP_BATCH = 200
+#: How many expired events one sweep pass deletes (with their deliveries).
+EXPIRE_BATCH = 5000
 
 
 # -- signing ----------------------------------------------------------------------------------
@@ -304,9 +306,11 @@ def webhooks_sweep(*, deliver) -> dict:
     due = deliveries_due(now=timezone.now())
     for delivery_id, account_id in due:
         deliver(delivery_id, account_id)
-    expired, _ = Event.objects.filter(
-        created_at__lt=now - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS)).delete()
-    return {"dispatched": len(undispatched), "delivered": len(due), "expired": expired}
+    # In batches, so that a sweep after a long pause does not delete months of rows in one statement.
+    expired_ids = list(Event.objects.filter(created_at__lt=now - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS))
+                       .values_list("id", flat=True)[:EXPIRE_BATCH])
+    Event.objects.filter(id__in=expired_ids).delete()
+    return {"dispatched": len(undispatched), "delivered": len(due), "expired": len(expired_ids)}
 
 
 def oldest_due_age_seconds() -> float | None:
