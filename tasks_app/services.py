@@ -71,9 +71,9 @@ def _activity(task: Task, type: str, content: str, *, actor_user: User | None = 
 
 def _task_data(task: Task) -> dict:
     """The task as the API answers it: the `data` of its webhook events."""
-    from .api.serializers import TaskSerializer  # the serializers import this module
+    from .api.serializers import task_item  # the serializers import this module
 
-    return TaskSerializer(task).data
+    return task_item(task)
 
 
 def _emit_task_changes(task: Task, before: dict) -> None:

@@ -20,12 +20,15 @@ def test_creating_a_task_emits_task_created(alice):
 
 def test_an_update_emits_task_updated_with_the_previous_attributes(alice, bob):
     task = alice.client.post("/tasks", {"title": "Book flights"}).json()["task"]
-    updated = alice.client.put(f"/tasks/{task['id']}", {"title": "Book trains", "ownerId": bob.user.id}).json()["task"]
+    updated = alice.client.put(f"/tasks/{task['id']}", {
+        "title": "Book trains", "ownerId": bob.user.id, "followerIds": [alice.user.id, bob.user.id],
+        "dueAt": "2026-12-01T09:30:00Z", "metadata": {"trip": "Lyon"}}).json()["task"]
     [data] = events("task.updated")
     previous = data.pop("previousAttributes")
     assert data == updated
-    assert previous == {"title": "Book flights", "owner": task["owner"]}
-    assert data["owner"]["id"] == bob.user.id
+    assert previous == {"title": "Book flights", "owner": task["owner"], "followers": [], "dueAt": None,
+                        "metadata": {}}
+    assert data["owner"]["id"] == bob.user.id and len(data["followers"]) == 2
     assert events("task.status_changed") == []
 
 
