@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.template.response import TemplateResponse
 
-from .models import Account, Assistant, Certificate, User
-from .services import certificate_issue, certificate_revoke
+from .models import Account, Assistant, Certificate, User, Webhook, WebhookDelivery
+from .services import certificate_issue, certificate_revoke, webhook_delivery_retry
 
 
 class CertificateInline(admin.TabularInline):
@@ -86,3 +86,43 @@ class AssistantAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "id", "account__name"]
     list_select_related = ["account"]
     readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    """Endpoints are created through the API (which shows the secret once); the secret is never shown here."""
+
+    list_display = ["url", "account", "enabled", "disabled_reason", "failing_since", "created_at"]
+    list_filter = ["enabled"]
+    search_fields = ["url", "id", "account__name", "account__id"]
+    list_select_related = ["account"]
+    fields = ["id", "account", "url", "events", "description", "enabled", "disabled_reason", "failing_since",
+              "previous_secret_expires_at", "created_at", "updated_at"]
+    readonly_fields = ["id", "account", "url", "events", "disabled_reason", "failing_since",
+                       "previous_secret_expires_at", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "webhook", "event", "status", "attempts", "response_status", "last_attempt_at",
+                    "next_attempt_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "event__id", "webhook__id", "webhook__url", "account__name"]
+    list_select_related = ["webhook", "event"]
+    readonly_fields = ["id", "account", "webhook", "event", "status", "attempts", "next_attempt_at", "last_attempt_at",
+                       "claimed_until", "response_status", "response_body", "duration_ms", "created_at"]
+    fields = readonly_fields
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Retry selected failed deliveries now")
+    def retry(self, request, queryset):
+        failed = list(queryset.filter(status=WebhookDelivery.Status.FAILED))
+        for delivery in failed:
+            webhook_delivery_retry(delivery=delivery)
+        self.message_user(request, f"Queued {len(failed)} failed delivery(ies) again")

@@ -3,7 +3,7 @@ import django_filters
 from tskr.emails import normalize_email
 from tskr.filters import FilterSet
 
-from .models import Assistant, User
+from .models import Assistant, Event, EventType, User, WebhookDelivery
 
 
 class UserFilter(FilterSet):
@@ -28,3 +28,22 @@ class AssistantFilter(FilterSet):
 
     def filter_email(self, queryset, name, value):
         return queryset.filter(email=normalize_email(value))
+
+
+class WebhookDeliveryFilter(FilterSet):
+    status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
+    eventType = django_filters.ChoiceFilter(field_name="event__type", choices=EventType.choices)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "eventType"]
+
+
+class EventFilter(FilterSet):
+    type = django_filters.ChoiceFilter(choices=EventType.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
+                                             help_text="ISO 8601: events at or after this moment")
+
+    class Meta:
+        model = Event
+        fields = ["type", "since"]

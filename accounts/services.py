@@ -1,8 +1,11 @@
-"""Writes for accounts, certificates, users and assistants."""
+"""Writes for accounts, certificates, users, assistants and webhook endpoints."""
+import base64
 import secrets
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -10,9 +13,10 @@ from admin_catalog.selectors import agent_get_assignable
 from directory.models import UserIdentifier
 from tskr.authentication import certificate_cache, forget_cached_user
 from tskr.emails import normalize_email
-from tskr.exceptions import Conflict, NotFound, conflict_on_duplicate
+from tskr.exceptions import BadRequest, Conflict, NotFound, ValidationFailed, conflict_on_duplicate
 
-from .models import Account, Assistant, Certificate, User
+from .delivery import AddressRefused, url_check
+from .models import Account, Assistant, Certificate, Event, EventType, User, Webhook, WebhookDelivery
 
 
 def account_create(*, name: str, staff: bool = False) -> Account:
@@ -189,3 +193,115 @@ def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
 def assistant_delete(*, assistant: Assistant) -> None:
     """Delete an assistant. Its chats and tasks are kept (their assistant becomes null)."""
     assistant.delete()
+
+
+# -- webhook endpoints ------------------------------------------------------------------------
+
+def _new_webhook_secret() -> str:
+    """`whsec_` + base64 of 24 random bytes, the Standard Webhooks secret format."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _validate_webhook_fields(fields: dict) -> None:
+    if "events" in fields:
+        events = list(dict.fromkeys(fields["events"])) or ["*"]
+        unknown = [name for name in events if name != "*" and name not in EventType.values]
+        if unknown:
+            known = ", ".join(EventType.values)
+            raise ValidationFailed(f"Unknown event type {unknown[0]}; known: *, {known}", error_code="unknown_event_type",
+                                   details={"events": [f"Unknown event types {', '.join(unknown)}; known: *, {known}"]})
+        fields["events"] = ["*"] if "*" in events else events
+    if "url" in fields:
+        try:
+            url_check(fields["url"])
+        except AddressRefused as exc:
+            raise BadRequest(f"url refused: {exc}", error_code="webhook_url_refused",
+                             details={"url": [str(exc)]}) from None
+
+
+@transaction.atomic
+def webhook_create(*, account: Account, url: str, events: list[str] | None = None, description: str = "",
+                   enabled: bool = True) -> Webhook:
+    """Register an endpoint. The URL is checked (scheme, and unless TSKR_WEBHOOKS_ALLOW_PRIVATE, that it
+    resolves to public addresses only); it is checked again at every connection."""
+    fields = {"url": url, "events": events if events is not None else ["*"]}
+    _validate_webhook_fields(fields)
+    return Webhook.objects.create(account=account, description=description, enabled=enabled,
+                                  secret=_new_webhook_secret(), **fields)
+
+
+@transaction.atomic
+def webhook_update(*, webhook: Webhook, **fields) -> Webhook:
+    """Change url, events, description or enabled. Enabling again clears why it was disabled."""
+    _validate_webhook_fields(fields)
+    if fields.get("enabled") and not webhook.enabled:
+        webhook.disabled_reason, webhook.failing_since = "", None
+    for name, value in fields.items():
+        setattr(webhook, name, value)
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_delete(*, webhook: Webhook) -> None:
+    """Delete the endpoint with its delivery log; the account's events stay."""
+    webhook.delete()
+
+
+@transaction.atomic
+def webhook_rotate_secret(*, webhook: Webhook) -> Webhook:
+    """A new secret; the old one keeps signing too for TSKR_WEBHOOK_SECRET_OVERLAP_HOURS."""
+    webhook.previous_secret, webhook.secret = webhook.secret, _new_webhook_secret()
+    webhook.previous_secret_expires_at = timezone.now() + timedelta(hours=settings.TSKR_WEBHOOK_SECRET_OVERLAP_HOURS)
+    webhook.save()
+    return webhook
+
+
+def webhook_test(*, webhook: Webhook) -> WebhookDelivery:
+    """Send a `webhook.test` event to this endpoint now (even a disabled one) and answer the attempt.
+
+    The event goes to this endpoint only, so it is written directly as dispatched rather than emitted to
+    every endpoint. Not one transaction: the HTTP request must not hold one open.
+    """
+    from .delivery import delivery_attempt
+
+    now = timezone.now()
+    with transaction.atomic():
+        event = Event.objects.create(account_id=webhook.account_id, type=EventType.WEBHOOK_TEST, dispatched_at=now,
+                                     data={"webhookId": webhook.id, "message": "A test event sent from TSKR"})
+        delivery = WebhookDelivery.objects.create(account_id=webhook.account_id, webhook=webhook, event=event,
+                                                  next_attempt_at=now)
+    return delivery_attempt(delivery_id=delivery.id, account_id=webhook.account_id, force=True) or delivery
+
+
+def _enqueue_deliveries(deliveries: list[WebhookDelivery]) -> None:
+    from .tasks import deliver_webhook
+
+    for delivery in deliveries:
+        transaction.on_commit(lambda delivery=delivery: deliver_webhook.delay(delivery.id, delivery.account_id),
+                              robust=True)
+
+
+@transaction.atomic
+def webhook_replay(*, webhook: Webhook, since: datetime) -> int:
+    """Send the account's events since `since` (within retention) that this endpoint subscribes to, again,
+    as new deliveries with the events' own ids. Answers how many were queued."""
+    events = Event.objects.filter(account_id=webhook.account_id, created_at__gte=since).exclude(
+        type=EventType.WEBHOOK_TEST).order_by("created_at").only("id", "type")
+    now = timezone.now()
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(account_id=webhook.account_id, webhook=webhook, event_id=event.id, next_attempt_at=now)
+        for event in events if webhook.receives(event.type))
+    _enqueue_deliveries(deliveries)
+    return len(deliveries)
+
+
+@transaction.atomic
+def webhook_delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Queue a failed delivery for one more attempt now."""
+    if delivery.status != WebhookDelivery.Status.FAILED:
+        raise Conflict("Only a failed delivery can be retried", error_code="delivery_not_failed")
+    delivery.status, delivery.next_attempt_at, delivery.claimed_until = WebhookDelivery.Status.PENDING, timezone.now(), None
+    delivery.save(update_fields=["status", "next_attempt_at", "claimed_until"])
+    _enqueue_deliveries([delivery])
+    return delivery

@@ -34,6 +34,8 @@ for _name, _value in {
     # The limiter still counts every request (one Redis round trip) but never blocks the bench.
     "TSKR_RATE_LIMIT_PER_MINUTE": "1000000000",
     "TSKR_LOG_LEVEL": "WARNING",
+    # Scenario 7's webhook receiver listens on loopback.
+    "TSKR_WEBHOOKS_ALLOW_PRIVATE": "true",
 }.items():
     os.environ.setdefault(_name, _value)
 
@@ -82,11 +84,16 @@ def gunicorn(env: dict, *, workers: int = 2):
             time.sleep(0.2)
         yield port
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (a graceful shutdown), then SIGKILL after 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def revision() -> str:

@@ -4,11 +4,17 @@ Read scenarios run every variant under wrk, interleaved round by round after a w
 the median over rounds of the two variants' figures in the same round. Write scenarios alternate one
 API call with one baseline run.
 """
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import timeit
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.test import Client
@@ -445,8 +451,130 @@ def first_delta(ctx: Context) -> list[dict]:
                  f"{statistics.median(api_start):.1f} ms; done after "
                  f"{statistics.median(api_done):.0f} ms (stub's stream {statistics.median(stub_done):.0f} ms)"),
         row(label, "stub model, first text_delta (direct)", stub),
+
+
+# -- 10: webhooks: 1000 task updates delivered to a loopback receiver by a real Celery worker ----------
+@contextmanager
+def _celery_worker():
+    """A Celery worker with its defaults (prefork, one process per CPU), on the bench's database and Redis."""
+    log = tempfile.NamedTemporaryFile(prefix="bench-celery-", suffix=".log", delete=False)
+    process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tskr", "worker", "-l", "WARNING"],
+                               cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        from tskr.celery import app
+
+        deadline = time.monotonic() + 60
+        while not (app.control.ping(timeout=0.5) or []):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("celery worker did not start:\n" + Path(log.name).read_text())
+        yield process
+    finally:
+        from .main import stop
+
+        stop(process)
+        log.close()
+
+
+def _emit_cost_ms(task_id: str, count: int) -> dict[str, float]:
+    """What emitting adds to a task update, in-process, medians in ms: serializing the task before and
+    after (`serialize`), the event INSERT (`insert`), and the Celery enqueue run on commit (`enqueue`,
+    timed for an event rolled back, so the worker finds nothing to deliver)."""
+    from accounts.events import _enqueue_dispatch, event_emit
+    from tasks_app.models import Task
+    from tasks_app.services import _task_data
+
+    task = Task.objects.select_related("owner").prefetch_related("followers").get(id=task_id)
+    parts: dict[str, list[float]] = {"serialize": [], "insert": [], "enqueue": []}
+    for _ in range(count + 5):
+        with transaction.atomic():
+            started = time.perf_counter()
+            before, after = _task_data(task), _task_data(task)
+            serialized = time.perf_counter()
+            event = event_emit(account_id=task.account_id, type="task.updated", data=after,
+                               previous_attributes={"title": before["title"]})
+            inserted = time.perf_counter()
+            _enqueue_dispatch(event.id, task.account_id)
+            enqueued = time.perf_counter()
+            for name, took in (("serialize", serialized - started), ("insert", inserted - serialized),
+                               ("enqueue", enqueued - inserted)):
+                parts[name].append(took * 1000)
+            transaction.set_rollback(True)
+    return {name: statistics.median(values[5:]) for name, values in parts.items()}
+
+
+def _burst_deliveries_per_second(account_id: str, receiver, count: int) -> float:
+    """`count` events committed at once, then the time until the receiver has them all: the worker's rate."""
+    from accounts.events import event_emit
+
+    already = len(receiver.requests)
+    with transaction.atomic():
+        for i in range(count):
+            event_emit(account_id=account_id, type="task.updated", data={"id": f"burst_{i}"})
+    started = time.time()
+    deadline = time.monotonic() + 120
+    while len(receiver.requests) < already + count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    arrived = receiver.requests[already:]
+    return len(arrived) / (max(r.at for r in arrived) - started) if arrived else 0.0
+
+
+def webhooks(ctx: Context) -> list[dict]:
+    label = "10 webhooks: 1000 PUT /tasks/:id to a loopback receiver"
+    from accounts.models import Event
+    from accounts.tests.webhook_receiver import WebhookReceiver
+
+    if not route_exists(ctx, "GET", "/webhooks"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    count = 1000
+    receiver = WebhookReceiver()
+    manager = {"Authorization": f"Bearer {ctx.token(delegated=False)}"}
+    status, body, _ = request(ctx.port, "POST", "/webhooks", body={"url": receiver.url, "events": ["task.updated"]},
+                              headers=manager)
+    if status != 201:
+        raise RuntimeError(f"webhook create answered {status}: {str(body)[:300]}")
+    tasks = [task["id"] for task in request(ctx.port, "GET", "/tasks?perPage=20", headers=ctx.auth())[1]["tasks"]]
+    headers = ctx.auth()
+    put_ms = []
+    try:
+        with _celery_worker():
+            for i in range(count):
+                status, body, elapsed = request(ctx.port, "PUT", f"/tasks/{tasks[i % len(tasks)]}",
+                                                body={"title": f"Bench update {i}"}, headers=headers)
+                if status != 200:
+                    raise RuntimeError(f"task update answered {status}: {str(body)[:300]}")
+                put_ms.append(elapsed)
+            deadline = time.monotonic() + 120
+            while len(receiver.requests) < count and time.monotonic() < deadline:
+                time.sleep(0.1)
+            burst_rate = _burst_deliveries_per_second(ctx.seeded.account_id, receiver, count)
+    finally:
+        receiver.close()
+    first_arrival: dict[str, float] = {}
+    for received in receiver.requests[:count]:
+        first_arrival.setdefault(received.headers["webhook-id"], received.at)
+    created = dict(Event.objects.filter(id__in=list(first_arrival)).values_list("id", "created_at"))
+    lags_ms = [(first_arrival[event_id] - created[event_id].timestamp()) * 1000 for event_id in first_arrival]
+    delivered = len(first_arrival)
+    put = summarize(put_ms)
+    lag = summarize(lags_ms) if lags_ms else None
+    parts = _emit_cost_ms(tasks[0], 200)
+    emit_ms = sum(parts.values())
+    put_queries = queries_per_request(ctx, "PUT", f"/tasks/{tasks[0]}", {"title": "Bench query count"})
+    if delivered < count:
+        ctx.notes.append(f"webhooks: only {delivered} of {count} events delivered within 120 s")
+    return [
+        row(label, "commit to first delivery attempt", lag, target="p99 <= 2000 ms",
+            passed=lag is not None and lag.p99_ms <= 2000 and delivered == count,
+            note=f"{delivered}/{count} delivered; a burst of {count} committed at once: {burst_rate:.0f} "
+                 f"deliveries/s (1 Celery worker, default concurrency)"),
+        row(label, "PUT /tasks/:id (sequential)", put, ratio=emit_ms / put.p50_ms, queries=put_queries,
+            target="emitting <= 5% of the request, 1 query", passed=emit_ms / put.p50_ms <= 0.05,
+            note=f"emitting {emit_ms:.2f} ms p50 of the request's {put.p50_ms:.1f} ms: serializing before and "
+                 f"after {parts['serialize']:.2f}, INSERT (1 query) {parts['insert']:.2f}, enqueue on commit "
+                 f"{parts['enqueue']:.2f}"),
     ]
 
 
 SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages,
-             "7": idempotency_key, "8": availability, "9": first_delta}
+             "7": idempotency_key, "8": availability, "9": first_delta, "10": webhooks}

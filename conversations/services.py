@@ -13,7 +13,8 @@ from django.db.models import Case, Count, F, Max, OuterRef, Q, Subquery, Value, 
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from accounts.models import Account, Assistant, User
+from accounts.events import event_emit
+from accounts.models import Account, Assistant, EventType, User
 from directory.models import UserIdentifier
 from directory.phones import handle_keys
 from tasks_app.services import task_create
@@ -80,6 +81,16 @@ def _title_from(content: str) -> str:
     return (first_line[:77].rstrip() + "…") if len(first_line) > 80 else first_line
 
 
+def _api_data(instance: Chat | Message | ChatJob) -> dict:
+    """A chat, message or job as the API answers it: the `data` of its webhook events. A message's data
+    adds `chatId`, which the API's message shape leaves to the URL."""
+    from .api.serializers import ChatJobSerializer, ChatSerializer, MessageSerializer  # they import this module
+
+    if isinstance(instance, Message):
+        return {**MessageSerializer(instance).data, "chatId": instance.chat_id}
+    return (ChatSerializer if isinstance(instance, Chat) else ChatJobSerializer)(instance).data
+
+
 @transaction.atomic
 def chat_create(*, account: Account, actor: User | None, assistant: Assistant, title: str | None = None,
                 metadata: dict | None = None) -> Chat:
@@ -87,9 +98,11 @@ def chat_create(*, account: Account, actor: User | None, assistant: Assistant, t
     An inactive assistant takes no new chats (400 `assistant_inactive`)."""
     if assistant.status != Assistant.Status.ACTIVE:
         raise BadRequest("The assistant is inactive and takes no new chats", error_code="assistant_inactive")
-    return Chat.objects.create(account=account, assistant=assistant, created_by=actor,
+    chat = Chat.objects.create(account=account, assistant=assistant, created_by=actor,
                                title=title or _generated_title(assistant), title_generated=not title,
                                metadata=metadata or {})
+    event_emit(account_id=account.id, type=EventType.CHAT_CREATED, data=_api_data(chat))
+    return chat
 
 
 @transaction.atomic
@@ -149,6 +162,7 @@ def _message_create(*, chat: Chat, sender: User | None, posted_by: User | None, 
         changes["title"] = Case(When(title_generated=True, then=Value(_title_from(content))), default=F("title"))
         changes["title_generated"] = Value(False)
     Chat.objects.filter(pk=chat.pk).update(**changes)
+    event_emit(account_id=chat.account_id, type=EventType.CHAT_MESSAGE_CREATED, data=_api_data(message))
     return message
 
 
@@ -373,6 +387,9 @@ def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, resul
     outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest, addressing=addressing,
                                                                    result=result)
     Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.body())
+    # `chat.processed`: the process body with the chat, the inbound message it answered and the call's usage
+    event_emit(account_id=chat.account_id, type=EventType.CHAT_PROCESSED,
+               data={**outcome.body(), "chatId": chat.id, "messageId": latest.id, "usage": result.usage.body()})
     return outcome
 
 
@@ -470,21 +487,31 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     return False
 
 
+@transaction.atomic
 def _job_finish(job: ChatJob, *, result: dict | None = None, error: ApplicationError | None = None) -> None:
     ChatJob.objects.filter(id=job.id).update(
         status=ChatJob.Status.FAILED if error else ChatJob.Status.SUCCEEDED, result=result,
         error={"error": error.message, "error_code": error.error_code} if error else None,
         finished_at=timezone.now(), updated_at=timezone.now())
+    job.refresh_from_db()
+    event_emit(account_id=job.account_id, type=EventType.CHAT_JOB_FAILED if error else EventType.CHAT_JOB_SUCCEEDED,
+               data=_api_data(job))
 
 
 def chat_jobs_fail_stale() -> int:
     """Fail the jobs whose worker died mid-run (killed at the time limit, machine lost): without this
     they would stay `running` forever and pollers would wait for nothing. Returns how many."""
     now = timezone.now()
-    return ChatJob.objects.filter(status=ChatJob.Status.RUNNING,
-                                  updated_at__lt=now - timedelta(seconds=STALE_JOB_SECONDS)).update(
-        status=ChatJob.Status.FAILED, finished_at=now, updated_at=now,
-        error={"error": "The worker running this job stopped before it finished", "error_code": "job_lost"})
+    with transaction.atomic():
+        stale = list(ChatJob.objects.select_for_update().filter(
+            status=ChatJob.Status.RUNNING, updated_at__lt=now - timedelta(seconds=STALE_JOB_SECONDS)))
+        ChatJob.objects.filter(id__in=[job.id for job in stale]).update(
+            status=ChatJob.Status.FAILED, finished_at=now, updated_at=now,
+            error={"error": "The worker running this job stopped before it finished", "error_code": "job_lost"})
+        for job in stale:
+            job.refresh_from_db()
+            event_emit(account_id=job.account_id, type=EventType.CHAT_JOB_FAILED, data=_api_data(job))
+    return len(stale)
 
 
 def chat_jobs_resend_queued() -> int:

@@ -7,7 +7,8 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.events import changed_attributes, event_emit
+from accounts.models import Account, EventType, User
 from tskr.authentication import forget_cached_user
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
@@ -23,14 +24,23 @@ from .validation import contact_row_clean, ensure_choice, platforms_errors, uniq
 MAX_IMPORT_CONTACTS = 1000
 
 
+def _api_data(instance: Memory | Contact) -> dict:
+    """A memory or contact as the API answers it: the `data` of its webhook events."""
+    from .api.serializers import ContactSerializer, MemorySerializer  # the serializers import this package
+
+    return (MemorySerializer if isinstance(instance, Memory) else ContactSerializer)(instance).data
+
+
 # -- memories ---------------------------------------------------------------------------------
 
 @transaction.atomic
 def memory_create(*, account: Account, user: User, title: str, content: str, type: str = Memory.Type.NOTE,
                   tags: list[str] | None = None, metadata: dict | None = None) -> Memory:
     ensure_choice(type, Memory.Type.values, "type")
-    return Memory.objects.create(account=account, user=user, title=title, content=content, type=type,
-                                 tags=list(dict.fromkeys(tags or [])), metadata=metadata or {})
+    memory = Memory.objects.create(account=account, user=user, title=title, content=content, type=type,
+                                   tags=list(dict.fromkeys(tags or [])), metadata=metadata or {})
+    event_emit(account_id=account.id, type=EventType.MEMORY_CREATED, data=_api_data(memory))
+    return memory
 
 
 @transaction.atomic
@@ -39,14 +49,19 @@ def memory_update(*, memory: Memory, **fields) -> Memory:
         ensure_choice(fields["type"], Memory.Type.values, "type")
     if "tags" in fields:
         fields["tags"] = list(dict.fromkeys(fields["tags"]))
+    before = _api_data(memory)
     for name, value in fields.items():
         setattr(memory, name, value)
     memory.save()
+    after = _api_data(memory)
+    event_emit(account_id=memory.account_id, type=EventType.MEMORY_UPDATED, data=after,
+               previous_attributes=changed_attributes(before, after))
     return memory
 
 
 @transaction.atomic
 def memory_delete(*, memory: Memory) -> None:
+    event_emit(account_id=memory.account_id, type=EventType.MEMORY_DELETED, data=_api_data(memory))
     memory.delete()
 
 
@@ -113,9 +128,10 @@ def contact_create(*, account: Account, user: User, name: str, email: str = "", 
     _lock_contacts_of(user.id)
     _ensure_contact_addresses_free(user_id=user.id, addresses=addresses)
     registered = _registered_users_by_email(account=account, emails=addresses)
-    contact = Contact(account=account, user=user, name=name, email=email, emails=emails,
-                      linked_user_id=_linked_user_id(registered, email, emails), **fields)
-    return _save_contact(contact)
+    contact = _save_contact(Contact(account=account, user=user, name=name, email=email, emails=emails,
+                                    linked_user_id=_linked_user_id(registered, email, emails), **fields))
+    event_emit(account_id=account.id, type=EventType.CONTACT_CREATED, data=_api_data(contact))
+    return contact
 
 
 @transaction.atomic
@@ -124,6 +140,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
     `contact_exists`) and re-resolves which registered user the contact is linked to."""
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
+    before = _api_data(contact)
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.emails = unique_emails(contact.emails, exclude=contact.email)
@@ -133,11 +150,16 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
         _ensure_contact_addresses_free(user_id=contact.user_id, addresses=addresses, exclude_id=contact.id)
         registered = _registered_users_by_email(account=contact.account, emails=addresses)
         contact.linked_user_id = _linked_user_id(registered, contact.email, contact.emails)
-    return _save_contact(contact)
+    _save_contact(contact)
+    after = _api_data(contact)
+    event_emit(account_id=contact.account_id, type=EventType.CONTACT_UPDATED, data=after,
+               previous_attributes=changed_attributes(before, after))
+    return contact
 
 
 @transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
+    event_emit(account_id=contact.account_id, type=EventType.CONTACT_DELETED, data=_api_data(contact))
     contact.delete()
 
 
@@ -196,7 +218,7 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
         else:
             valid.append(data)
     if not valid:
-        return result
+        return _imported(account=account, user=user, result=result)
 
     _lock_contacts_of(user.id)
     addresses = list({address: None for data in valid for address in [data["email"], *data.get("emails", [])]})
@@ -240,6 +262,12 @@ def contacts_bulk_import(*, account: Account, user: User, rows: list[dict]) -> C
                                         error_code="import_conflict")):
         write(account=account, user=user, to_create=list(to_create.values()), to_update=list(to_update.values()),
               now=timezone.now())
+    return _imported(account=account, user=user, result=result)
+
+
+def _imported(*, account: Account, user: User, result: ContactsImportResult) -> ContactsImportResult:
+    """One `contacts.imported` event per import, with its counts (not one event per contact)."""
+    event_emit(account_id=account.id, type=EventType.CONTACTS_IMPORTED, data={"userId": user.id, **result.as_dict()})
     return result
 
 

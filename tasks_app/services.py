@@ -8,7 +8,8 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, Assistant, User
+from accounts.events import changed_attributes, event_emit
+from accounts.models import Account, Assistant, EventType, User
 from conversations.engine import (
     Deadline,
     TaskContext,
@@ -70,6 +71,24 @@ def _activity(task: Task, type: str, content: str, *, actor_user: User | None = 
                                    actor_user=actor_user, actor_assistant=actor_assistant, **extra)
 
 
+def _task_data(task: Task) -> dict:
+    """The task as the API answers it: the `data` of its webhook events."""
+    from .api.serializers import task_item  # the serializers import this module
+
+    return task_item(task)
+
+
+def _emit_task_changes(task: Task, before: dict) -> None:
+    """`task.updated` with the changed fields' old values, and `task.status_changed` when the status moved."""
+    after = _task_data(task)
+    changed = changed_attributes(before, after)
+    if changed:
+        event_emit(account_id=task.account_id, type=EventType.TASK_UPDATED, data=after, previous_attributes=changed)
+    if "status" in changed:
+        event_emit(account_id=task.account_id, type=EventType.TASK_STATUS_CHANGED, data=after,
+                   previous_attributes={"status": changed["status"]})
+
+
 @transaction.atomic
 def task_create(*, account: Account, title: str, actor_user: User | None = None,
                 actor_assistant: Assistant | None = None, description: str = "", type: str = "task",
@@ -86,6 +105,7 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
         task.followers.set(followers)
     _activity(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
               actor_assistant=actor_assistant, metadata={"status": status})
+    event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=_task_data(task))
     return task
 
 
@@ -132,9 +152,13 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
 
     Steps: lock the row (a concurrent update or processing run sees the result, not a stale status);
     check the transition against the locked row; write one activity per status change, per edit of
-    title/description and per change of owner or followers; save.
+    title/description and per change of owner or followers; save; emit `task.updated` (and
+    `task.status_changed`) when the task's API representation changed.
     """
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
+    task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
+            .get(pk=task.pk))
+    before = _task_data(task)
     actor = {"actor_user": actor_user, "actor_assistant": actor_assistant}
     if "type" in fields:
         task_validate_type(fields["type"])
@@ -160,6 +184,7 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
     for name, value in fields.items():
         setattr(task, name, value)
     task.save()
+    _emit_task_changes(task, before)
     return task
 
 
@@ -181,6 +206,7 @@ def task_delete(*, task: Task) -> None:
     """
     with hold_lock(task_lock_name(task.id), PROCESS_LOCK_TTL_MS, on_busy=task_processing_conflict()):
         with transaction.atomic():
+            event_emit(account_id=task.account_id, type=EventType.TASK_DELETED, data=_task_data(task))
             task.delete()
 
 
@@ -275,6 +301,7 @@ def _task_record_run(*, task: Task, actor_user: User | None, message: str, files
     task = Task.objects.select_for_update().filter(pk=task.pk, account_id=task.account_id).first()
     if task is None:
         raise NotFound("Task not found")
+    before = _task_data(task)
     assistant = _assistant_of(task)
     if message or files:
         _activity(task, Activity.Type.MESSAGE, message, actor_user=actor_user, files=files,
@@ -289,4 +316,5 @@ def _task_record_run(*, task: Task, actor_user: User | None, message: str, files
                   actor_assistant=assistant, metadata={"from": task.status, "to": new_status, "role": "assistant"})
         task.status = new_status
     task.save(update_fields=["status", "updated_at"])
+    _emit_task_changes(task, before)
     return task, reply_activity

@@ -45,6 +45,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int_list(name: str, default: list[int], *, minimum: int | None = None) -> list[int]:
+    """A comma-separated list of integers, e.g. a retry schedule in seconds."""
+    items = env_list(name, [str(value) for value in default])
+    try:
+        values = [int(item) for item in items]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be comma-separated integers, got {os.environ.get(name)!r}") from None
+    if minimum is not None and any(value < minimum for value in values):
+        raise ImproperlyConfigured(f"{name} values must be at least {minimum}, got {values}")
+    return values
+
+
 def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = env_str(name, default).lower() or default
     if value not in choices:

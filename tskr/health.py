@@ -54,13 +54,24 @@ def _check_ai_engine():
     return engine_status()
 
 
-CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker, "ai": _check_ai_engine}
+def _check_webhooks():
+    """Not a pass/fail check: how long the oldest event due for delivery has been waiting (null: none)."""
+    from accounts.delivery import oldest_due_age_seconds
+
+    return {"oldestUndeliveredAgeSeconds": oldest_due_age_seconds()}
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker, "ai": _check_ai_engine,
+          "webhooks": _check_webhooks}
 
 
 _check_schema = inline_serializer("HealthCheck", {
     "status": serializers.ChoiceField(choices=["ok", "down"]),
     "latencyMs": serializers.FloatField(),
     "error": serializers.CharField(required=False),
+    "oldestUndeliveredAgeSeconds": serializers.FloatField(
+        required=False, allow_null=True,
+        help_text="`webhooks` only: age of the oldest event due for delivery and not delivered yet"),
 })
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_choice, env_int, env_list, env_model_prices, env_str
+from .env import database_from_url, env_bool, env_choice, env_int, env_int_list, env_list, env_model_prices, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -200,12 +200,24 @@ CELERY_BEAT_SCHEDULE = {
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
     "conversations-resend-queued-chat-jobs": {"task": "conversations.resend_queued_chat_jobs", "schedule": 60},
     "tskr-purge-idempotency-keys": {"task": "tskr.purge_idempotency_keys", "schedule": 3600},
+    "accounts-sweep-webhooks": {"task": "accounts.sweep_webhooks", "schedule": 10},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
 TSKR_ENCRYPTION_KEYS = env_list("TSKR_ENCRYPTION_KEYS", [])
 if not TSKR_ENCRYPTION_KEYS and not DEBUG:
     raise ImproperlyConfigured("TSKR_ENCRYPTION_KEYS must be set when TSKR_DEBUG is off")
+
+# --- Outbound webhooks (accounts) ------------------------------------------------------------
+TSKR_WEBHOOK_TIMEOUT_SECONDS = env_int("TSKR_WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# Delays in seconds between consecutive attempts after the first (Standard Webhooks' / Svix's schedule).
+TSKR_WEBHOOK_RETRY_SCHEDULE = env_int_list("TSKR_WEBHOOK_RETRY_SCHEDULE", [5, 300, 1800, 7200, 18000, 36000, 36000],
+                                           minimum=1)
+TSKR_WEBHOOK_DISABLE_AFTER_DAYS = env_int("TSKR_WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
+TSKR_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("TSKR_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# Loopback, private and reserved targets (and plain http://) for development and tests only.
+TSKR_WEBHOOKS_ALLOW_PRIVATE = env_bool("TSKR_WEBHOOKS_ALLOW_PRIVATE", False)
+TSKR_EVENT_RETENTION_DAYS = env_int("TSKR_EVENT_RETENTION_DAYS", 30, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tskr.authentication.CertificateJWTAuthentication"],
@@ -255,12 +267,15 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "tasks_app.models.Meeting.Status",
         "ActivityTypeEnum": "tasks_app.models.Activity.Type",
         "SkillStatusEnum": "admin_catalog.models.Skill.Status",
+        "WebhookEventTypeEnum": "accounts.models.EventType",
+        "WebhookDeliveryStatusEnum": "accounts.models.WebhookDelivery.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tskr.openapi.add_error_responses",
         "tskr.openapi.allow_empty_query_enums",
         "tskr.openapi.add_idempotency_header",
+        "accounts.openapi.add_webhook_event_schemas",
     ],
 }
 

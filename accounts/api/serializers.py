@@ -3,7 +3,7 @@ from rest_framework import serializers
 from tskr.fields import OptionalURLField, TimezoneField
 from tskr.serializers import InputSerializer, StrictKeysSerializer
 
-from ..models import Assistant, User
+from ..models import Assistant, Event, EventType, User, Webhook, WebhookDelivery
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -79,3 +79,93 @@ class AssistantDeletedSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     message = serializers.CharField()
 
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    """An endpoint as listed and read: the secret is never shown here."""
+
+    events = serializers.ListField(child=serializers.CharField(),
+                                   help_text='Event types sent to this endpoint, or ["*"] for all')
+    disabledReason = serializers.CharField(source="disabled_reason",
+                                           help_text="Why TSKR disabled the endpoint (410 Gone, or days of failures); "
+                                                     "empty when enabled or disabled by the account")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "description", "enabled", "disabledReason", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class WebhookWithSecretSerializer(WebhookSerializer):
+    """An endpoint as answered on create and on rotation: the only times its secret is shown."""
+
+    secret = serializers.CharField(help_text="whsec_<base64>: verify deliveries with it (Standard Webhooks)")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = WebhookSerializer.Meta.fields + ["secret"]
+        read_only_fields = fields
+
+
+class WebhookUpdateSerializer(InputSerializer):
+    url = serializers.CharField(max_length=2000, required=False,
+                                help_text="https:// (http:// too with TSKR_WEBHOOKS_ALLOW_PRIVATE); public addresses "
+                                          "only, else 400 `webhook_url_refused`")
+    events = serializers.ListField(child=serializers.CharField(max_length=100), max_length=100, required=False,
+                                   help_text='Event types, or ["*"] (default) for all; an unknown type is 400 '
+                                             '`unknown_event_type` naming the known ones')
+    description = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class WebhookCreateSerializer(WebhookUpdateSerializer):
+    url = serializers.CharField(max_length=2000, help_text=WebhookUpdateSerializer().fields["url"].help_text)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    eventId = serializers.CharField(source="event_id")
+    eventType = serializers.ChoiceField(source="event.type", choices=EventType.choices)
+    lastAttemptAt = serializers.DateTimeField(source="last_attempt_at", allow_null=True)
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    responseStatus = serializers.IntegerField(source="response_status", allow_null=True)
+    responseBody = serializers.CharField(source="response_body",
+                                         help_text="The first 1 KB of the answer, or why there was none")
+    durationMs = serializers.IntegerField(source="duration_ms", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "eventId", "eventType", "status", "attempts", "lastAttemptAt", "nextAttemptAt",
+                  "responseStatus", "responseBody", "durationMs", "createdAt"]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """An event exactly as a webhook delivery's body carries it."""
+
+    type = serializers.ChoiceField(choices=EventType.choices)
+    timestamp = serializers.DateTimeField(source="created_at")
+    data = serializers.JSONField(help_text="The resource as the API returns it; each type's schema is the "
+                                           "`WebhookEvent.<type>` component (`WebhookEventPayload`)")
+
+    class Meta:
+        model = Event
+        fields = ["id", "type", "timestamp", "data"]
+        read_only_fields = fields
+
+
+class WebhookReplaySerializer(InputSerializer):
+    since = serializers.DateTimeField(help_text="ISO 8601: re-send the events at or after this moment")
+
+
+class WebhookReplayResultSerializer(serializers.Serializer):
+    envelope = True
+    ok = serializers.BooleanField()
+    replayed = serializers.IntegerField(help_text="How many deliveries were queued")
+
+
+class WebhookTestResultSerializer(serializers.Serializer):
+    envelope = True
+    ok = serializers.BooleanField()
+    delivery = WebhookDeliverySerializer()

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.events import event_emit
+from accounts.models import Account, EventType
 from directory.models import UserIdentifier
 from directory.services import MAX_IMPORT_CONTACTS, contacts_bulk_import
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, ServiceUnavailable
@@ -91,10 +92,13 @@ def _open_session(access: OAuthAccess, lock: Lock) -> ApiSession:
                       on_refresh=partial(_tokens_refreshed, access_id=access.id), heartbeat=partial(_keep_alive, lock))
 
 
+@transaction.atomic
 def _mark_reconsent(access: OAuthAccess, message: str) -> None:
     OAuthAccess.objects.filter(id=access.id).update(status=OAuthAccess.Status.NEEDS_RECONSENT,
                                                     last_error=message[:500], updated_at=timezone.now())
     identifier_platform_flags_set(identifier_id=access.identifier_id, platform=access.platform, needsReconsent=True)
+    event_emit(account_id=access.account_id, type=EventType.IDENTIFIER_OAUTH_REAUTHORIZATION_REQUIRED,
+               data={"identifierId": access.identifier_id, "platform": access.platform, "error": message})
 
 
 # -- calendars ---------------------------------------------------------------------------------
@@ -293,6 +297,9 @@ def identifier_sync_resources(*, account: Account, identifier: UserIdentifier, p
     with _sync_lock(identifier.id) as lock:
         for access in accesses:
             _sync_access(access=access, identifier=identifier, lock=lock, result=result, contacts=contacts)
+    event_emit(account_id=account.id, data={"identifierId": identifier.id, "userId": identifier.user_id,
+                                            "platforms": [access.platform for access in accesses], **result.as_dict()},
+               type=EventType.IDENTIFIER_SYNC_FAILED if result.errors else EventType.IDENTIFIER_SYNC_SUCCEEDED)
     return result
 
 

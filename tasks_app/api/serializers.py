@@ -72,6 +72,18 @@ def task_items(rows, followers: dict[str, list[dict]]) -> list[dict]:
     } for row in rows]
 
 
+def task_item(task: Task) -> dict:
+    """`TaskSerializer(task).data` of one loaded task (owner selected, followers prefetched), built as
+    `task_items` builds list items: the tasks' webhook events serialize a task twice on the write path."""
+    row = {name: getattr(task, name) for name in TASK_ITEM_FIELDS if "__" not in name}
+    owner = task.owner
+    for name in ("id", "email", "first_name", "last_name"):
+        row[f"owner__{name}"] = getattr(owner, name) if owner is not None else None
+    followers = [{f"user__{name}": getattr(user, name) for name in ("id", "email", "first_name", "last_name")}
+                 for user in task.followers.all()]
+    return task_items([row], {task.id: followers})[0]
+
+
 class FileSerializer(serializers.Serializer):
     """An attachment by reference: TSKR stores the link, not the bytes."""
 

@@ -1,0 +1,325 @@
+"""Delivering events to webhook endpoints, as the Standard Webhooks specification describes.
+
+Each delivery is claimed by a conditional UPDATE (`claimed_until`, a lease longer than the request
+timeout), sent, and its outcome recorded. A worker that dies mid-attempt leaves a claim that expires;
+the sweep then takes the delivery again. Receivers may therefore see an event twice (the same
+`webhook-id`), never zero times.
+"""
+import base64
+import hashlib
+import hmac
+import ipaddress
+import logging
+import random
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpcore
+import httpx
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Event, Webhook, WebhookDelivery
+
+logger = logging.getLogger("tskr.webhooks")
+
+#: How much of a receiver's response is read and kept (`responseBody`).
+RESPONSE_BODY_LIMIT = 1024
+#: How many due deliveries (and undispatched events) one sweep pass takes.
+SWEEP_BATCH = 200
+#: How many expired events one sweep pass deletes (with their deliveries).
+EXPIRE_BATCH = 5000
+
+
+# -- signing ----------------------------------------------------------------------------------
+
+def signature(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with the base64 part after `whsec_`."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signing_secrets(webhook: Webhook, now: datetime) -> list[str]:
+    """The current secret, and during a rotation's overlap the previous one too."""
+    if webhook.previous_secret and webhook.previous_secret_expires_at and webhook.previous_secret_expires_at > now:
+        return [webhook.secret, webhook.previous_secret]
+    return [webhook.secret]
+
+
+def event_payload(event: Event) -> bytes:
+    timestamp = event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return orjson.dumps({"id": event.id, "type": event.type, "timestamp": timestamp, "data": event.data})
+
+
+# -- where a webhook may point ----------------------------------------------------------------
+
+class AddressRefused(Exception):
+    """A webhook URL or the address it resolves to is not allowed (SSRF guard)."""
+
+
+def address_allowed(address: str) -> bool:
+    """Only public unicast addresses: not loopback, private, link-local, multicast, shared or reserved."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve_allowed(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to, refused if any of them is not public (no mixing tricks)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise AddressRefused(f"{host} does not resolve ({exc})") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    refused = [address for address in addresses if not address_allowed(address)]
+    if refused or not addresses:
+        raise AddressRefused(f"{host} resolves to a non-public address ({', '.join(refused)})")
+    return addresses
+
+
+def url_check(url: str) -> None:
+    """Refuse what a webhook may not point to: raises AddressRefused saying why."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise AddressRefused(f"Invalid URL ({exc})") from None
+    allowed_schemes = {"http", "https"} if settings.TSKR_WEBHOOKS_ALLOW_PRIVATE else {"https"}
+    if parsed.scheme not in allowed_schemes or not parsed.host:
+        raise AddressRefused(f"The URL must be {' or '.join(sorted(allowed_schemes))}:// with a host")
+    if parsed.userinfo:
+        raise AddressRefused("The URL must not carry credentials")
+    if not settings.TSKR_WEBHOOKS_ALLOW_PRIVATE:
+        resolve_allowed(parsed.host, parsed.port or 443)
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects to an address it checked itself, at connect time: a name that resolved to a public
+    address when the webhook was saved and to an internal one now (DNS rebinding) is refused. TLS still
+    verifies the certificate against the URL's host name (httpcore passes it as SNI separately)."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if not settings.TSKR_WEBHOOKS_ALLOW_PRIVATE:
+            host = resolve_allowed(host, port)[0]
+        return super().connect_tcp(host, port, timeout=timeout, local_address=local_address,
+                                   socket_options=socket_options)
+
+
+_client: httpx.Client | None = None
+
+
+def _http_client() -> httpx.Client:
+    """One client per process, made on first use (after a prefork worker forks): building the TLS context
+    costs tens of milliseconds, and receivers' keep-alive connections are reused."""
+    global _client
+    if _client is None:
+        transport = httpx.HTTPTransport(retries=0)
+        # httpx has no public hook for the network backend; its connection pool takes one.
+        transport._pool._network_backend = _GuardedBackend()
+        _client = httpx.Client(transport=transport, follow_redirects=False)
+    return _client
+
+
+# -- fan-out ----------------------------------------------------------------------------------
+
+@transaction.atomic
+def event_dispatch(*, event_id: str, account_id: str) -> list[str]:
+    """Create one pending delivery per enabled endpoint of the account that wants this event type.
+
+    Claimed by a conditional UPDATE of `dispatched_at`, so the task and the sweep never both fan out.
+    """
+    now = timezone.now()
+    if not Event.objects.filter(id=event_id, account_id=account_id, dispatched_at__isnull=True).update(
+            dispatched_at=now):
+        return []
+    event_type = Event.objects.filter(id=event_id).values_list("type", flat=True).get()
+    webhooks = [webhook for webhook in Webhook.objects.filter(account_id=account_id, enabled=True)
+                if webhook.receives(event_type)]
+    deliveries = [WebhookDelivery(account_id=account_id, webhook=webhook, event_id=event_id, next_attempt_at=now)
+                  for webhook in webhooks]
+    WebhookDelivery.objects.bulk_create(deliveries)
+    return [delivery.id for delivery in deliveries]
+
+
+# -- one attempt ------------------------------------------------------------------------------
+
+def claim_lease() -> timedelta:
+    """Longer than an attempt can last: the timeout bounds the connect, the send and each read, and the
+    body read stops at the timeout overall, so three timeouts plus a margin for recording the outcome."""
+    return timedelta(seconds=3 * settings.TSKR_WEBHOOK_TIMEOUT_SECONDS + 10)
+
+
+def _claim(delivery_id: str, account_id: str, now: datetime, *, force: bool) -> bool:
+    due = WebhookDelivery.objects.filter(id=delivery_id, account_id=account_id, status=WebhookDelivery.Status.PENDING)
+    due = due.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    if not force:
+        due = due.filter(next_attempt_at__lte=now, webhook__enabled=True)
+    return due.update(claimed_until=now + claim_lease()) == 1
+
+
+def delivery_attempt(*, delivery_id: str, account_id: str, force: bool = False) -> WebhookDelivery | None:
+    """Send one due delivery and record the outcome; None when it was not due or another worker has it.
+
+    Steps: claim it (conditional UPDATE); sign the event's body with the endpoint's secret(s); POST it
+    without following redirects, reading at most RESPONSE_BODY_LIMIT bytes of the answer; record
+    success, or schedule the next attempt, or fail it after the last; disable the endpoint on 410 or
+    after TSKR_WEBHOOK_DISABLE_AFTER_DAYS of failures. `force` sends a pending delivery that is not due
+    yet, or whose endpoint is disabled (the test endpoint).
+    """
+    now = timezone.now()
+    if not _claim(delivery_id, account_id, now, force=force):
+        return None
+    delivery = WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id)
+    webhook, event = delivery.webhook, delivery.event
+    body = event_payload(event)
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "TSKR-Webhooks/1.0",
+        "webhook-id": event.id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signature(secret=secret, message_id=event.id, timestamp=timestamp, body=body)
+                                      for secret in signing_secrets(webhook, now)),
+    }
+    started = time.perf_counter()
+    status_code, response_body, retry_after = _post(webhook.url, body, headers)
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    return _record(delivery, webhook, now=now, status_code=status_code, response_body=response_body,
+                   retry_after=retry_after, duration_ms=duration_ms)
+
+
+def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str | None]:
+    """(status code or None, the first KB of the answer or what went wrong, Retry-After)."""
+    deadline = time.monotonic() + settings.TSKR_WEBHOOK_TIMEOUT_SECONDS
+    try:
+        with _http_client().stream("POST", url, content=body, headers=headers,
+                                   timeout=settings.TSKR_WEBHOOK_TIMEOUT_SECONDS) as response:
+            received = b""
+            for chunk in response.iter_bytes():
+                received += chunk
+                if len(received) >= RESPONSE_BODY_LIMIT or time.monotonic() > deadline:
+                    break
+            text = received[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")
+            return response.status_code, text, response.headers.get("retry-after")
+    except AddressRefused as exc:
+        return None, f"Refused: {exc}", None
+    except httpx.TimeoutException:
+        return None, f"Timed out after {settings.TSKR_WEBHOOK_TIMEOUT_SECONDS} s", None
+    except httpx.HTTPError as exc:
+        return None, f"{exc.__class__.__name__}: {exc}"[:RESPONSE_BODY_LIMIT], None
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def next_delay(*, attempts: int, status_code: int | None, retry_after: str | None) -> float | None:
+    """Seconds until the next attempt after `attempts` failed ones, or None when that was the last.
+
+    The schedule's delay with +-10% jitter (so endpoints coming back are not hit in lockstep). On 429 and
+    503, Retry-After is honoured when it asks for longer, up to the following slot's delay.
+    """
+    schedule = settings.TSKR_WEBHOOK_RETRY_SCHEDULE
+    if attempts > len(schedule):
+        return None
+    delay = schedule[attempts - 1] * random.uniform(0.9, 1.1)
+    asked = _retry_after_seconds(retry_after) if status_code in (429, 503) else None
+    if asked is not None:
+        bound = schedule[min(attempts, len(schedule) - 1)]
+        delay = max(delay, min(asked, bound))
+    return delay
+
+
+def _record(delivery: WebhookDelivery, webhook: Webhook, *, now: datetime, status_code: int | None,
+            response_body: str, retry_after: str | None, duration_ms: int) -> WebhookDelivery:
+    finished = timezone.now()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.response_status = status_code
+    delivery.response_body = response_body
+    delivery.duration_ms = duration_ms
+    delivery.claimed_until = None
+    succeeded = status_code is not None and 200 <= status_code < 300
+    if succeeded:
+        delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.SUCCEEDED, None
+        Webhook.objects.filter(id=webhook.id, failing_since__isnull=False).update(failing_since=None)
+    else:
+        delay = None if status_code == 410 else next_delay(attempts=delivery.attempts, status_code=status_code,
+                                                          retry_after=retry_after)
+        if delay is None:
+            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
+        else:
+            delivery.next_attempt_at = finished + timedelta(seconds=delay)
+        _note_failure(webhook, now=now, gone=status_code == 410)
+    delivery.save(update_fields=["attempts", "last_attempt_at", "response_status", "response_body", "duration_ms",
+                                 "claimed_until", "status", "next_attempt_at"])
+    return delivery
+
+
+def _note_failure(webhook: Webhook, *, now: datetime, gone: bool) -> None:
+    """Disable an endpoint that answered 410 Gone, or whose attempts all failed for the configured days."""
+    Webhook.objects.filter(id=webhook.id, failing_since__isnull=True).update(failing_since=now)
+    if gone:
+        reason = "The endpoint answered 410 Gone"
+    else:
+        cutoff = now - timedelta(days=settings.TSKR_WEBHOOK_DISABLE_AFTER_DAYS)
+        if not Webhook.objects.filter(id=webhook.id, failing_since__lte=cutoff).exists():
+            return
+        reason = f"Every delivery failed for {settings.TSKR_WEBHOOK_DISABLE_AFTER_DAYS} days"
+    if Webhook.objects.filter(id=webhook.id, enabled=True).update(enabled=False, disabled_reason=reason,
+                                                                  updated_at=timezone.now()):
+        logger.warning("webhook %s of account %s disabled: %s", webhook.id, webhook.account_id, reason)
+
+
+# -- the sweep --------------------------------------------------------------------------------
+
+def deliveries_due(*, now: datetime, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
+    """(delivery id, account id) of pending deliveries that are due and that no live worker holds."""
+    return list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+                                               webhook__enabled=True)
+                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+                .order_by("next_attempt_at").values_list("id", "account_id")[:limit])
+
+
+def webhooks_sweep(*, deliver) -> dict:
+    """One pass: fan out events whose dispatch was lost, hand every due delivery to `deliver(delivery_id,
+    account_id)` (inline, or a Celery enqueue), and drop events older than TSKR_EVENT_RETENTION_DAYS."""
+    now = timezone.now()
+    undispatched = list(Event.objects.filter(dispatched_at__isnull=True, created_at__lte=now)
+                        .order_by("created_at").values_list("id", "account_id")[:SWEEP_BATCH])
+    for event_id, account_id in undispatched:
+        event_dispatch(event_id=event_id, account_id=account_id)
+    due = deliveries_due(now=timezone.now())
+    for delivery_id, account_id in due:
+        deliver(delivery_id, account_id)
+    # In batches, so that a sweep after a long pause does not delete months of rows in one statement.
+    expired_ids = list(Event.objects.filter(created_at__lt=now - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS))
+                       .values_list("id", flat=True)[:EXPIRE_BATCH])
+    Event.objects.filter(id__in=expired_ids).delete()
+    return {"dispatched": len(undispatched), "delivered": len(due), "expired": len(expired_ids)}
+
+
+def oldest_due_age_seconds() -> float | None:
+    """Age of the oldest event still waiting to be delivered (undispatched, or a due pending delivery)."""
+    now = timezone.now()
+    oldest = [Event.objects.filter(dispatched_at__isnull=True).order_by("created_at")
+              .values_list("created_at", flat=True).first(),
+              WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+                                             webhook__enabled=True)
+              .order_by("event__created_at").values_list("event__created_at", flat=True).first()]
+    oldest = [moment for moment in oldest if moment is not None]
+    return round((now - min(oldest)).total_seconds(), 3) if oldest else None

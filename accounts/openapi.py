@@ -1,0 +1,77 @@
+"""The webhook events' `data` schemas in the OpenAPI document (a drf-spectacular postprocessing hook).
+
+One component per event type, `WebhookEvent.<type>`, each the delivery body with its `data` schema
+(mostly the API's own resource components, referenced by name), and `WebhookEventPayload`, their
+union discriminated by `type`. `GET /events` items and webhook bodies have this shape.
+"""
+from .models import EventType
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _with(base: str, **properties) -> dict:
+    return {"allOf": [_ref(base), {"type": "object", "properties": properties, "required": list(properties)}]}
+
+
+_STRING = {"type": "string"}
+_PREVIOUS = {"type": "object", "additionalProperties": True,
+             "description": "The old values of the fields this change modified (`updatedAt` left out)"}
+_PROCESSED = {"type": "object", "required": ["message", "taskIds", "chatId", "messageId"], "properties": {
+    "message": {"allOf": [_ref("Reply")], "nullable": True, "description": "null when ignored or suppressed"},
+    "taskIds": {"type": "array", "items": _STRING},
+    "ignored": {"type": "boolean"}, "suppressed": {"type": "boolean"},
+    "chatId": _STRING, "messageId": {"type": "string", "description": "The inbound message that was processed"},
+}}
+_SYNC = _with("SyncResult", identifierId=_STRING, userId={"type": "string", "nullable": True},
+              platforms={"type": "array", "items": _ref("CalendarPlatformEnum")})
+
+#: event type -> the schema of its `data`
+EVENT_DATA_SCHEMAS = {
+    EventType.CHAT_CREATED: _ref("Chat"),
+    EventType.CHAT_MESSAGE_CREATED: _with("Message", chatId=_STRING),
+    EventType.CHAT_PROCESSED: _PROCESSED,
+    EventType.CHAT_JOB_SUCCEEDED: _ref("ChatJob"),
+    EventType.CHAT_JOB_FAILED: _ref("ChatJob"),
+    EventType.TASK_CREATED: _ref("Task"),
+    EventType.TASK_UPDATED: _with("Task", previousAttributes=_PREVIOUS),
+    EventType.TASK_STATUS_CHANGED: _with("Task", previousAttributes=_PREVIOUS),
+    EventType.TASK_DELETED: _ref("Task"),
+    EventType.MEMORY_CREATED: _ref("Memory"),
+    EventType.MEMORY_UPDATED: _with("Memory", previousAttributes=_PREVIOUS),
+    EventType.MEMORY_DELETED: _ref("Memory"),
+    EventType.CONTACT_CREATED: _ref("Contact"),
+    EventType.CONTACT_UPDATED: _with("Contact", previousAttributes=_PREVIOUS),
+    EventType.CONTACT_DELETED: _ref("Contact"),
+    EventType.CONTACTS_IMPORTED: _with("ContactsImportResult", userId=_STRING),
+    EventType.IDENTIFIER_SYNC_SUCCEEDED: _SYNC,
+    EventType.IDENTIFIER_SYNC_FAILED: _SYNC,
+    EventType.IDENTIFIER_OAUTH_REAUTHORIZATION_REQUIRED: {
+        "type": "object", "required": ["identifierId", "platform", "error"],
+        "properties": {"identifierId": _STRING, "platform": _ref("CalendarPlatformEnum"), "error": _STRING}},
+    EventType.WEBHOOK_TEST: {"type": "object", "required": ["webhookId", "message"],
+                             "properties": {"webhookId": _STRING, "message": _STRING}},
+}
+
+
+def add_webhook_event_schemas(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    mapping = {}
+    for event_type, data_schema in EVENT_DATA_SCHEMAS.items():
+        name = f"WebhookEvent.{event_type}"
+        mapping[str(event_type)] = f"#/components/schemas/{name}"
+        schemas[name] = {
+            "type": "object", "required": ["id", "type", "timestamp", "data"],
+            "description": f"The body of a `{event_type}` delivery (and its item in GET /events)",
+            "properties": {"id": {"type": "string", "description": "evt_...; also the webhook-id header"},
+                           "type": {"type": "string", "enum": [str(event_type)]},
+                           "timestamp": {"type": "string", "format": "date-time"}, "data": data_schema},
+        }
+    schemas["WebhookEventPayload"] = {
+        "description": "A webhook delivery's JSON body, signed per Standard Webhooks (webhook-id, webhook-timestamp, "
+                       "webhook-signature headers)",
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+    return result
