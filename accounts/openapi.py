@@ -18,11 +18,15 @@ def _with(base: str, **properties) -> dict:
 _STRING = {"type": "string"}
 _PREVIOUS = {"type": "object", "additionalProperties": True,
              "description": "The old values of the fields this change modified (`updatedAt` left out)"}
-_PROCESSED = {"type": "object", "required": ["message", "taskIds", "chatId", "messageId"], "properties": {
+_USAGE = {"type": "object", "description": "The engine call's tokens, as the provider reported them",
+          "properties": {name: {"type": "integer"} for name in (
+              "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens")}}
+_PROCESSED = {"type": "object", "required": ["message", "taskIds", "chatId", "messageId", "usage"], "properties": {
     "message": {"allOf": [_ref("Reply")], "nullable": True, "description": "null when ignored or suppressed"},
     "taskIds": {"type": "array", "items": _STRING},
     "ignored": {"type": "boolean"}, "suppressed": {"type": "boolean"},
     "chatId": _STRING, "messageId": {"type": "string", "description": "The inbound message that was processed"},
+    "usage": _USAGE,
 }}
 _SYNC = _with("SyncResult", identifierId=_STRING, userId={"type": "string", "nullable": True},
               platforms={"type": "array", "items": _ref("CalendarPlatformEnum")})

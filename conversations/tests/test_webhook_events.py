@@ -34,7 +34,8 @@ def test_processing_emits_chat_processed_with_the_body_the_chat_and_the_inbound_
     inbound = post(alice, chat, "Hi Tess, how are you today?")
     body = process(alice, chat)
     body.pop("ok")
-    assert events("chat.processed") == [{**body, "chatId": chat.id, "messageId": inbound["id"]}]
+    no_tokens = {"inputTokens": 0, "outputTokens": 0, "cacheReadTokens": 0, "cacheWriteTokens": 0}  # local engine
+    assert events("chat.processed") == [{**body, "chatId": chat.id, "messageId": inbound["id"], "usage": no_tokens}]
 
 
 def test_an_ignored_or_suppressed_processing_still_emits_chat_processed(alice, bob, chat):
@@ -46,7 +47,8 @@ def test_an_ignored_or_suppressed_processing_still_emits_chat_processed(alice, b
         "from": "bob@acme.test", "to": ["tess@acme.test"], "cc": ["alice@acme.test"], "subject": "Meeting"})
     process(alice, chat)
     first, second = events("chat.processed")
-    assert first == {"message": None, "taskIds": [], "ignored": True, "chatId": chat.id, "messageId": ignored["id"]}
+    assert first == {"message": None, "taskIds": [], "ignored": True, "chatId": chat.id, "messageId": ignored["id"],
+                     "usage": {"inputTokens": 0, "outputTokens": 0, "cacheReadTokens": 0, "cacheWriteTokens": 0}}
     assert second["suppressed"] is True and second["messageId"] == suppressed["id"] and len(second["taskIds"]) == 1
     assert [data["id"] for data in events("task.created")] == second["taskIds"]
 
