@@ -247,8 +247,8 @@ def _contacts_write_postgresql(*, account: Account, user: User, to_create: list[
                                now) -> None:
     """One INSERT and one UPDATE, each reading its rows from a single JSON parameter.
 
-    Django's bulk_update builds a CASE per field per row (about a second of Python for 1000 rows and
-    a slow statement), and a placeholder per value costs milliseconds of quoting in the driver; one
+    Django's bulk_update builds a CASE per field per row (Python time and a slow statement that grow
+    with the import), and a placeholder per value costs quoting time in the driver; one
     JSON document per statement keeps the Python and the SQL linear and small.
     """
     table = Contact._meta.db_table

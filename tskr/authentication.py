@@ -123,7 +123,7 @@ def _own_copy(instance):
 class DelegatedUserCache:
     """Process-local cache of the users of delegated tokens, by (account, email).
 
-    Finding the user was a third of an authenticated request's cost. An entry is trusted for the same
+    Finding the user was a large share of an authenticated request's cost. An entry is trusted for the same
     TSKR_CERTIFICATE_CACHE_SECONDS as a certificate: a user's deactivation, deletion or email change
     made by another server process takes effect here within that time; the process that makes it
     drops its entries at commit (`forget_cached_user`). Each request gets its own copy of the row, so
@@ -222,7 +222,7 @@ def _unverified_header(token: str) -> dict:
     """The JOSE header, read only to pick the certificate (kid) and refuse other algorithms early.
 
     PyJWT's own reader also decodes the payload and signature, and jwt.decode does all of it again:
-    that was a third of a new token's verification. Nothing read here is trusted: jwt.decode then
+    that was a large share of a new token's verification. Nothing read here is trusted: jwt.decode then
     checks the signature over the header exactly as sent, with the key of the kid found here.
     """
     segment = token.split(".", 1)[0]
