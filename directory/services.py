@@ -8,11 +8,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, User
-from tskr.authentication import forget_cached_user
+from accounts.authentication import forget_cached_user
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
 
+from . import hooks
 from . import preferences as skill_preferences
 from .lookups import json_array_contains_any, value_in
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
@@ -442,8 +443,6 @@ def identifier_delete(*, identifier: UserIdentifier) -> None:
 
     A user keeps at least one email identifier, and their primary one: deleting either is a 409.
     """
-    from calendars_app.services import calendar_orphans_delete  # calendars_app builds on directory
-
     if identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
         user = _lock_user(identifier.user_id)  # the same lock order as primary changes
         siblings = list(UserIdentifier.objects.select_for_update().filter(
@@ -459,7 +458,20 @@ def identifier_delete(*, identifier: UserIdentifier) -> None:
         if identifier.proven_by_token:
             forget_cached_user(user)  # tokens carrying this alias stop reaching the user
     identifier.delete()
-    calendar_orphans_delete(account_id=identifier.account_id)
+    hooks.identifier_deleted(account_id=identifier.account_id)  # calendars_app: unlinked calendars
+
+
+
+def identifier_link_login_email(*, user: User, proven_by_token: bool) -> None:
+    """Give a new user their primary email identifier: the account's unlinked one with that address if
+    any, else a new one. `proven_by_token` when a delegated token's email created the user.
+    Receives accounts' `user_created` hook."""
+    identifiers = UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
+                                                value=user.email)
+    linked = identifiers.filter(user__isnull=True).update(user=user, primary=True, proven_by_token=proven_by_token)
+    if not linked and not identifiers.exists():
+        UserIdentifier.objects.create(account_id=user.account_id, user=user, type=UserIdentifier.Type.EMAIL,
+                                      value=user.email, verified=True, primary=True, proven_by_token=proven_by_token)
 
 
 # -- preferences ------------------------------------------------------------------------------

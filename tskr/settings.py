@@ -206,7 +206,7 @@ if not TSKR_ENCRYPTION_KEYS and not DEBUG:
     raise ImproperlyConfigured("TSKR_ENCRYPTION_KEYS must be set when TSKR_DEBUG is off")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tskr.authentication.CertificateJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CertificateJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tskr.permissions.IsAccountMember"],
     "DEFAULT_THROTTLE_CLASSES": ["tskr.ratelimit.AccountRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["tskr.renderers.EnvelopeRenderer"],

@@ -23,9 +23,11 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from .emails import normalize_email
-from .exceptions import Forbidden
-from .principal import Principal
+from tskr.emails import normalize_email
+from tskr.exceptions import Forbidden
+from tskr.principal import Principal
+
+from .models import Certificate
 
 
 class TokenRejected(exceptions.AuthenticationFailed):
@@ -75,8 +77,6 @@ class CertificateCache:
 
     @staticmethod
     def _load(kid: str, now: float) -> _CertificateEntry | None:
-        from accounts.models import Certificate
-
         certificate = Certificate.objects.select_related("account").filter(kid=kid).first()
         if certificate is None:
             return None
@@ -95,8 +95,6 @@ class CertificateCache:
         if now - self._last_touch.get(entry.certificate_id, -3600.0) < 60:
             return
         self._last_touch[entry.certificate_id] = now
-        from accounts.models import Certificate
-
         Certificate.objects.filter(id=entry.certificate_id).update(last_used_at=timezone.now())
 
     def clear(self) -> None:
@@ -135,7 +133,7 @@ class DelegatedUserCache:
         self._lock = threading.Lock()
 
     def get_or_provision(self, *, account, email: str, first_name: str, last_name: str):
-        from accounts.services import user_get_or_provision
+        from .services import user_get_or_provision  # services import this module's caches
 
         key = (account.pk, email)
         now = time.monotonic()
