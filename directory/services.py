@@ -374,8 +374,11 @@ def identifier_create(*, account: Account, type: str, value: str, user: User | N
     """Create an identifier, optionally linked to a user of the account.
 
     `primary` on a linked identifier demotes the user's other primary of that type; for an email
-    that makes it the user's login email too (as `make-primary` does).
+    that makes it the user's login email too (as `make-primary` does). The user must be of the account
+    (400 `user_not_in_account`): the API finds it in the account, the staff screens pick any user.
     """
+    if user is not None and user.account_id != account.id:
+        raise BadRequest("The user belongs to another account", error_code="user_not_in_account")
     platforms = platforms or {}
     _validate_platforms(platforms)
     stored = identifier_normalize(type=type, value=value)
