@@ -88,8 +88,9 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
 
 
 @transaction.atomic
-def task_create_with_template(*, account: Account, template, actor_user: User | None, owner: User | None = None,
-                              assistant: Assistant | None = None, followers=(), title: str | None = None,
+def task_create_with_template(*, account: Account, template: TaskTemplate, actor_user: User | None,
+                              owner: User | None = None, assistant: Assistant | None = None, followers=(),
+                              title: str | None = None,
                               description: str | None = None, parent: Task | None = None, type: str | None = None,
                               status: str | None = None, context: dict | None = None, **fields) -> Task:
     """Build a task and one subtask per step from a catalog template, then apply what the caller gave beyond
@@ -122,7 +123,6 @@ def task_create_with_template(*, account: Account, template, actor_user: User | 
     if status is not None:
         task.activities.filter(content="Task created").update(metadata={"status": status})
     return task
-
 
 
 def _task_from_template(*, account: Account, template: TaskTemplate, actor_user: User | None, owner: User | None,
