@@ -8,7 +8,7 @@ from tskr.testing import ApiClient, make_caller
 @pytest.fixture(autouse=True)
 def _clean_process_state():
     from tskr import locks, ratelimit
-    from tskr.authentication import certificate_cache, delegated_user_cache, verified_tokens
+    from accounts.authentication import certificate_cache, delegated_user_cache, verified_tokens
 
     certificate_cache.clear()
     delegated_user_cache.clear()

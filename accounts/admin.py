@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.template.response import TemplateResponse
 
+from tskr.staff import ServiceAdmin
+
+from . import services
 from .models import Account, Assistant, Certificate, User, Webhook, WebhookDelivery
 from .services import certificate_issue, certificate_revoke, webhook_delivery_retry
 
@@ -71,21 +74,56 @@ class CertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ServiceAdmin):
+    """Through accounts' services, as the API: a new user gets their email identifier, a change or a
+    delete drops the user's cached copy, a delete tidies the calendars nobody links any more. The email
+    changes only by making another email identifier primary, so it is read-only once the user exists."""
+
     list_display = ["email", "account", "first_name", "last_name", "status", "external_id", "created_at"]
     list_filter = ["status"]
     search_fields = ["email", "external_id", "id", "account__name"]
     list_select_related = ["account"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["id", "created_at", "updated_at", *(["account", "email"] if obj else [])]
+
+    def service_create(self, request, data):
+        return services.user_create(**data)
+
+    def service_update(self, request, obj, changes):
+        return services.user_update(user=obj, **changes)
+
+    def service_delete(self, request, obj):
+        services.user_delete(user=obj)
 
 
 @admin.register(Assistant)
-class AssistantAdmin(admin.ModelAdmin):
+class AssistantAdmin(ServiceAdmin):
+    """Through accounts' services: unique emails per account, an assignable (active) catalog agent."""
+
     list_display = ["name", "email", "account", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "email", "id", "account__name"]
     list_select_related = ["account"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["id", "created_at", "updated_at", *(["account"] if obj else [])]
+
+    @staticmethod
+    def _agent_as_id(data: dict) -> dict:
+        if "agent" in data:  # checked by the service as the API's agentId is
+            agent = data.pop("agent")
+            data["agent_id"] = agent.id if agent else None
+        return data
+
+    def service_create(self, request, data):
+        return services.assistant_create(**self._agent_as_id(data))
+
+    def service_update(self, request, obj, changes):
+        return services.assistant_update(assistant=obj, **self._agent_as_id(changes))
+
+    def service_delete(self, request, obj):
+        services.assistant_delete(assistant=obj)
 
 
 @admin.register(Webhook)

@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from admin_catalog.selectors import agent_get_assignable
-from directory.models import UserIdentifier
-from tskr.authentication import certificate_cache, forget_cached_user
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, NotFound, ValidationFailed, conflict_on_duplicate
 
+from . import hooks
+from .authentication import certificate_cache, forget_cached_user
 from .delivery import AddressRefused, url_check
 from .models import Account, Assistant, Certificate, Event, EventType, User, Webhook, WebhookDelivery
 
@@ -55,17 +55,6 @@ def certificate_revoke(*, kid: str) -> Certificate:
     return certificate
 
 
-def _link_email_identifier(*, user: User, proven_by_token: bool) -> None:
-    """Give a new user their primary email identifier: the account's unlinked one with that address if
-    any, else a new one. `proven_by_token` when a delegated token's email created the user."""
-    identifiers = UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
-                                                value=user.email)
-    linked = identifiers.filter(user__isnull=True).update(user=user, primary=True, proven_by_token=proven_by_token)
-    if not linked and not identifiers.exists():
-        UserIdentifier.objects.create(account_id=user.account_id, user=user, type=UserIdentifier.Type.EMAIL,
-                                      value=user.email, verified=True, primary=True, proven_by_token=proven_by_token)
-
-
 def user_for_login(*, account: Account, email: str) -> User | None:
     """The user a delegated token's (normalised) email logs in as, or None.
 
@@ -75,9 +64,8 @@ def user_for_login(*, account: Account, email: str) -> User | None:
     followed, even `verified`: that would let one user capture another's login.
     """
     user = User.objects.filter(account=account, email=email).first()
-    if user is None:
-        user = User.objects.filter(account=account, identifiers__type=UserIdentifier.Type.EMAIL,
-                                   identifiers__value=email, identifiers__proven_by_token=True).first()
+    if user is None:  # the aliases are email identifiers: directory's (`hooks.user_login_alias`)
+        user = next(filter(None, hooks.user_login_alias(account=account, email=email)), None)
     return user
 
 
@@ -94,7 +82,7 @@ def user_get_or_provision(*, account: Account, email: str, first_name: str = "",
     try:
         with transaction.atomic():
             user = User.objects.create(account=account, email=email, first_name=first_name, last_name=last_name)
-            _link_email_identifier(user=user, proven_by_token=True)
+            hooks.user_created(user=user, proven_by_token=True)  # directory: the email identifier
             return user
     except IntegrityError:
         return User.objects.get(account=account, email=email)
@@ -109,7 +97,7 @@ def user_create(*, account: Account, email: str, **fields) -> User:
     with conflict_on_duplicate(Conflict("A user with this email or externalId already exists",
                                         error_code="user_exists")):
         user = User.objects.create(account=account, email=email, **fields)
-    _link_email_identifier(user=user, proven_by_token=False)
+    hooks.user_created(user=user, proven_by_token=False)  # directory: the email identifier
     return user
 
 
@@ -142,11 +130,9 @@ def user_delete(*, user: User) -> None:
 
     Shared history is kept: chats and their messages stay; tasks they owned stay with no owner.
     """
-    from calendars_app.services import calendar_orphans_delete  # calendars_app builds on accounts
-
     forget_cached_user(user)
     user.delete()
-    calendar_orphans_delete(account_id=user.account_id)
+    hooks.user_deleted(account_id=user.account_id)  # calendars_app: the calendars nobody links any more
 
 
 def _assistant_email_taken() -> Conflict:

@@ -1,7 +1,9 @@
-"""Staff screens (/staff/) for the catalog. Saves stamp created/updated by with the staff member's identity."""
+"""Staff screens (/staff/) for the catalog, writing through its services with the staff member as the actor."""
 from django import forms
 from django.contrib import admin
 from rest_framework import serializers
+
+from tskr.staff import ServiceAdmin
 
 from . import services
 from .api.serializers import TASK_TYPE, TemplateStepField
@@ -14,69 +16,56 @@ def staff_actor(request) -> str:
     return request.user.email or request.user.get_username()
 
 
-def stamp(obj, actor: str) -> None:
-    if obj._state.adding:
-        obj.created_by = actor
-    obj.updated_by = actor
+class CatalogAdmin(ServiceAdmin):
+    """Saves and deletes through admin_catalog's services with the staff member as the actor: unique
+    names, the guards on deleting (a category with skills, a skill in use, the default agent) and the
+    audit stamps are the services'; the stamps are read-only here."""
 
-
-class AuditedAdmin(admin.ModelAdmin):
     readonly_fields = AUDIT_FIELDS
+    creator, updater, deleter, noun = None, None, None, ""  # the services, and their keyword for the row
 
-    def save_model(self, request, obj, form, change):
-        stamp(obj, staff_actor(request))
-        super().save_model(request, obj, form, change)
+    def service_create(self, request, data):
+        return type(self).creator(actor=staff_actor(request), **data)
 
-    def save_formset(self, request, form, formset, change):
-        for obj in formset.save(commit=False):
-            stamp(obj, staff_actor(request))
-            obj.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
+    def service_update(self, request, obj, changes):
+        return type(self).updater(actor=staff_actor(request), **{self.noun: obj}, **changes)
+
+    def service_delete(self, request, obj):
+        type(self).deleter(**{self.noun: obj})
 
 
 class SkillInline(admin.TabularInline):
-    """Skills shown under their category. Deleting happens on the skill's own page (where in-use is checked)."""
+    """Skills shown under their category, read-only: a skill is changed on its own page, through its service."""
 
     model = Skill
     fields = ["name", "display_name", "icon", "color", "status"]
+    readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(SkillCategory)
-class SkillCategoryAdmin(AuditedAdmin):
+class SkillCategoryAdmin(CatalogAdmin):
     list_display = ["display_name", "name", "sort_order", "updated_by", "updated_at"]
     list_editable = ["sort_order"]
     list_display_links = ["display_name"]
     search_fields = ["name", "display_name", "description"]
     inlines = [SkillInline]
-
-
-class InUseGuard:
-    """Hide delete (single and bulk) where the API would answer 409, so the two doors agree."""
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and not (obj is not None and self.in_use(obj))
+    creator, updater, deleter, noun = (services.skill_category_create, services.skill_category_update,
+                                    services.skill_category_delete, "category")
 
 
 @admin.register(Skill)
-class SkillAdmin(InUseGuard, AuditedAdmin):
+class SkillAdmin(CatalogAdmin):
     list_display = ["display_name", "name", "category", "status", "color", "updated_by", "updated_at"]
     list_filter = ["status", "category"]
     search_fields = ["name", "display_name", "description", "category__name"]
     list_select_related = ["category"]
-
-    @staticmethod
-    def in_use(skill: Skill) -> bool:
-        return skill.agents.exists() or skill.templates.exists()
+    creator, updater, deleter, noun = services.skill_create, services.skill_update, services.skill_delete, "skill"
 
 
 class TaskTemplateForm(forms.ModelForm):
@@ -98,12 +87,14 @@ class TaskTemplateForm(forms.ModelForm):
 
 
 @admin.register(TaskTemplate)
-class TaskTemplateAdmin(AuditedAdmin):
+class TaskTemplateAdmin(CatalogAdmin):
     form = TaskTemplateForm
     list_display = ["display_name", "name", "skill", "task_type", "default_status", "status", "updated_at"]
     list_filter = ["status", "task_type", "default_status", "skill"]
     search_fields = ["name", "display_name", "description", "title_template"]
     list_select_related = ["skill"]
+    creator, updater, deleter, noun = (services.task_template_create, services.task_template_update,
+                                    services.task_template_delete, "template")
 
 
 class AgentForm(forms.ModelForm):
@@ -111,30 +102,16 @@ class AgentForm(forms.ModelForm):
         model = Agent
         fields = "__all__"
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("is_default") and cleaned.get("status") != Agent.Status.ACTIVE:
-            raise forms.ValidationError("The default agent must be active")
-        return cleaned
-
     def _get_validation_exclusions(self):
         """`one_default_agent` is kept by taking the flag from the previous default on save, not by refusing."""
         return {*super()._get_validation_exclusions(), "is_default"}
 
 
 @admin.register(Agent)
-class AgentAdmin(InUseGuard, AuditedAdmin):
+class AgentAdmin(CatalogAdmin):
     form = AgentForm
     list_display = ["name", "model", "status", "is_default", "temperature", "max_tokens", "updated_at"]
     list_filter = ["status", "is_default", "skills"]
     search_fields = ["name", "description", "model", "system_prompt"]
     filter_horizontal = ["skills"]
-
-    @staticmethod
-    def in_use(agent: Agent) -> bool:
-        return agent.is_default
-
-    def save_model(self, request, obj, form, change):
-        if obj.is_default:
-            services.agent_claim_default(agent=obj, actor=staff_actor(request))
-        super().save_model(request, obj, form, change)
+    creator, updater, deleter, noun = services.agent_create, services.agent_update, services.agent_delete, "agent"

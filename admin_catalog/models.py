@@ -2,10 +2,10 @@
 from django.core.validators import RegexValidator
 from django.db import models
 
-from tasks_app.models import Task
 from tskr.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
+from .task_vocabulary import TaskStatus
 
 HEX_COLOR = RegexValidator(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$", "Must be a hex color such as #3B82F6")
 
@@ -76,7 +76,7 @@ class TaskTemplate(AuditedModel):
     description = models.TextField(blank=True)
     skill = models.ForeignKey(Skill, on_delete=models.SET_NULL, null=True, blank=True, related_name="templates")
     task_type = models.CharField(max_length=64, default="task")
-    default_status = models.CharField(max_length=32, choices=Task.Status.choices, default=Task.Status.PENDING)
+    default_status = models.CharField(max_length=32, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     title_template = models.CharField(max_length=300, blank=True)
     description_template = models.TextField(blank=True)
     steps = models.JSONField(default=list, blank=True)

@@ -1,9 +1,9 @@
 """Reads of the platform-wide catalog. No `account` argument: the catalog is shared by every account."""
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db.models import Prefetch, QuerySet
 
-from accounts.models import Assistant
 from tskr.exceptions import BadRequest
 
 from .models import Agent, Skill, SkillCategory, TaskTemplate
@@ -43,7 +43,13 @@ def agent_config(agent: Agent) -> AgentConfig:
                        skill_names=frozenset(skill.name for skill in skills))
 
 
-def agent_config_for_assistant(assistant: Assistant | None) -> AgentConfig | None:
+class HasAgent(Protocol):
+    """An accounts Assistant, as far as the catalog reads it (the catalog sits below accounts)."""
+
+    agent_id: str | None
+
+
+def agent_config_for_assistant(assistant: HasAgent | None) -> AgentConfig | None:
     """The agent that drives an assistant: its own agent if set and active, else the default agent, else None.
 
     An inactive agent on an assistant falls back to the default rather than disabling the assistant, so

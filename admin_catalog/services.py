@@ -1,4 +1,4 @@
-"""Writes of the platform-wide catalog, and building tasks from templates.
+"""Writes of the platform-wide catalog, and rendering its templates' text (tasks_app builds the tasks).
 
 Catalog writes take `actor` (the super admin's email, or a staff username from Django admin) and record
 it in `created_by` / `updated_by`. Uniqueness is checked first for a clear 409 and enforced by the
@@ -11,9 +11,6 @@ from django.db import transaction
 from django.db.models import Max, Model
 from django.utils import timezone
 
-from accounts.models import Account, Assistant, User
-from tasks_app.models import Task
-from tasks_app.services import task_create
 from tskr.exceptions import BadRequest, Conflict, conflict_on_duplicate
 
 from . import builtin
@@ -23,7 +20,7 @@ TITLE_MAX_LENGTH = 300
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-# -- templates -> tasks ----------------------------------------------------------------------------------
+# -- template text ----------------------------------------------------------------------------------
 
 
 def render_template_text(text: str, context: dict | None) -> str:
@@ -37,40 +34,11 @@ def render_template_text(text: str, context: dict | None) -> str:
     return _PLACEHOLDER.sub(lambda match: str(context[match[1]]) if match[1] in context else match[0], text)
 
 
-def _step_parts(step) -> tuple[str, str]:
+def template_step_parts(step) -> tuple[str, str]:
+    """A template step's (title, description): a step is a string, or `{"title", "description"}`."""
     if isinstance(step, str):
         return step, ""
     return step["title"], step.get("description", "")
-
-
-@transaction.atomic
-def task_create_from_template(*, account: Account, template: TaskTemplate, actor_user: User | None,
-                              owner: User | None = None, assistant: Assistant | None = None,
-                              followers: Iterable[User] = (), title: str | None = None,
-                              description: str | None = None, context: dict | None = None) -> Task:
-    """Create a task and one pending subtask per template step, all or nothing.
-
-    1. Refuse an inactive template (400 `template_inactive`).
-    2. Title: `title` if given, else the rendered title template, else the template's display name.
-       Description likewise (`description` or the rendered description template).
-    3. The task gets the template's task type and default status and links to the template.
-    4. Each step (a string, or `{"title", "description"}`) becomes a subtask with the same type, owner
-       and assistant, status pending, `metadata.templateStep` = its position (0-based).
-    """
-    if template.status != TaskTemplate.Status.ACTIVE:
-        raise BadRequest(f"Task template '{template.name}' is inactive", error_code="template_inactive")
-    task_title = title or render_template_text(template.title_template, context) or template.display_name
-    task_description = description if description is not None else render_template_text(
-        template.description_template, context)
-    task = task_create(account=account, title=task_title[:TITLE_MAX_LENGTH], description=task_description,
-                       type=template.task_type, status=template.default_status, owner=owner,
-                       assistant=assistant, followers=followers, actor_user=actor_user, template=template)
-    for position, step in enumerate(template.steps):
-        step_title, step_description = _step_parts(step)
-        task_create(account=account, parent=task, title=render_template_text(step_title, context)[:TITLE_MAX_LENGTH],
-                    description=render_template_text(step_description, context), type=template.task_type,
-                    owner=owner, assistant=assistant, actor_user=actor_user, metadata={"templateStep": position})
-    return task
 
 
 # -- shared helpers ------------------------------------------------------------------------------------------

@@ -167,10 +167,10 @@ def messages_and_auth(ctx: Context) -> list[dict]:
 
 
 def token_verification_us(ctx: Context) -> tuple[float, float]:
-    """tskr.authentication._verify on a warm certificate cache, in microseconds: a token never seen
+    """accounts.authentication._verify on a warm certificate cache, in microseconds: a token never seen
     (header, cache lookup, RS256, claims) and a token verified before (the process's verified-token
     cache; certificate and expiry still checked)."""
-    from tskr.authentication import _verify, verified_tokens
+    from accounts.authentication import _verify, verified_tokens
 
     token = ctx.token()
     _verify(token)

@@ -45,8 +45,8 @@ OCCURRENCE_FIELDS = ("start", "end", "all_day", "start_date", "end_date")
 
 class Epoch(Func):
     """A datetime column as whole seconds since 1970 (providers send whole seconds). Why: psycopg turns
-    `timestamptz` text into datetimes slowly, and availability reads thousands; 1,000 rows of two
-    columns fetched in 9.9 ms as timestamps and 1.6 ms as numbers on PostgreSQL here. SQLite's stored
+    `timestamptz` text into datetimes slowly, and availability reads thousands; numbers are fetched several
+    times faster (bench/README.md, "Measurements behind the code"). SQLite's stored
     text goes through julianday (a float, hence the rounding)."""
 
     template = "ROUND(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
@@ -183,8 +183,8 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
     query = (_busy_events(calendar_ids=list(readers), start=start, end=end)
              .annotate(start_epoch=Epoch("start"), end_epoch=Epoch("end"))
              .values_list("calendar_id", "start_epoch", "end_epoch", "all_day", "start_date", "end_date").query)
-    # The ORM's SQL, fetched without its per-value converters (a third of this function's time for
-    # 3,000 rows); only SQLite's dates come back as text.
+    # The ORM's SQL, fetched without its per-value converters (a large share of this function's time
+    # on thousands of rows); only SQLite's dates come back as text.
     sql, params = query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

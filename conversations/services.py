@@ -17,12 +17,11 @@ from accounts.events import event_emit
 from accounts.models import Account, Assistant, EventType, User
 from directory.models import UserIdentifier
 from directory.phones import handle_keys
-from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
 from tskr.jsonlimits import ensure_json_within_limits
 from tskr.locks import Lock, is_locked, try_acquire
 
-from . import selectors
+from . import hooks, selectors
 from .addressing import Addressing, analyse, handle
 from .engine import (
     ChatContext,
@@ -401,11 +400,13 @@ def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: Chat
     were created (the tasks carry the conversation on), except a clarification request, which must
     reach the sender (and only the sender).
     """
-    tasks = [
-        task_create(account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
-                    status=str(draft.status), owner=latest.sender or latest.posted_by, assistant=chat.assistant,
-                    source_chat=chat, actor_assistant=chat.assistant, metadata={"sourceMessageId": latest.id})
+    tasks = [  # tasks_app creates them (`hooks.task_requested`): it sits above conversations
+        task
         for draft in result.tasks
+        for task in hooks.task_requested(
+            account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
+            status=str(draft.status), owner=latest.sender or latest.posted_by, assistant=chat.assistant,
+            source_chat=chat, actor_assistant=chat.assistant, metadata={"sourceMessageId": latest.id})
     ]
     task_ids = [task.id for task in tasks]
     clarifying = result.needs_clarification

@@ -20,6 +20,14 @@ class PageIdsFirstQuerySet(QuerySet):
         return self.filter(pk__in=QuerySet.__getitem__(self.values("pk"), k))
 
 
+def user_by_login_alias(*, account: Account, email: str) -> User | None:
+    """The user an email identifier proven by a signed token (`proven_by_token`) belongs to, or None.
+    Identifiers a client created are not followed: that would let one user capture another's login.
+    Answers accounts' `user_login_alias` hook."""
+    return User.objects.filter(account=account, identifiers__type=UserIdentifier.Type.EMAIL,
+                               identifiers__value=email, identifiers__proven_by_token=True).first()
+
+
 def memory_list(*, account: Account, user: User) -> QuerySet[Memory]:
     """The user's memories, newest first (index `memory_user_newest_first`), deep pages by ids first."""
     return PageIdsFirstQuerySet(Memory).filter(account=account, user=user).order_by("-created_at", "-id")

@@ -7,13 +7,14 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.authentication import forget_cached_user
 from accounts.events import changed_attributes, event_emit
 from accounts.models import Account, EventType, User
-from tskr.authentication import forget_cached_user
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
 
+from . import hooks
 from . import preferences as skill_preferences
 from .lookups import json_array_contains_any, value_in
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
@@ -275,8 +276,8 @@ def _contacts_write_postgresql(*, account: Account, user: User, to_create: list[
                                now) -> None:
     """One INSERT and one UPDATE, each reading its rows from a single JSON parameter.
 
-    Django's bulk_update builds a CASE per field per row (about a second of Python for 1000 rows and
-    a slow statement), and a placeholder per value costs milliseconds of quoting in the driver; one
+    Django's bulk_update builds a CASE per field per row (Python time and a slow statement that grow
+    with the import), and a placeholder per value costs quoting time in the driver; one
     JSON document per statement keeps the Python and the SQL linear and small.
     """
     table = Contact._meta.db_table
@@ -401,8 +402,11 @@ def identifier_create(*, account: Account, type: str, value: str, user: User | N
     """Create an identifier, optionally linked to a user of the account.
 
     `primary` on a linked identifier demotes the user's other primary of that type; for an email
-    that makes it the user's login email too (as `make-primary` does).
+    that makes it the user's login email too (as `make-primary` does). The user must be of the account
+    (400 `user_not_in_account`): the API finds it in the account, the staff screens pick any user.
     """
+    if user is not None and user.account_id != account.id:
+        raise BadRequest("The user belongs to another account", error_code="user_not_in_account")
     platforms = platforms or {}
     _validate_platforms(platforms)
     stored = identifier_normalize(type=type, value=value)
@@ -470,8 +474,6 @@ def identifier_delete(*, identifier: UserIdentifier) -> None:
 
     A user keeps at least one email identifier, and their primary one: deleting either is a 409.
     """
-    from calendars_app.services import calendar_orphans_delete  # calendars_app builds on directory
-
     if identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
         user = _lock_user(identifier.user_id)  # the same lock order as primary changes
         siblings = list(UserIdentifier.objects.select_for_update().filter(
@@ -487,7 +489,20 @@ def identifier_delete(*, identifier: UserIdentifier) -> None:
         if identifier.proven_by_token:
             forget_cached_user(user)  # tokens carrying this alias stop reaching the user
     identifier.delete()
-    calendar_orphans_delete(account_id=identifier.account_id)
+    hooks.identifier_deleted(account_id=identifier.account_id)  # calendars_app: unlinked calendars
+
+
+
+def identifier_link_login_email(*, user: User, proven_by_token: bool) -> None:
+    """Give a new user their primary email identifier: the account's unlinked one with that address if
+    any, else a new one. `proven_by_token` when a delegated token's email created the user.
+    Receives accounts' `user_created` hook."""
+    identifiers = UserIdentifier.objects.filter(account_id=user.account_id, type=UserIdentifier.Type.EMAIL,
+                                                value=user.email)
+    linked = identifiers.filter(user__isnull=True).update(user=user, primary=True, proven_by_token=proven_by_token)
+    if not linked and not identifiers.exists():
+        UserIdentifier.objects.create(account_id=user.account_id, user=user, type=UserIdentifier.Type.EMAIL,
+                                      value=user.email, verified=True, primary=True, proven_by_token=proven_by_token)
 
 
 # -- preferences ------------------------------------------------------------------------------

@@ -5,3 +5,10 @@ class TasksAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tasks_app"
     verbose_name = "Tasks"  # the staff screens' heading (the default would read "Tasks_App")
+
+    def ready(self):
+        from conversations.hooks import task_requested
+
+        from .services import task_create
+
+        task_requested.register(task_create)

@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from admin_catalog.task_vocabulary import TaskStatus
 from tskr.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
@@ -11,13 +12,7 @@ class Task(TimeStampedModel):
     Subtasks are tasks with a `parent`. Deleting a task deletes its subtasks, activities and meetings.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        IN_PROGRESS = "in_progress"
-        COMPLETED = "completed"
-        FAILED = "failed"
-        ON_HOLD = "on_hold"
-        NEEDS_CLARIFICATION = "needs_clarification"
+    Status = TaskStatus  # defined with the catalog, whose templates name a default status
 
     id = PublicIdField("task")
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tasks")

@@ -3,13 +3,14 @@
 Every change a person or an assistant makes to a task leaves an Activity saying who did what, written
 in the same transaction as the change, so the history can never disagree with the task.
 """
-import re
-
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.events import changed_attributes, event_emit
 from accounts.models import Account, Assistant, EventType, User
+from admin_catalog.models import TaskTemplate
+from admin_catalog.services import TITLE_MAX_LENGTH, render_template_text, template_step_parts
+from admin_catalog.task_vocabulary import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 from conversations.engine import (
     Deadline,
     TaskContext,
@@ -21,7 +22,7 @@ from conversations.engine import (
 )
 from conversations.models import EngineCall
 from conversations.usage import EngineCallRecorder
-from tskr.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
+from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, ValidationFailed
 from tskr.locks import hold_lock
 
 from .models import TRANSITIONS, Activity, Meeting, Task
@@ -29,9 +30,6 @@ from .models import TRANSITIONS, Activity, Meeting, Task
 #: The contract's processing lock: 30 seconds; the engine's budget fits inside it, and it is
 #: extended before the result is written.
 PROCESS_LOCK_TTL_MS = 30_000
-#: Task types are open-ended (the engine's skills, the catalog's templates) but must be slugs.
-TASK_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-TASK_TYPE_RULE = "must be a slug: lowercase letters, digits and underscores, starting with a letter, at most 64"
 
 
 def task_lock_name(task_id: str) -> str:
@@ -110,23 +108,31 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
 
 
 @transaction.atomic
-def task_create_with_template(*, account: Account, template, actor_user: User | None, owner: User | None = None,
-                              assistant: Assistant | None = None, followers=(), title: str | None = None,
+def task_create_with_template(*, account: Account, template: TaskTemplate, actor_user: User | None,
+                              owner: User | None = None, assistant: Assistant | None = None, followers=(),
+                              title: str | None = None,
                               description: str | None = None, parent: Task | None = None, type: str | None = None,
                               status: str | None = None, context: dict | None = None, **fields) -> Task:
-    """Build a task from a catalog template (admin_catalog decides title, steps, type and status), then
-    apply what the caller gave beyond the template: a parent, an explicit type or status, due date,
-    metadata, summary. All in one transaction with the template's subtasks.
-    """
-    from admin_catalog.services import task_create_from_template  # admin_catalog imports this module
+    """Build a task and one subtask per step from a catalog template, then apply what the caller gave beyond
+    the template, all or nothing.
 
+    1. Refuse an inactive template (400 `template_inactive`) and an invalid explicit type or status.
+    2. Title: `title` if given, else the rendered title template, else the template's display name.
+       Description likewise (`description` or the rendered description template).
+    3. The task gets the template's task type and default status and links to the template.
+    4. Each step becomes a subtask with the same type, owner and assistant, status pending,
+       `metadata.templateStep` = its position (0-based).
+    5. Then the caller's parent, explicit type or status, due date, metadata, summary.
+    """
+    if template.status != TaskTemplate.Status.ACTIVE:
+        raise BadRequest(f"Task template '{template.name}' is inactive", error_code="template_inactive")
     if type is not None:
         task_validate_type(type)
     if status is not None:
         _validate_status(status)
-    task = task_create_from_template(account=account, template=template, actor_user=actor_user, owner=owner,
-                                     assistant=assistant, followers=followers, title=title, description=description,
-                                     context=context)
+    task = _task_from_template(account=account, template=template, actor_user=actor_user, owner=owner,
+                               assistant=assistant, followers=followers, title=title, description=description,
+                               context=context)
     overrides = {name: value for name, value in {"parent": parent, "type": type, "status": status}.items()
                  if value is not None}
     overrides.update(fields)
@@ -136,6 +142,23 @@ def task_create_with_template(*, account: Account, template, actor_user: User | 
         task.save()
     if status is not None:
         task.activities.filter(content="Task created").update(metadata={"status": status})
+    return task
+
+
+def _task_from_template(*, account: Account, template: TaskTemplate, actor_user: User | None, owner: User | None,
+                        assistant: Assistant | None, followers, title: str | None, description: str | None,
+                        context: dict | None) -> Task:
+    task_title = title or render_template_text(template.title_template, context) or template.display_name
+    task_description = description if description is not None else render_template_text(
+        template.description_template, context)
+    task = task_create(account=account, title=task_title[:TITLE_MAX_LENGTH], description=task_description,
+                       type=template.task_type, status=template.default_status, owner=owner,
+                       assistant=assistant, followers=followers, actor_user=actor_user, template=template)
+    for position, step in enumerate(template.steps):
+        step_title, step_description = template_step_parts(step)
+        task_create(account=account, parent=task, title=render_template_text(step_title, context)[:TITLE_MAX_LENGTH],
+                    description=render_template_text(step_description, context), type=template.task_type,
+                    owner=owner, assistant=assistant, actor_user=actor_user, metadata={"templateStep": position})
     return task
 
 

@@ -132,8 +132,8 @@ class _StaffScreensOnly:
     """Runs the middleware it is mixed into for the staff screens (Django admin) only.
 
     The API is stateless and token-authenticated: it reads no session, cookie or CSRF token. Sessions,
-    CSRF, Django authentication and messages on every API request cost about 5% of a small request's
-    time and did nothing. Subclasses, so Django's admin checks still find them in MIDDLEWARE.
+    CSRF, Django authentication and messages on every API request cost a measurable share of a small
+    request's time and did nothing. Subclasses, so Django's admin checks still find them in MIDDLEWARE.
     """
 
     def __call__(self, request):

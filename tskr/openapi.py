@@ -43,7 +43,7 @@ NO_STORE_HEADER = {"Cache-Control": {"description": "`no-store`: every answer to
 
 
 class CertificateJWTScheme(OpenApiAuthenticationExtension):
-    target_class = "tskr.authentication.CertificateJWTAuthentication"
+    target_class = "accounts.authentication.CertificateJWTAuthentication"
     name = "certificateJWT"
 
     def get_security_definition(self, auto_schema):

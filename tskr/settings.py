@@ -220,7 +220,7 @@ TSKR_WEBHOOKS_ALLOW_PRIVATE = env_bool("TSKR_WEBHOOKS_ALLOW_PRIVATE", False)
 TSKR_EVENT_RETENTION_DAYS = env_int("TSKR_EVENT_RETENTION_DAYS", 30, minimum=1)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tskr.authentication.CertificateJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CertificateJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tskr.permissions.IsAccountMember"],
     "DEFAULT_THROTTLE_CLASSES": ["tskr.ratelimit.AccountRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["tskr.renderers.EnvelopeRenderer"],

@@ -231,3 +231,8 @@ def run_together(*calls: Callable[[], object]) -> list:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def admin_error_messages(response) -> list[str]:
+    """The error messages a staff screen showed (Django's test client, a response followed to its page)."""
+    return [str(message) for message in response.context["messages"] if message.level_tag == "error"]

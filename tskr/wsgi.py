@@ -11,8 +11,8 @@ application = get_wsgi_application()
 def _settle() -> None:
     """Load the URLconf (and with it every view and serializer) now instead of on the first request,
     then take everything loaded so far out of the garbage collector's reach: these objects live as
-    long as the process, and each full collection walking them paused a worker for ~80 ms (~10 ms
-    once frozen)."""
+    long as the process, and each full collection walking them paused a worker, far less once
+    frozen (figures: bench/README.md, "Measurements behind the code")."""
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # imports every app's URLs, views and serializers

@@ -4,11 +4,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tasks_app.models import Task
-from tasks_app.services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 from tskr.serializers import InputSerializer
 
 from ..models import HEX_COLOR, Agent, Skill, SkillCategory, TaskTemplate
+from ..task_vocabulary import TASK_TYPE_PATTERN, TASK_TYPE_RULE, TaskStatus
 
 TASK_TYPE = RegexValidator(TASK_TYPE_PATTERN, f"Task type {TASK_TYPE_RULE}")
 
@@ -228,7 +227,7 @@ class TaskTemplateUpdateSerializer(NamedUpdateSerializer):
                                   help_text="Skill name (slug) or id; null for none")
     taskType = serializers.CharField(source="task_type", max_length=64, required=False, validators=[TASK_TYPE],
                                      help_text=f"The built task's type; {TASK_TYPE_RULE}")
-    defaultStatus = serializers.ChoiceField(source="default_status", choices=Task.Status.choices, required=False)
+    defaultStatus = serializers.ChoiceField(source="default_status", choices=TaskStatus.choices, required=False)
     titleTemplate = serializers.CharField(source="title_template", allow_blank=True, max_length=300, required=False,
                                           help_text="`{name}` placeholders are filled from the task's context")
     descriptionTemplate = serializers.CharField(source="description_template", allow_blank=True, max_length=20000,

@@ -2,6 +2,7 @@
 import pytest
 
 from admin_catalog.models import Agent, Skill, SkillCategory, TaskTemplate
+from tskr.testing import admin_error_messages
 
 from .factories import AgentFactory, SkillCategoryFactory, SkillFactory, TaskTemplateFactory
 
@@ -57,7 +58,9 @@ def test_adding_a_skill_records_who_created_it_and_validates_the_color(staff):
 def test_skill_in_use_cannot_be_deleted_from_the_admin(staff):
     skill = SkillFactory()
     TaskTemplateFactory(skill=skill)
-    assert staff.get(f"/staff/admin_catalog/skill/{skill.id}/delete/").status_code == 403
+    refused = staff.post(f"/staff/admin_catalog/skill/{skill.id}/delete/", {"post": "yes"}, follow=True)
+    assert refused.redirect_chain[-1][0] == f"/staff/admin_catalog/skill/{skill.id}/change/"
+    assert any("(skill_in_use)" in message for message in admin_error_messages(refused))
     unused = SkillFactory()
     assert staff.post(f"/staff/admin_catalog/skill/{unused.id}/delete/", {"post": "yes"}).status_code == 302
     assert list(Skill.objects.all()) == [skill]
@@ -81,9 +84,18 @@ def test_saving_a_default_agent_in_the_admin_takes_the_flag_from_the_previous_on
     assert list(Agent.objects.filter(is_default=True).values_list("name", flat=True)) == ["New default"]
     previous.refresh_from_db()
     assert previous.updated_by == "admin@example.com"
-    inactive = staff.post("/staff/admin_catalog/agent/add/", {**data, "name": "Off", "status": "inactive"})
-    assert inactive.status_code == 200 and not Agent.objects.filter(name="Off").exists()
-    assert staff.get(f"/staff/admin_catalog/agent/{Agent.objects.get(is_default=True).id}/delete/").status_code == 403
+
+
+def test_the_agent_services_rules_answer_in_the_admin_as_messages(staff):
+    default = AgentFactory(is_default=True)
+    data = {"name": "Off", "model": "m", "temperature": "0.3", "max_tokens": "1024", "status": "inactive",
+            "is_default": "on"}
+    inactive = staff.post("/staff/admin_catalog/agent/add/", data, follow=True)
+    assert any("(default_agent_inactive)" in message for message in admin_error_messages(inactive))
+    assert not Agent.objects.filter(name="Off").exists()
+    refused = staff.post(f"/staff/admin_catalog/agent/{default.id}/delete/", {"post": "yes"}, follow=True)
+    assert any("(agent_is_default)" in message for message in admin_error_messages(refused))
+    assert Agent.objects.filter(id=default.id).exists()
 
 
 def test_category_with_skills_is_protected_from_deletion(staff):
@@ -91,3 +103,16 @@ def test_category_with_skills_is_protected_from_deletion(staff):
     SkillFactory(category=category)
     staff.post(f"/staff/admin_catalog/skillcategory/{category.id}/delete/", {"post": "yes"})
     assert SkillCategory.objects.filter(id=category.id).exists()
+
+
+def test_the_audit_stamps_are_read_only(staff):
+    skill = SkillFactory()
+    form = staff.get(f"/staff/admin_catalog/skill/{skill.id}/change/").context["adminform"].form
+    assert not {"created_by", "updated_by"} & set(form.fields)
+
+
+def test_the_category_page_offers_no_skill_edits_that_would_bypass_the_service(staff):
+    category = SkillCategoryFactory()
+    SkillFactory(category=category)
+    formset = staff.get(f"/staff/admin_catalog/skillcategory/{category.id}/change/").context["inline_admin_formsets"][0]
+    assert not {"name", "display_name", "status"} & set(formset.formset.forms[0].fields)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from accounts.models import Assistant
 from admin_catalog.models import Agent, Skill, SkillCategory, TaskTemplate
 from admin_catalog.selectors import agent_config_for_assistant
-from admin_catalog.services import task_create_from_template
+from tasks_app.services import task_create_with_template
 
 from .factories import AgentFactory
 
@@ -69,7 +69,7 @@ def test_seed_text_output_names_the_counts(db):
 def test_seeded_templates_build_tasks_with_subtasks(alice):
     seed()
     assistant = Assistant.objects.create(account=alice.account, name="Ava", email="ava@acme.test")
-    task = task_create_from_template(account=alice.account, template=TaskTemplate.objects.get(name="plan-trip"),
+    task = task_create_with_template(account=alice.account, template=TaskTemplate.objects.get(name="plan-trip"),
                                      actor_user=alice.user, assistant=assistant, context={"destination": "Oslo"})
     assert (task.title, task.type) == ("Trip to Oslo", "travel")
     assert list(task.subtasks.order_by("created_at", "id").values_list("title", flat=True)) == [

@@ -1,8 +1,9 @@
 import pytest
 
 from admin_catalog.models import TaskTemplate
-from admin_catalog.services import render_template_text, task_create_from_template
+from admin_catalog.services import render_template_text
 from tasks_app.models import Activity, Task
+from tasks_app.services import task_create_with_template
 from tskr.exceptions import BadRequest
 
 from .factories import TaskTemplateFactory
@@ -18,7 +19,7 @@ def template(db):
 
 @pytest.mark.smoke
 def test_template_builds_task_and_one_subtask_per_step(alice, template):
-    task = task_create_from_template(account=alice.account, template=template, actor_user=alice.user,
+    task = task_create_with_template(account=alice.account, template=template, actor_user=alice.user,
                                      owner=alice.user, context={"destination": "Lisbon", "venue": "the office"})
     assert (task.title, task.type, task.status, task.template_id) == (
         "Trip to Lisbon", "travel", "in_progress", template.id)
@@ -33,14 +34,14 @@ def test_template_builds_task_and_one_subtask_per_step(alice, template):
 
 
 def test_explicit_title_and_description_override_the_templates(alice, template):
-    task = task_create_from_template(account=alice.account, template=template, actor_user=None,
+    task = task_create_with_template(account=alice.account, template=template, actor_user=None,
                                      title="My trip", description="")
     assert (task.title, task.description) == ("My trip", "")
 
 
 def test_template_without_title_template_uses_its_display_name(alice):
     template = TaskTemplateFactory(display_name="Weekly sync", title_template="")
-    task = task_create_from_template(account=alice.account, template=template, actor_user=None)
+    task = task_create_with_template(account=alice.account, template=template, actor_user=None)
     assert task.title == "Weekly sync" and task.subtasks.count() == 0
 
 
@@ -48,7 +49,7 @@ def test_followers_and_assistant_are_set_on_the_task(alice, bob, template):
     from accounts.models import Assistant
 
     assistant = Assistant.objects.create(account=alice.account, name="Ava", email="ava@acme.test")
-    task = task_create_from_template(account=alice.account, template=template, actor_user=alice.user,
+    task = task_create_with_template(account=alice.account, template=template, actor_user=alice.user,
                                      assistant=assistant, followers=[bob.user])
     assert list(task.followers.all()) == [bob.user] and task.assistant_id == assistant.id
     assert set(task.subtasks.values_list("assistant_id", flat=True)) == {assistant.id}
@@ -58,7 +59,7 @@ def test_inactive_template_is_refused_and_nothing_is_created(alice, template):
     template.status = TaskTemplate.Status.INACTIVE
     template.save()
     with pytest.raises(BadRequest) as error:
-        task_create_from_template(account=alice.account, template=template, actor_user=None)
+        task_create_with_template(account=alice.account, template=template, actor_user=None)
     assert error.value.error_code == "template_inactive"
     assert not Task.objects.exists()
 

@@ -86,9 +86,9 @@ class IdentifierCalendarViewSet(IdentifierScopedMixin, ScopedViewSet):
         "(the refresh token was refused; connect again), 409 `sync_in_progress`, 503 `provider_unavailable`, "
         "502 `provider_rejected`."))
     def sync(self, request, identifier_id=None):
+        identifier = self.get_owned_identifier()  # before the body: another account's id is 404 whatever it holds
         platform = PlatformInputSerializer.validated(request.data)["platform"]
-        links = services.identifier_sync_calendars(account=self.account, identifier=self.get_owned_identifier(),
-                                                   platform=platform)
+        links = services.identifier_sync_calendars(account=self.account, identifier=identifier, platform=platform)
         return Response(CalendarSerializer(links, many=True).data)
 
 
@@ -123,8 +123,9 @@ class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
         "after 10 minutes, works once, and is bound to this identifier and its user. 400 "
         "`oauth_not_configured` when the server has no client id. " + OWNER_ONLY))
     def connect(self, request, identifier_id=None, platform=None):
+        identifier = self.get_owned_identifier()
         data = OAuthConnectInputSerializer.validated(request.data)
-        return Response(services.oauth_connect_start(account=self.account, identifier=self.get_owned_identifier(),
+        return Response(services.oauth_connect_start(account=self.account, identifier=identifier,
                                                      platform=platform, access=data.get("access")))
 
     @extend_schema(responses=OAuthAccessSerializer, description="The grant's state (404 `oauth_access_not_found`).")
@@ -136,9 +137,9 @@ class IdentifierOAuthViewSet(IdentifierScopedMixin, ScopedViewSet):
         "Store tokens the integrator already holds (replaces earlier ones and clears a re-consent flag). "
         "Tokens are encrypted at rest and never returned. " + OWNER_ONLY))
     def update(self, request, identifier_id=None, platform=None):
+        identifier = self.get_owned_identifier()
         data = OAuthTokensInputSerializer.validated(request.data)
-        access = services.oauth_access_set(account=self.account, identifier=self.get_owned_identifier(),
-                                           platform=platform, **data)
+        access = services.oauth_access_set(account=self.account, identifier=identifier, platform=platform, **data)
         return Response(OAuthAccessSerializer(access).data)
 
     @extend_schema(description="Revoke the grant at the provider (Google; best effort) and forget the tokens. "

@@ -221,7 +221,7 @@ class _ReplyPieces:
 def _client(api_key: str, base_url: str | None, timeout: float) -> anthropic.Anthropic:
     """One SDK client per process and configuration, reused by every engine built from the same settings.
 
-    Building a client loads the CA bundle (~17 ms) and starts with an empty connection pool, which would be
+    Building a client loads the CA bundle and starts with an empty connection pool, which would be
     paid again by every request; the client is thread-safe, so it is shared. Keyed by what it is built from,
     so a change of settings (tests) gets its own client. Each call still passes its own timeout.
     """

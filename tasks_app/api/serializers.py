@@ -58,8 +58,8 @@ def _user_ref(row: dict, prefix: str) -> dict | None:
 
 def task_items(rows, followers: dict[str, list[dict]]) -> list[dict]:
     """`TaskSerializer(many=True).data` for `.values(*TASK_ITEM_FIELDS)` rows and their followers (see
-    `selectors.task_followers`), without model instances or serializer fields: about ten times cheaper
-    per row, which is most of a list request."""
+    `selectors.task_followers`), without model instances or serializer fields: far cheaper per row,
+    which is most of a list request."""
     return [{
         "id": row["id"], "title": row["title"], "description": row["description"], "status": row["status"],
         "type": row["type"], "summary": row["summary"], "metadata": row["metadata"],

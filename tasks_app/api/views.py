@@ -123,14 +123,16 @@ class TaskViewSet(ScopedViewSet):
                    description="Addition to the contract: add a comment to the task's history.")
     @action(detail=True, methods=["post"], url_path="activities")
     def activities(self, request, pk=None):
+        task = self.get_object()  # before the body: another account's id is 404 whatever the body holds
         data = CommentCreateSerializer.validated(request.data)
-        activity = services.task_comment_add(task=self.get_object(), actor_user=self.acting_user, **data)
+        activity = services.task_comment_add(task=task, actor_user=self.acting_user, **data)
         return Response(Envelope({"activity": ActivitySerializer(activity).data}), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer},
                    description="Addition to the contract: attach a meeting to the task (`end` after `start`).")
     @action(detail=True, methods=["post"], url_path="meetings")
     def meetings(self, request, pk=None):
+        task = self.get_object()
         data = MeetingCreateSerializer.validated(request.data)
-        meeting = services.meeting_create(task=self.get_object(), actor_user=self.acting_user, **data)
+        meeting = services.meeting_create(task=task, actor_user=self.acting_user, **data)
         return Response(Envelope({"meeting": MeetingSerializer(meeting).data}), status=status.HTTP_201_CREATED)

@@ -79,7 +79,7 @@ def test_revoked_certificate_is_rejected(alice):
 
 def test_revocation_reaches_other_processes_within_the_cache_period(alice, settings):
     """Another process's revocation is only visible through the DB: the cache entry must age out."""
-    from tskr.authentication import certificate_cache
+    from accounts.authentication import certificate_cache
 
     settings.TSKR_CERTIFICATE_CACHE_SECONDS = 1
     token = alice.token()
@@ -231,7 +231,7 @@ def test_a_cached_delegated_user_costs_no_query_and_each_request_gets_its_own_co
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tskr.authentication import delegated_user_cache
+    from accounts.authentication import delegated_user_cache
 
     alice.user  # provisioned
     client = alice.client
@@ -266,7 +266,7 @@ def test_a_revoked_certificate_does_not_affect_other_certificates_of_the_account
 
 
 def test_a_token_seen_before_skips_verification_but_not_expiry_or_revocation(alice, settings):
-    from tskr.authentication import verified_tokens
+    from accounts.authentication import verified_tokens
 
     settings.TSKR_JWT_LEEWAY_SECONDS = 0
     token = sign(alice, {"iat": now(), "exp": now() + 2, "email": "alice@acme.test"})

@@ -23,9 +23,11 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from .emails import normalize_email
-from .exceptions import Forbidden
-from .principal import Principal
+from tskr.emails import normalize_email
+from tskr.exceptions import Forbidden
+from tskr.principal import Principal
+
+from .models import Certificate
 
 
 class TokenRejected(exceptions.AuthenticationFailed):
@@ -75,8 +77,6 @@ class CertificateCache:
 
     @staticmethod
     def _load(kid: str, now: float) -> _CertificateEntry | None:
-        from accounts.models import Certificate
-
         certificate = Certificate.objects.select_related("account").filter(kid=kid).first()
         if certificate is None:
             return None
@@ -95,8 +95,6 @@ class CertificateCache:
         if now - self._last_touch.get(entry.certificate_id, -3600.0) < 60:
             return
         self._last_touch[entry.certificate_id] = now
-        from accounts.models import Certificate
-
         Certificate.objects.filter(id=entry.certificate_id).update(last_used_at=timezone.now())
 
     def clear(self) -> None:
@@ -123,7 +121,7 @@ def _own_copy(instance):
 class DelegatedUserCache:
     """Process-local cache of the users of delegated tokens, by (account, email).
 
-    Finding the user was a third of an authenticated request's cost. An entry is trusted for the same
+    Finding the user was a large share of an authenticated request's cost. An entry is trusted for the same
     TSKR_CERTIFICATE_CACHE_SECONDS as a certificate: a user's deactivation, deletion or email change
     made by another server process takes effect here within that time; the process that makes it
     drops its entries at commit (`forget_cached_user`). Each request gets its own copy of the row, so
@@ -135,7 +133,7 @@ class DelegatedUserCache:
         self._lock = threading.Lock()
 
     def get_or_provision(self, *, account, email: str, first_name: str, last_name: str):
-        from accounts.services import user_get_or_provision
+        from .services import user_get_or_provision  # services import this module's caches
 
         key = (account.pk, email)
         now = time.monotonic()
@@ -222,7 +220,7 @@ def _unverified_header(token: str) -> dict:
     """The JOSE header, read only to pick the certificate (kid) and refuse other algorithms early.
 
     PyJWT's own reader also decodes the payload and signature, and jwt.decode does all of it again:
-    that was a third of a new token's verification. Nothing read here is trusted: jwt.decode then
+    that was a large share of a new token's verification. Nothing read here is trusted: jwt.decode then
     checks the signature over the header exactly as sent, with the key of the kid found here.
     """
     segment = token.split(".", 1)[0]

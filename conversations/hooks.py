@@ -1,0 +1,6 @@
+"""What chat processing asks of the apps above conversations, without importing them."""
+from tskr.hooks import Hook
+
+task_requested = Hook("task_requested", "The engine asked for a task while answering a chat message: create it "
+                                        "and answer it (tasks_app's `task_create`, with the same keywords). Runs "
+                                        "in the transaction that writes the answer.")
