@@ -7,8 +7,10 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Tasks"  # the staff screens' heading (the default would read "Tasks_App")
 
     def ready(self):
-        from conversations.hooks import task_requested
+        from conversations.hooks import task_requested, tasks_presented
 
+        from .api.serializers import tasks_as_listed
         from .services import task_create
 
         task_requested.register(task_create)
+        tasks_presented.register(tasks_as_listed)

@@ -166,8 +166,9 @@ class WebhookViewSet(ScopedViewSet):
                                "that this endpoint subscribes to, with their original ids.")
     @action(detail=True, methods=["post"], url_path="replay")
     def replay(self, request, pk=None):
+        webhook = self.get_object()  # another account's id is a 404 whatever the body
         since = WebhookReplaySerializer.validated(request.data)["since"]
-        return Response(Envelope({"replayed": services.webhook_replay(webhook=self.get_object(), since=since)}))
+        return Response(Envelope({"replayed": services.webhook_replay(webhook=webhook, since=since)}))
 
 
 class WebhookDeliveryViewSet(ScopedViewSet):

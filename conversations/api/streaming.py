@@ -1,11 +1,9 @@
 """`POST /chats/:id/process` answered as Server-Sent Events: the events of one started processing."""
 from collections.abc import Callable
 
-from tasks_app.api.serializers import TaskSerializer
-from tasks_app.selectors import task_list
 from tskr.sse import EventSink
 
-from .. import services
+from .. import hooks, services
 
 
 def process_events(started: services.StartedProcess) -> Callable[[EventSink], None]:
@@ -22,10 +20,9 @@ def process_events(started: services.StartedProcess) -> Callable[[EventSink], No
         outcome = services.chat_process_finish(started=started,
                                                on_delta=lambda text: sink.send("delta", {"text": text}))
         if outcome.task_ids:
-            tasks = {task.id: task for task in task_list(account=started.chat.account).filter(id__in=outcome.task_ids)}
-            for task_id in outcome.task_ids:
-                if task_id in tasks:
-                    sink.send("task", {"task": TaskSerializer(tasks[task_id]).data})
+            for listed in hooks.tasks_presented(account=started.chat.account, task_ids=outcome.task_ids):
+                for task in listed:
+                    sink.send("task", {"task": task})
         sink.send("done", {"ok": True, **outcome.body()})
 
     return work

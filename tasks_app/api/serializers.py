@@ -6,6 +6,7 @@ from tskr.fields import HttpURLField, JSONObjectField, OptionalURLField, Timezon
 from tskr.serializers import InputSerializer
 
 from ..models import TRANSITIONS, Activity, Meeting, Task
+from ..selectors import task_list
 from ..services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 
 
@@ -237,3 +238,9 @@ class MeetingEnvelopeSerializer(serializers.Serializer):
     envelope = True
     ok = serializers.BooleanField()
     meeting = MeetingSerializer()
+
+
+def tasks_as_listed(*, account, task_ids: list[str]) -> list[dict]:
+    """The tasks `task_ids` of `account` as `GET /tasks` lists them, in that order (missing ones left out)."""
+    tasks = {task.id: task for task in task_list(account=account).filter(id__in=task_ids)}
+    return [TaskSerializer(tasks[task_id]).data for task_id in task_ids if task_id in tasks]

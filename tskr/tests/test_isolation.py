@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import resolve
 from drf_spectacular.settings import spectacular_settings
 
+from accounts.models import Event, EventType, Webhook, WebhookDelivery
 from admin_catalog.tests.factories import AgentFactory, SkillCategoryFactory, SkillFactory, TaskTemplateFactory
 from calendars_app.services import oauth_access_set
 from conversations.models import ChatJob
@@ -64,6 +65,15 @@ def _identifier_ids(owner: Caller) -> dict[str, str]:
     return {"id": identifier.id, "identifier_id": identifier.id, "platform": "google", "skillName": SKILLS[0]}
 
 
+def _webhook_ids(owner: Caller) -> dict[str, str]:
+    webhook = Webhook.objects.create(account=owner.account, url="https://receiver.test/hook", events=["*"],
+                                     secret="whsec_" + "A" * 32)
+    event = Event.objects.create(account=owner.account, type=EventType.WEBHOOK_TEST, data={})
+    delivery = WebhookDelivery.objects.create(account=owner.account, webhook=webhook, event=event,
+                                              status=WebhookDelivery.Status.FAILED)
+    return {"id": webhook.id, "webhook_id": webhook.id, "delivery_id": delivery.id}
+
+
 #: The path up to its first parameter -> a function creating the owner's objects and returning the
 #: path parameters of the routes under it. Catalog builders take no owner: the catalog is the platform's.
 BUILDERS: dict[str, Callable[[Caller], dict[str, str]]] = {
@@ -74,6 +84,7 @@ BUILDERS: dict[str, Callable[[Caller], dict[str, str]]] = {
     "/memories/": lambda owner: {"id": MemoryFactory(user=owner.user).id},
     "/contacts/": lambda owner: {"id": ContactFactory(user=owner.user).id},
     "/identifiers/": _identifier_ids,
+    "/webhooks/": _webhook_ids,
     "/admin/skill-categories/": lambda owner: {"id": SkillCategoryFactory().id},
     "/admin/skills/": lambda owner: {"id": SkillFactory().id},
     "/admin/task-templates/": lambda owner: {"id": TaskTemplateFactory().id},
