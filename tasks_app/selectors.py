@@ -89,3 +89,12 @@ def _one(queryset: QuerySet, label: str, object_id: str, error_code: str):
     if obj is None:
         raise NotFound(f"{label} not found: {object_id}", error_code=error_code)
     return obj
+
+
+def meeting_get(*, task: Task, meeting_id: str) -> Meeting:
+    """One meeting of a task (404 `meeting_not_found` for another task's or account's)."""
+    meeting = (Meeting.objects.select_related("owner").filter(account_id=task.account_id, task=task, id=meeting_id)
+               .first())
+    if meeting is None:
+        raise NotFound("Meeting not found", error_code="meeting_not_found")
+    return meeting

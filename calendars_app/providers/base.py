@@ -53,6 +53,24 @@ class ReconsentRequired(ProviderError):
     code = "oauth_reconsent_required"
 
 
+class NotWritable(ProviderRejected):
+    """The provider refused a write for permissions (403): a read-only calendar or a grant without the write scope."""
+
+    code = "calendar_not_writable"
+
+
+class AlreadyExists(ProviderRejected):
+    """A create named an id the provider already has (Google's 409 for a client-chosen event id)."""
+
+    code = "already_exists"
+
+
+class EventGone(ProviderRejected):
+    """The event a write names no longer exists at the provider (404 or 410)."""
+
+    code = "event_gone"
+
+
 class SyncTokenExpired(ProviderError):
     """The provider no longer knows the sync token or delta link (HTTP 410): resync from scratch."""
 
@@ -295,3 +313,42 @@ class ApiSession:
                 continue
             raise ProviderRejected(f"{self.config.platform} answered {status} for {urlsplit(url).path}")
         raise ProviderUnavailable(f"{self.config.platform} still failing after {MAX_ATTEMPTS} attempts")
+
+    def send(self, method: str, url: str, *, json: dict | None = None, params: dict | None = None) -> dict:
+        """One authorized write (POST, PATCH, DELETE), for booking.
+
+        Unlike `get`, a 5xx, a timeout or a network failure is not retried here: the write may have
+        happened, and the caller's periodic sweep repeats it with the same idempotent ids. An expired
+        token is refreshed first, and a 401 refreshes once and resends; 403 (not for rate limiting) is
+        `NotWritable`, 409 `AlreadyExists`, 404 and 410 `EventGone`, anything else `ProviderRejected`.
+        """
+        if not is_allowed_link(url, self.config):
+            raise UnsafeLink(f"refused to call a {self.config.platform} URL outside its API host")
+        if self.expires_at is not None and self.expires_at - EXPIRY_MARGIN <= timezone.now():
+            self._refresh()
+        timeout = httpx.Timeout(settings.TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS, connect=5.0)
+        for refreshed in (False, True):
+            try:
+                response = self.client.request(method, url, json=json, params=params, timeout=timeout, headers={
+                    "Authorization": f"Bearer {self.access_token}", "Accept": "application/json"})
+            except httpx.HTTPError as exc:
+                raise ProviderUnavailable(f"{self.config.platform} {method} failed: {exc.__class__.__name__}") from None
+            status = response.status_code
+            if status == 401 and not refreshed:
+                self._refresh()
+                continue
+            break
+        path = urlsplit(url).path
+        if status in (200, 201, 202, 204):
+            return _json(response)
+        if status == 401:
+            raise ReconsentRequired(f"{self.config.platform} rejected a freshly refreshed access token")
+        if status == 409:
+            raise AlreadyExists(f"{self.config.platform} already has this event")
+        if _is_rate_limited(response) or status >= 500:
+            raise ProviderUnavailable(f"{self.config.platform} answered {status} for {method} {path}")
+        if status == 403:
+            raise NotWritable(f"{self.config.platform} refused to write to this calendar (403)")
+        if status in (404, 410):
+            raise EventGone(f"{self.config.platform} answered {status} for {method} {path}")
+        raise ProviderRejected(f"{self.config.platform} answered {status} for {method} {path}")

@@ -1,3 +1,5 @@
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -9,13 +11,16 @@ from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import TaskFilter
+from ..ics import meeting_ics
 from ..models import TRANSITIONS, Task
 from .serializers import (
     ActivityEnvelopeSerializer,
     ActivitySerializer,
     CommentCreateSerializer,
     MeetingCreateSerializer,
+    MeetingDeletedEnvelopeSerializer,
     MeetingEnvelopeSerializer,
+    MeetingRescheduleSerializer,
     MeetingSerializer,
     TaskCreateSerializer,
     TaskDetailSerializer,
@@ -127,10 +132,53 @@ class TaskViewSet(ScopedViewSet):
         activity = services.task_comment_add(task=self.get_object(), actor_user=self.acting_user, **data)
         return Response(Envelope({"activity": ActivitySerializer(activity).data}), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer},
-                   description="Addition to the contract: attach a meeting to the task (`end` after `start`).")
+    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer}, description=(
+        "Book a meeting for the task's owner (the caller when the task has none): checked against the owner's "
+        "availability with the meeting's own duration (409 `slot_unavailable` with `details.events` and "
+        "`details.issues`, unless `force`), then written to their calendar as an event with the attendees and "
+        "the conference (Meet on Google, Teams on Microsoft, a zoom link from preferences). With no writable "
+        "calendar and no `calendarId` it is booked in TSKR only (`calendarId: null`; invite with the `.ics`). "
+        "Errors: 404 `calendar_not_found`; 409 `calendar_not_writable`, `oauth_reauthorization_required`; 502 "
+        "`calendar_provider_error` (the meeting stays `pending` and a periodic sweep finishes it, never twice)."))
     @action(detail=True, methods=["post"], url_path="meetings")
     def meetings(self, request, pk=None):
         data = MeetingCreateSerializer.validated(request.data)
-        meeting = services.meeting_create(task=self.get_object(), actor_user=self.acting_user, **data)
+        meeting = services.meeting_book(task=self.get_object(), actor_user=self.acting_user, **data)
         return Response(Envelope({"meeting": MeetingSerializer(meeting).data}), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MeetingRescheduleSerializer, responses=MeetingEnvelopeSerializer, description=(
+        "Reschedule or edit a meeting (start, end, title, attendees, location, timezone): the same provider "
+        "event is patched, `sequence` goes up; the conflict check ignores the meeting itself. Errors as for "
+        "booking, plus 404 `meeting_not_found` and 409 `meeting_not_active` (cancelled)."))
+    @action(detail=True, methods=["put"], url_path=r"meetings/(?P<meeting_id>[^/.]+)")
+    def meeting(self, request, pk=None, meeting_id=None):
+        data = MeetingRescheduleSerializer.validated(request.data)
+        meeting = services.meeting_reschedule(task=self.get_object(), meeting_id=meeting_id,
+                                              actor_user=self.acting_user, **data)
+        return Response(Envelope({"meeting": MeetingSerializer(meeting).data}))
+
+    @extend_schema(responses=MeetingDeletedEnvelopeSerializer, description=(
+        "Cancel the meeting at the provider (Google delete with sendUpdates, Graph cancel as organizer), then "
+        "remove it."))
+    @meeting.mapping.delete
+    def meeting_delete(self, request, pk=None, meeting_id=None):
+        services.meeting_cancel(task=self.get_object(), meeting_id=meeting_id, actor_user=self.acting_user, remove=True)
+        return Response(Envelope({"meeting": deleted(meeting_id, "Meeting cancelled and deleted")}))
+
+    @extend_schema(request=None, responses=MeetingEnvelopeSerializer, description=(
+        "Cancel the meeting at the provider (Google delete with sendUpdates, Graph cancel as organizer); the "
+        "meeting stays, `cancelled`. Cancelling a cancelled meeting changes nothing."))
+    @action(detail=True, methods=["post"], url_path=r"meetings/(?P<meeting_id>[^/.]+)/cancel")
+    def meeting_cancel(self, request, pk=None, meeting_id=None):
+        meeting = services.meeting_cancel(task=self.get_object(), meeting_id=meeting_id, actor_user=self.acting_user)
+        return Response(Envelope({"meeting": MeetingSerializer(meeting).data}))
+
+    @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR}, description=(
+        "The meeting as an RFC 5545 invitation: METHOD:REQUEST (METHOD:CANCEL once cancelled), UID stable "
+        "across reschedules, SEQUENCE, ORGANIZER, ATTENDEEs, DTSTART/DTEND with the meeting's TZID, the "
+        "conference link."))
+    @action(detail=True, methods=["get"], url_path=r"meetings/(?P<meeting_id>[^/.]+)/ics")
+    def meeting_ics(self, request, pk=None, meeting_id=None):
+        meeting = selectors.meeting_get(task=self.get_object(), meeting_id=meeting_id)
+        return HttpResponse(meeting_ics(meeting), content_type="text/calendar; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{meeting.id}.ics"'})
