@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
         "MessagePlatformEnum": "conversations.models.Message.Platform",
         "TaskStatusEnum": "tasks_app.models.Task.Status",
         "MeetingStatusEnum": "tasks_app.models.Meeting.Status",
+        "MeetingTypeEnum": "tasks_app.models.Meeting.Type",
+        "MeetingConferenceEnum": "tasks_app.models.Meeting.Conference",
         "ActivityTypeEnum": "tasks_app.models.Activity.Type",
         "SkillStatusEnum": "admin_catalog.models.Skill.Status",
     },

@@ -1,6 +1,6 @@
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -34,6 +34,10 @@ from .serializers import (
 
 TRANSITION_TABLE = "; ".join(f"`{source}` -> {', '.join(f'`{t}`' for t in targets)}"
                              for source, targets in TRANSITIONS.items())
+MEETING_ID = OpenApiParameter("meeting_id", str, OpenApiParameter.PATH, description="A meeting of the task (mtg_...)")
+PROVIDER_FAILED = OpenApiResponse(description=(
+    "`calendar_provider_error`: the calendar provider failed (5xx, timeout, unreachable). The meeting stays "
+    "`pending` and a periodic sweep finishes it with the same provider ids (never a second event)"))
 LIFECYCLE_DOC = (
     f"Allowed status transitions: {TRANSITION_TABLE}. Keeping the same status is always accepted. "
     "An illegal change answers 409 `invalid_transition` with `details.status` listing the allowed targets. "
@@ -132,7 +136,8 @@ class TaskViewSet(ScopedViewSet):
         activity = services.task_comment_add(task=self.get_object(), actor_user=self.acting_user, **data)
         return Response(Envelope({"activity": ActivitySerializer(activity).data}), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer}, description=(
+    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer, 502: PROVIDER_FAILED},
+                   description=(
         "Book a meeting for the task's owner (the caller when the task has none): checked against the owner's "
         "availability with the meeting's own duration (409 `slot_unavailable` with `details.events` and "
         "`details.issues`, unless `force`), then written to their calendar as an event with the attendees and "
@@ -146,7 +151,9 @@ class TaskViewSet(ScopedViewSet):
         meeting = services.meeting_book(task=self.get_object(), actor_user=self.acting_user, **data)
         return Response(Envelope({"meeting": MeetingSerializer(meeting).data}), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MeetingRescheduleSerializer, responses=MeetingEnvelopeSerializer, description=(
+    @extend_schema(request=MeetingRescheduleSerializer, responses={200: MeetingEnvelopeSerializer,
+                                                                   502: PROVIDER_FAILED},
+                   parameters=[MEETING_ID], description=(
         "Reschedule or edit a meeting (start, end, title, attendees, location, timezone): the same provider "
         "event is patched, `sequence` goes up; the conflict check ignores the meeting itself. Errors as for "
         "booking, plus 404 `meeting_not_found` and 409 `meeting_not_active` (cancelled)."))
@@ -157,7 +164,8 @@ class TaskViewSet(ScopedViewSet):
                                               actor_user=self.acting_user, **data)
         return Response(Envelope({"meeting": MeetingSerializer(meeting).data}))
 
-    @extend_schema(responses=MeetingDeletedEnvelopeSerializer, description=(
+    @extend_schema(responses={200: MeetingDeletedEnvelopeSerializer, 502: PROVIDER_FAILED}, parameters=[MEETING_ID],
+                   description=(
         "Cancel the meeting at the provider (Google delete with sendUpdates, Graph cancel as organizer), then "
         "remove it."))
     @meeting.mapping.delete
@@ -165,7 +173,8 @@ class TaskViewSet(ScopedViewSet):
         services.meeting_cancel(task=self.get_object(), meeting_id=meeting_id, actor_user=self.acting_user, remove=True)
         return Response(Envelope({"meeting": deleted(meeting_id, "Meeting cancelled and deleted")}))
 
-    @extend_schema(request=None, responses=MeetingEnvelopeSerializer, description=(
+    @extend_schema(request=None, responses={200: MeetingEnvelopeSerializer, 502: PROVIDER_FAILED},
+                   parameters=[MEETING_ID], description=(
         "Cancel the meeting at the provider (Google delete with sendUpdates, Graph cancel as organizer); the "
         "meeting stays, `cancelled`. Cancelling a cancelled meeting changes nothing."))
     @action(detail=True, methods=["post"], url_path=r"meetings/(?P<meeting_id>[^/.]+)/cancel")
@@ -173,7 +182,7 @@ class TaskViewSet(ScopedViewSet):
         meeting = services.meeting_cancel(task=self.get_object(), meeting_id=meeting_id, actor_user=self.acting_user)
         return Response(Envelope({"meeting": MeetingSerializer(meeting).data}))
 
-    @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR}, description=(
+    @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR}, parameters=[MEETING_ID], description=(
         "The meeting as an RFC 5545 invitation: METHOD:REQUEST (METHOD:CANCEL once cancelled), UID stable "
         "across reschedules, SEQUENCE, ORGANIZER, ATTENDEEs, DTSTART/DTEND with the meeting's TZID, the "
         "conference link."))
