@@ -246,8 +246,12 @@ def _check_slot(*, context, start_at, end_at, force: bool, exclude_meeting_id: s
                                        "issues": conflicts["issues"]})
 
 
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def _iso(item: dict) -> dict:
-    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in item.items()}
+    return {key: _jsonable(value) for key, value in item.items()}
 
 
 def _save_holding_time(meeting: Meeting, **save_kwargs) -> None:
@@ -389,7 +393,7 @@ def meeting_reschedule(*, task: Task, meeting_id: str, actor_user: User | None, 
         _check_slot(context=context, start_at=meeting.start_at, end_at=meeting.end_at, force=force,
                     exclude_meeting_id=meeting.id)
         _save_holding_time(meeting)
-    changed = {_API_NAMES[name]: _iso({"v": value})["v"] for name, value in previous.items()
+    changed = {_API_NAMES[name]: _jsonable(value) for name, value in previous.items()
                if getattr(meeting, name) != value}
     written = None
     if target is not None:
@@ -425,10 +429,12 @@ def meeting_cancel(*, task: Task, meeting_id: str, actor_user: User | None, remo
     keep the row as `cancelled` (or remove it: `DELETE`). A provider failure changes nothing here: the
     meeting stays booked and the caller may retry."""
     meeting = _writable_meeting(task, meeting_id)
-    if meeting.status != Meeting.Status.CANCELLED and meeting.calendar_id and meeting.provider_event_id:
+    # a pending Google meeting may have its event already (a timed-out insert): its id is known
+    event_id = meeting.provider_event_id or (meeting.google_event_id if meeting.calendar_id
+                                             and meeting.calendar.platform == "google" else "")
+    if meeting.status != Meeting.Status.CANCELLED and meeting.calendar_id and event_id:
         target = write_target_for_calendar(calendar=meeting.calendar, user=meeting.owner)
-        calendar_event_cancel(target=target, provider_event_id=meeting.provider_event_id,
-                              send_updates=meeting.send_updates)
+        calendar_event_cancel(target=target, provider_event_id=event_id, send_updates=meeting.send_updates)
     with transaction.atomic():
         if meeting.status != Meeting.Status.CANCELLED:
             meeting.status = Meeting.Status.CANCELLED

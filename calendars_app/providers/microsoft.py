@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
-from .base import ApiSession, EventGone
+from .base import ApiSession, EventGone, NotWritable, ProviderRejected
 from .records import EventWrite, Page, RemoteCalendar, RemoteContact, RemoteEvent, WrittenEvent
 
 _CONFERENCE_NAMES = {"teamsForBusiness": "Microsoft Teams", "skypeForBusiness": "Skype for Business",
@@ -174,8 +174,16 @@ def event_patch(session: ApiSession, calendar_reference_id: str, provider_event_
 def event_cancel(session: ApiSession, calendar_reference_id: str, provider_event_id: str, *,
                  send_updates: bool) -> None:
     """`POST /me/events/{id}/cancel`, the organizer's cancellation (attendees get the notice). An event
-    already gone counts as cancelled."""
+    already gone counts as cancelled; one Graph will not cancel (400: an appointment without attendees
+    is not a meeting) is deleted instead."""
     try:
         session.send("POST", f"{_url(provider_event_id)}/cancel", json={"comment": ""})
     except EventGone:
         pass
+    except ProviderRejected as exc:
+        if isinstance(exc, NotWritable):
+            raise
+        try:
+            session.send("DELETE", _url(provider_event_id))
+        except EventGone:
+            pass

@@ -21,7 +21,7 @@ Layout (each is the corresponding setting's value, see `settings_values()`):
                                                 keeps those overlapping startDateTime/endDateTime
   /microsoft/graph/v1.0/me/calendars/{id}/events POST creates (a repeated transactionId returns the first
                                                 event; isOnlineMeeting -> a Teams joinUrl); 403 unless canEdit
-  /microsoft/graph/v1.0/me/events/{id}          PATCH; /cancel (POST) removes it from the organizer's calendar
+  /microsoft/graph/v1.0/me/events/{id}          PATCH, DELETE; /cancel (POST) removes it from the organizer's calendar
 
 Every store keeps a version per item; a sync token is the version it was issued at, so an incremental
 request returns exactly the items changed since (deletions included). Faults (status codes with
@@ -453,9 +453,9 @@ class FakeProviders:
                           and event_id in items and not items[event_id]["deleted"]), None)
             if store is None:
                 return 404, {"error": {"code": "ErrorItemNotFound", "message": "not found"}}
-            if method == "POST" and verb == "cancel":
+            if (method, verb) in (("POST", "cancel"), ("DELETE", "")):
                 self._put(store, event_id, None)  # gone from the organizer's calendar
-                return 202, {}
+                return (202 if verb else 204), {}
             if method == "PATCH":
                 merged = {**self.stores[store][event_id]["data"].get("_request", {}), **body}
                 data = self._graph_event_data(event_id, merged)

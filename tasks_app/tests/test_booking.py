@@ -326,3 +326,25 @@ def test_fifty_concurrent_overlapping_bookings_let_exactly_one_through(alice):
     assert codes == [201] + [409] * 49
     assert {r.json()["error_code"] for r in responses if r.status_code == 409} == {"slot_unavailable"}
     assert Meeting.objects.filter(status="booked").count() == 1
+
+
+def test_cancelling_a_pending_google_meeting_deletes_the_event_its_timed_out_insert_made(alice, google, settings):
+    google.fail("/events", 503)  # as if the insert timed out after Google created the event
+    task = _task(alice)
+    assert _book(alice, task).status_code == 502
+    meeting = Meeting.objects.get()
+    google.google_event("alice@acme.test", meeting.google_event_id, "2026-12-01T15:00:00Z", "2026-12-01T15:30:00Z")
+    response = alice.client.post(f"/tasks/{task['id']}/meetings/{meeting.id}/cancel")
+    assert response.status_code == 200 and response.json()["meeting"]["status"] == "cancelled"
+    assert google.events_of(GOOGLE_EVENTS) == {}
+    settings.TSKR_BOOKING_SWEEP_AFTER_SECONDS = 0
+    assert tasks.meetings_finish_pending() == 0  # nothing left for the sweep
+
+
+def test_graph_cancel_refused_for_an_appointment_deletes_it_instead(alice, graph):
+    task = _task(alice)
+    meeting = _book(alice, task).json()["meeting"]
+    graph.fail("/cancel", 400, body={"error": {"code": "ErrorInvalidRequest", "message": "not a meeting"}})
+    assert alice.client.post(f"/tasks/{task['id']}/meetings/{meeting['id']}/cancel").status_code == 200
+    assert graph.count(f"/me/events/{meeting['providerEventId']}", "DELETE") == 1
+    assert graph.events_of("microsoft:events:AAMk-default") == {}
