@@ -289,20 +289,9 @@ def availability_find(*, account: Account, participants: list[str], start: datet
 
 
 def scheduling_conflicts_get(*, account: Account, user_reference: str, start: datetime, end: datetime) -> dict:
-    """`GET /scheduling/conflicts`: the busy occurrences `[start, end)` overlaps (an all-day one by the
-    user's local dates), and the rules it breaks (`slots.time_issues`). `hasConflict` is true when
-    there is either."""
+    """`GET /scheduling/conflicts`: what `booking_conflicts` finds for the user (the busy synced
+    occurrences `[start, end)` overlaps, an all-day one by the user's local dates; their TSKR meetings;
+    the rules it breaks). `hasConflict` is true when there is either."""
     [context] = participants_load(account=account, references=[user_reference])
-    events = participant_busy_events(participant=context, start=start, end=end)
-    occurrences = [Occurrence(*(getattr(event, name) for name in OCCURRENCE_FIELDS)) for event in events]
-    participant = Participant(zone=context.zone, rules=Rules.from_preferences(context.scheduling),
-                              occurrences=occurrences)
-    overlapping = []
-    for event, occurrence in zip(events, occurrences):
-        busy_start, busy_end = occurrence_interval(occurrence, context.zone)
-        if busy_start < end and busy_end > start:
-            overlapping.append({"eventId": event.id, "calendarId": event.calendar_id, "title": event.title,
-                                "start": event.start, "end": event.end})
-    issues = time_issues(participant, start=start, end=end, now=timezone.now())
-    return {"hasConflict": bool(overlapping or issues), "events": overlapping,
-            "issues": [{"reason": reason} for reason in issues]}
+    conflicts = booking_conflicts(context=context, start=start, end=end)
+    return {"hasConflict": bool(conflicts["events"] or conflicts["issues"]), **conflicts}

@@ -243,6 +243,8 @@ def test_a_booked_meeting_is_busy_at_once_and_counted_once_after_the_sync(alice,
             "duration": 30}
     slots = alice.client.post("/availability", body).json()["availability"]["slots"]
     assert START not in [slot["start"] for slot in slots]
+    conflicts = alice.client.get("/scheduling/conflicts", {"start": START, "end": END}).json()["conflicts"]
+    assert conflicts["hasConflict"] and [e["reason"] for e in conflicts["events"]] == ["booked"]
     sync(identifier)
     assert CalendarEvent.objects.count() == 1  # the sync found the booked event
     context = participants_load(account=alice.account, references=[alice.user.id])
