@@ -295,6 +295,25 @@ def _meeting_confirm(*, meeting: Meeting, written, event: str, actor_user: User 
     return meeting
 
 
+#: The conference each provider creates with the event.
+PROVIDER_CONFERENCES = {"google": Meeting.Conference.MEET, "azure": Meeting.Conference.TEAMS}
+
+
+def _conference(asked: str | None, defaults: dict, platform: str | None) -> str:
+    """The conference to create. Meet needs a Google calendar and Teams a Microsoft one: asked for
+    explicitly elsewhere it is a 400; the preference's default falls back to none there (a user who
+    prefers Meet can still book on Outlook or in TSKR only)."""
+    if asked is None:
+        preferred = defaults.get("conferenceSolution") or Meeting.Conference.NONE
+        if preferred in PROVIDER_CONFERENCES.values() and PROVIDER_CONFERENCES.get(platform) != preferred:
+            return Meeting.Conference.NONE
+        return preferred
+    if asked in PROVIDER_CONFERENCES.values() and PROVIDER_CONFERENCES.get(platform) != asked:
+        where = "a Google calendar" if asked == Meeting.Conference.MEET else "a Microsoft calendar"
+        raise ValidationFailed(f"{asked} needs {where}", details={"conference": [f"{asked} needs {where}"]})
+    return asked
+
+
 def meeting_book(*, task: Task, actor_user: User | None, start_at, end_at=None, duration: int | None = None,
                  title: str | None = None, timezone_name: str | None = None, attendees=(),
                  meeting_type: str = Meeting.Type.VIRTUAL, location: str = "", conference: str | None = None,
@@ -321,15 +340,14 @@ def meeting_book(*, task: Task, actor_user: User | None, start_at, end_at=None, 
         end_at = start_at + timedelta(minutes=duration or defaults["duration"])
     if end_at <= start_at:
         raise ValidationFailed("end must be after start", details={"end": ["Must be after start"]})
-    if conference is None:
-        conference = (defaults.get("conferenceSolution") or Meeting.Conference.NONE
-                      if meeting_type == Meeting.Type.VIRTUAL else Meeting.Conference.NONE)
-    if conference == Meeting.Conference.ZOOM and not meeting_link:
-        meeting_link = defaults.get("defaultMeetingLink") or ""
     if meeting_type == Meeting.Type.IN_PERSON and not location:
         location = defaults.get("defaultLocation") or ""
     target = write_target_get(account=task.account, user=owner, calendar_id=calendar_id,
                               preferred_reference_ids=context.scheduling["calendars"]["write"])
+    conference = _conference(conference, defaults if meeting_type == Meeting.Type.VIRTUAL else {},
+                             target.calendar.platform if target else None)
+    if conference == Meeting.Conference.ZOOM and not meeting_link:
+        meeting_link = defaults.get("defaultMeetingLink") or ""
     meeting = Meeting(account_id=task.account_id, task=task, owner=owner, title=title or task.title,
                       start_at=start_at, end_at=end_at, timezone=timezone_name or context.zone.key,
                       attendees=_normalized_attendees(attendees), meeting_type=meeting_type, conference=conference,

@@ -350,3 +350,13 @@ def test_graph_cancel_refused_for_an_appointment_deletes_it_instead(alice, graph
     assert alice.client.post(f"/tasks/{task['id']}/meetings/{meeting['id']}/cancel").status_code == 200
     assert graph.count(f"/me/events/{meeting['providerEventId']}", "DELETE") == 1
     assert graph.events_of("microsoft:events:AAMk-default") == {}
+
+
+def test_meet_needs_a_google_calendar_and_a_preferred_one_falls_back_to_none(alice, graph, identifier):  # noqa: F811
+    task = _task(alice)
+    response = _book(alice, task, conference="meet")
+    assert response.status_code == 400 and response.json()["details"] == {"conference": ["meet needs a Google calendar"]}
+    preferences_set(identifier=identifier, skill="scheduling", values={"defaults": {"virtual": {
+        "conferenceSolution": "meet"}}})
+    meeting = _book(alice, task).json()["meeting"]
+    assert meeting["conference"] == "none" and meeting["calendarId"] is not None
