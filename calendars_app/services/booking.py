@@ -14,7 +14,7 @@ from tskr.exceptions import ApplicationError, Conflict, NotFound
 from .. import providers
 from ..models import Calendar, OAuthAccess, UserCalendar
 from ..providers.base import (
-    ApiSession, NotWritable, ProviderError, ProviderUnavailable, ReconsentRequired, provider_config,
+    ApiSession, NotWritable, ProviderError, ProviderUnavailable, ReconsentRequired, provider_config, shared_client,
 )
 from ..providers.records import EventWrite, WrittenEvent
 from .oauth import granted_access
@@ -97,7 +97,7 @@ def write_target_get(*, account: Account, user: User, calendar_id: str | None,
 def _session(access: OAuthAccess) -> ApiSession:
     return ApiSession(provider_config(access.platform), access_token=access.access_token,
                       refresh_token=access.refresh_token, expires_at=access.expires_at,
-                      on_refresh=partial(_tokens_refreshed, access_id=access.id))
+                      on_refresh=partial(_tokens_refreshed, access_id=access.id), client=shared_client())
 
 
 def _call(target: WriteTarget, operation, **kwargs):
