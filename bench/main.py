@@ -141,6 +141,11 @@ def main(argv=None) -> int:
 
     stub = FakeAnthropic().start()
     os.environ.update({"TSKR_AI_ENGINE": "anthropic", "ANTHROPIC_API_KEY": "bench", "ANTHROPIC_BASE_URL": stub.url})
+    # Google and Microsoft are the test suite's loopback fake (scenario 9 books against it).
+    from calendars_app.tests.fake_providers import FakeProviders
+
+    providers = FakeProviders().start()
+    os.environ.update(providers.settings_values())
 
     log(f"recreating database {os.environ['DATABASE_URL'].rsplit('/', 1)[1]}")
     recreate_database()
@@ -179,7 +184,7 @@ def main(argv=None) -> int:
     with gunicorn(ids) as port:
         ctx = scenarios.Context(port=port, seeded=seeded, rounds=args.rounds or (2 if args.quick else 8),
                                 seconds=args.seconds or (2 if args.quick else 5), connections=args.connections,
-                                quick=args.quick, stub=stub)
+                                quick=args.quick, stub=stub, providers=providers)
         for runner in runners:
             log(f"scenario {runner.__name__}")
             rows += runner(ctx)

@@ -1,4 +1,4 @@
-"""The scenarios of the bench (1-6: issue 8; 7: issue 21). Each returns rows for the table: one per variant measured.
+"""The scenarios of the bench (issue 8, then one per feature that needed a figure). Each returns rows for the table: one per variant measured.
 
 Read scenarios run every variant under wrk, interleaved round by round after a warm-up; a ratio is
 the median over rounds of the two variants' figures in the same round. Write scenarios alternate one
@@ -36,6 +36,7 @@ class Context:
     quick: bool
     stub: object
     notes: list = field(default_factory=list)
+    providers: object = None
 
     @property
     def base(self) -> str:
@@ -573,8 +574,64 @@ def webhooks(ctx: Context) -> list[dict]:
             note=f"emitting {emit_ms:.2f} ms p50 of the request's {put.p50_ms:.1f} ms: serializing before and "
                  f"after {parts['serialize']:.2f}, INSERT (1 query) {parts['insert']:.2f}, enqueue on commit "
                  f"{parts['enqueue']:.2f}"),
+
+
+# -- 11: booking a meeting on Google Calendar (the fake provider), its own time subtracted -------------------
+def _booking_calendar(ctx: Context) -> tuple[str, str]:
+    """Give the bench caller a writable Google calendar at the fake provider (a grant with calendars.write);
+    answer its id and the access token the fake accepts."""
+    from calendars_app.models import Calendar, UserCalendar
+    from calendars_app.services import oauth_access_set
+    from directory.models import UserIdentifier
+
+    identifier = UserIdentifier.objects.get(user_id=ctx.seeded.user_id, type="email")
+    identifier.platforms = {"google": {"accessGranted": ["calendars.read", "calendars.write"]}}
+    identifier.save()
+    access_token, refresh_token = ctx.providers.issue_tokens("google")
+    oauth_access_set(account=identifier.account, identifier=identifier, platform="google",
+                     access_token=access_token, refresh_token=refresh_token)
+    ctx.providers.google_calendar("bench-booking", "Bench booking")
+    calendar = Calendar.objects.create(account_id=ctx.seeded.account_id, platform="google", reference_id="bench-booking")
+    UserCalendar.objects.create(account_id=ctx.seeded.account_id, user_id=ctx.seeded.user_id, calendar=calendar,
+                                identifier=identifier, role="owner")
+    return calendar.id, access_token
+
+
+def booking(ctx: Context) -> list[dict]:
+    label = "11 POST /tasks/:id/meetings (Google, fake provider)"
+    headers = ctx.auth()
+    status, body, _ = request(ctx.port, "POST", "/tasks", body={"title": "bench booking"}, headers=headers)
+    if status != 201 or not route_exists(ctx, "POST", f"/tasks/{body['task']['id']}/meetings"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    task_id = body["task"]["id"]
+    calendar_id, access_token = _booking_calendar(ctx)
+    count = 40 if ctx.quick else 300
+    api_ms, provider_ms = [], []
+    provider = ctx.providers.server.server_address[1]
+    for i in range(count + 2):  # one booking, then one direct insert of the same shape at the fake
+        start = f"2030-01-{1 + i // 20:02d}T{(i % 20):02d}:00:00Z"
+        status, answer, elapsed = request(ctx.port, "POST", f"/tasks/{task_id}/meetings", headers=headers, body={
+            "start": start, "duration": 30, "calendarId": calendar_id, "conference": "meet", "force": True,
+            "attendees": ["dana@partner.test"]})
+        if status != 201:
+            raise RuntimeError(f"booking answered {status}: {str(answer)[:300]}")
+        started = time.perf_counter()
+        request(provider, "POST", "/google/calendar/v3/calendars/bench-booking/events?sendUpdates=all"
+                "&conferenceDataVersion=1", headers={"Authorization": f"Bearer {access_token}"},
+                body={"id": f"benchdirect{i}", "summary": "x", "start": {"dateTime": start[:19], "timeZone": "UTC"},
+                      "end": {"dateTime": start[:19], "timeZone": "UTC"}, "attendees": [{"email": "dana@partner.test"}],
+                      "conferenceData": {"createRequest": {"requestId": str(i),
+                                                           "conferenceSolutionKey": {"type": "hangoutsMeet"}}}})
+        if i >= 2:
+            api_ms.append(elapsed)
+            provider_ms.append((time.perf_counter() - started) * 1000)
+    api, direct = summarize(api_ms), summarize(provider_ms)
+    return [
+        row(label, "API, sequential", api, note=f"{api.p50_ms - direct.p50_ms:.1f} ms p50 without the provider's "
+                                                f"own time (one insert per booking)"),
+        row(label, "fake provider insert (direct)", direct),
     ]
 
 
 SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages,
-             "7": idempotency_key, "8": availability, "9": first_delta, "10": webhooks}
+             "7": idempotency_key, "8": availability, "9": first_delta, "10": webhooks, "11": booking}

@@ -1,3 +1,5 @@
+import base64
+
 from django.db import models
 from django.utils import timezone
 
@@ -93,25 +95,66 @@ class Activity(models.Model):
 
 
 class Meeting(TimeStampedModel):
-    """A meeting a task arranges: when, where (place or link) and with whom."""
+    """A meeting a task arranges: when, where (place or link) and with whom, and, once booked, the event
+    it became on the owner's provider calendar (`calendar`, `provider_event_id`; null calendar: booked in
+    TSKR only, invited by `.ics`).
+
+    `pending` means the provider write has not been confirmed yet (a timeout, a 5xx, a crash): the sweep
+    (`meetings_finish_pending`) finishes it with the same derived ids, so it never creates a second event.
+    `pending` and `booked` meetings hold their owner's time: on PostgreSQL an exclusion constraint over
+    (owner, [start, end)) forbids two of them overlapping (migration 0002).
+    """
 
     class Status(models.TextChoices):
         PROPOSED = "proposed"
         SCHEDULED = "scheduled"
+        PENDING = "pending"
+        BOOKED = "booked"
         CANCELLED = "cancelled"
         COMPLETED = "completed"
+
+    class Type(models.TextChoices):
+        VIRTUAL = "virtual"
+        IN_PERSON = "inPerson"
+
+    class Conference(models.TextChoices):
+        MEET = "meet"
+        TEAMS = "teams"
+        ZOOM = "zoom"
+        NONE = "none"
 
     id = PublicIdField("mtg")
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="meetings")
+    owner = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     title = models.CharField(max_length=300)
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     timezone = models.CharField(max_length=64, blank=True)
     attendees = models.JSONField(default=list, blank=True)
+    meeting_type = models.CharField(max_length=16, choices=Type.choices, default=Type.VIRTUAL)
+    conference = models.CharField(max_length=8, choices=Conference.choices, default=Conference.NONE)
     location = models.CharField(max_length=500, blank=True)
     meeting_link = models.URLField(max_length=1000, blank=True)
+    calendar = models.ForeignKey("calendars_app.Calendar", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="meetings")
+    provider_event_id = models.CharField(max_length=1024, blank=True)
+    html_link = models.URLField(max_length=2000, blank=True)
+    send_updates = models.BooleanField(default=True)
+    sequence = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
 
+    #: the statuses that hold the owner's time (the exclusion constraint's condition)
+    ACTIVE = (Status.PENDING, Status.BOOKED)
+
     class Meta:
-        indexes = [models.Index(fields=["task", "start_at"])]
+        indexes = [models.Index(fields=["task", "start_at"]), models.Index(fields=["owner", "start_at"]),
+                   models.Index(fields=["status", "updated_at"]),
+                   models.Index(fields=["calendar", "provider_event_id"])]
+
+    @property
+    def google_event_id(self) -> str:
+        """Google's client-chosen event id: base32hex (a-v, 0-9), 5 to 1024 characters. Derived from the
+        meeting's id, so a retried insert names the same event and Google answers 409 instead of
+        creating a second one."""
+        return base64.b32hexencode(self.id.encode()).decode().rstrip("=").lower()

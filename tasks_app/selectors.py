@@ -5,6 +5,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Account, Assistant, User
 from admin_catalog.models import TaskTemplate
+from calendars_app.hooks import BookedMeetings
 from tskr.exceptions import NotFound
 
 from .models import Activity, Meeting, Task
@@ -89,3 +90,18 @@ def _one(queryset: QuerySet, label: str, object_id: str, error_code: str):
     if obj is None:
         raise NotFound(f"{label} not found: {object_id}", error_code=error_code)
     return obj
+
+
+def meeting_get(*, task: Task, meeting_id: str) -> Meeting:
+    """One meeting of a task (404 `meeting_not_found` for another task's or account's)."""
+    meeting = (Meeting.objects.select_related("owner").filter(account_id=task.account_id, task=task, id=meeting_id)
+               .first())
+    if meeting is None:
+        raise NotFound("Meeting not found", error_code="meeting_not_found")
+    return meeting
+
+
+def meetings_booked() -> BookedMeetings:
+    """Every account's meetings, for calendars_app's availability (`calendars_app.hooks.booked_meetings`),
+    which narrows them to its participants' own."""
+    return BookedMeetings(all=Meeting.objects.all(), holding_time=Meeting.objects.filter(status__in=Meeting.ACTIVE))

@@ -3,7 +3,13 @@
 Every change a person or an assistant makes to a task leaves an Activity saying who did what, written
 in the same transaction as the change, so the history can never disagree with the task.
 """
-from django.db import transaction
+import contextlib
+import re
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.events import changed_attributes, event_emit
@@ -22,8 +28,14 @@ from conversations.engine import (
 )
 from conversations.models import EngineCall
 from conversations.usage import EngineCallRecorder
+from calendars_app.providers.records import EventWrite
+from calendars_app.selectors import booking_conflicts, participants_load
+from calendars_app.services.booking import (
+    CalendarProviderError, calendar_event_cancel, calendar_event_insert, calendar_event_patch, write_target_for_calendar,
+    write_target_get,
+)
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, ValidationFailed
-from tskr.locks import hold_lock
+from tskr.locks import hold_lock, try_acquire
 
 from .models import TRANSITIONS, Activity, Meeting, Task
 
@@ -239,17 +251,316 @@ def task_comment_add(*, task: Task, content: str, actor_user: User | None = None
     return _activity(task, Activity.Type.COMMENT, content, actor_user=actor_user, files=[dict(f) for f in files])
 
 
+# -- meetings: booking -------------------------------------------------------------------------------
+
+class SlotUnavailable(Conflict):
+    error_code = "slot_unavailable"
+    default_message = "The time is not available for the meeting's owner"
+
+
+def _meeting_event(event: str, meeting: Meeting, previous_attributes: dict | None = None) -> None:
+    """The webhooks `meeting.booked`, `meeting.rescheduled` (with `previousAttributes`) and
+    `meeting.cancelled`: the meeting as the API answers it."""
+    from .api.serializers import MeetingSerializer  # the serializers import this module
+
+    event_emit(account_id=meeting.account_id, type=event, data=MeetingSerializer(meeting).data,
+               previous_attributes=previous_attributes)
+
+
+@contextlib.contextmanager
+def _owner_turn(owner_id: str):
+    """Bookings of one owner in turn on SQLite, which has no exclusion constraint; PostgreSQL's
+    constraint (migration 0002) settles concurrent overlaps without a lock. Waits for the holder (a
+    booking's check and insert are a few queries) rather than refusing a booking that may not overlap."""
+    if connection.vendor == "postgresql":
+        yield
+        return
+    deadline = time.monotonic() + BOOKING_LOCK_WAIT_SECONDS
+    while (lock := try_acquire(f"meetings:owner:{owner_id}", BOOKING_LOCK_TTL_MS)) is None:
+        if time.monotonic() > deadline:
+            raise SlotUnavailable("Another booking of this owner is in progress; retry")
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+BOOKING_LOCK_TTL_MS = 10_000
+BOOKING_LOCK_WAIT_SECONDS = 10
+
+
+def _check_slot(*, context, start_at, end_at, force: bool, exclude_meeting_id: str | None = None) -> None:
+    """409 `slot_unavailable` with the conflicting events and the rules broken. `force` books over synced
+    events and rules, never over another TSKR meeting of the owner (that is a double booking)."""
+    conflicts = booking_conflicts(context=context, start=start_at, end=end_at, exclude_meeting_id=exclude_meeting_id)
+    double_booked = any("meetingId" in item for item in conflicts["events"])
+    if double_booked or (not force and (conflicts["events"] or conflicts["issues"])):
+        raise SlotUnavailable(details={"events": [_iso(item) for item in conflicts["events"]],
+                                       "issues": conflicts["issues"]})
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _iso(item: dict) -> dict:
+    return {key: _jsonable(value) for key, value in item.items()}
+
+
+def _save_holding_time(meeting: Meeting, **save_kwargs) -> None:
+    """Save a meeting that holds its owner's time: PostgreSQL's exclusion constraint turns a concurrent
+    overlapping booking into 409 `slot_unavailable`."""
+    try:
+        with transaction.atomic():
+            meeting.save(**save_kwargs)
+    except IntegrityError:
+        raise SlotUnavailable("Another meeting of the owner was booked at this time",
+                              details={"events": [], "issues": [{"reason": "booked"}]}) from None
+
+
+def _event_write(meeting: Meeting) -> EventWrite:
+    return EventWrite(event_key=meeting.id, google_event_id=meeting.google_event_id, title=meeting.title,
+                      start=meeting.start_at, end=meeting.end_at, timezone=meeting.timezone or "UTC",
+                      attendees=meeting.attendees, location=meeting.location, conference=meeting.conference,
+                      meeting_link=meeting.meeting_link, send_updates=meeting.send_updates)
+
+
+def _normalized_attendees(attendees) -> list[dict]:
+    return [{"email": person, "name": ""} if isinstance(person, str) else
+            {"email": person["email"], "name": person.get("name") or ""} for person in attendees]
+
+
 @transaction.atomic
-def meeting_create(*, task: Task, title: str, start_at, end_at, actor_user: User | None = None,
-                   **fields) -> Meeting:
-    """Attach a meeting to a task (and say so in its history). The end must come after the start."""
+def _meeting_confirm(*, meeting: Meeting, written, event: str, actor_user: User | None, content: str,
+                     previous: dict | None = None) -> Meeting:
+    """The provider has the event: store its ids and links, mark the meeting booked, say so."""
+    if written is not None:
+        meeting.provider_event_id = written.provider_event_id
+        meeting.html_link = written.html_link or meeting.html_link
+        meeting.meeting_link = written.conference_link or meeting.meeting_link
+    meeting.status = Meeting.Status.BOOKED
+    meeting.save()
+    metadata = {"meetingId": meeting.id, "sequence": meeting.sequence}
+    if previous:
+        metadata["previousAttributes"] = previous
+    _activity(meeting.task, Activity.Type.MEETING, content, actor_user=actor_user, metadata=metadata)
+    _meeting_event(event, meeting, previous)
+    return meeting
+
+
+#: The conference each provider creates with the event.
+PROVIDER_CONFERENCES = {"google": Meeting.Conference.MEET, "azure": Meeting.Conference.TEAMS}
+
+
+def _conference(asked: str | None, defaults: dict, platform: str | None) -> str:
+    """The conference to create. Meet needs a Google calendar and Teams a Microsoft one: asked for
+    explicitly elsewhere it is a 400; the preference's default falls back to none there (a user who
+    prefers Meet can still book on Outlook or in TSKR only)."""
+    if asked is None:
+        preferred = defaults.get("conferenceSolution") or Meeting.Conference.NONE
+        if preferred in PROVIDER_CONFERENCES.values() and PROVIDER_CONFERENCES.get(platform) != preferred:
+            return Meeting.Conference.NONE
+        return preferred
+    if asked in PROVIDER_CONFERENCES.values() and PROVIDER_CONFERENCES.get(platform) != asked:
+        where = "a Google calendar" if asked == Meeting.Conference.MEET else "a Microsoft calendar"
+        raise ValidationFailed(f"{asked} needs {where}", details={"conference": [f"{asked} needs {where}"]})
+    return asked
+
+
+def meeting_book(*, task: Task, actor_user: User | None, start_at, end_at=None, duration: int | None = None,
+                 title: str | None = None, timezone_name: str | None = None, attendees=(),
+                 meeting_type: str = Meeting.Type.VIRTUAL, location: str = "", conference: str | None = None,
+                 meeting_link: str = "", calendar_id: str | None = None, send_updates: bool = True,
+                 force: bool = False) -> Meeting:
+    """Book a meeting for the task's owner (the caller when the task has none).
+
+    1. The owner's scheduling context: preferences (default duration, conference, zoom link, calendars
+       to write), zone and calendars.
+    2. The calendar to write to (404 `calendar_not_found`, 409 `calendar_not_writable` /
+       `oauth_reauthorization_required` for an explicit one), or none: booked in TSKR only.
+    3. Hold the time: check it (409 `slot_unavailable`) and save the row, `pending` when a provider
+       write follows, under the owner's lock on SQLite; PostgreSQL's exclusion constraint settles races.
+    4. Outside any transaction, insert the event at the provider with ids derived from the meeting, so
+       a retry (the request's or the sweep's) never creates a second one.
+    5. Store the event's ids and links, `booked`, an activity and the webhook event. A provider failure
+       that a retry may fix (502) leaves the meeting `pending` for the sweep; any other failure removes
+       the row, so no time stays held by a meeting that will never exist.
+    """
+    owner = task.owner or actor_user
+    [context] = participants_load(account=task.account, references=[owner.id])
+    defaults = context.scheduling["defaults"][meeting_type]
+    if end_at is None:
+        end_at = start_at + timedelta(minutes=duration or defaults["duration"])
     if end_at <= start_at:
         raise ValidationFailed("end must be after start", details={"end": ["Must be after start"]})
-    meeting = Meeting.objects.create(account_id=task.account_id, task=task, title=title, start_at=start_at,
-                                     end_at=end_at, **fields)
-    _activity(task, Activity.Type.MEETING, f'Meeting "{title}" added', actor_user=actor_user,
-              metadata={"meetingId": meeting.id})
+    if meeting_type == Meeting.Type.IN_PERSON and not location:
+        location = defaults.get("defaultLocation") or ""
+    target = write_target_get(account=task.account, user=owner, calendar_id=calendar_id,
+                              preferred_reference_ids=context.scheduling["calendars"]["write"])
+    conference = _conference(conference, defaults if meeting_type == Meeting.Type.VIRTUAL else {},
+                             target.calendar.platform if target else None)
+    if conference == Meeting.Conference.ZOOM and not meeting_link:
+        meeting_link = defaults.get("defaultMeetingLink") or ""
+    meeting = Meeting(account_id=task.account_id, task=task, owner=owner, title=title or task.title,
+                      start_at=start_at, end_at=end_at, timezone=timezone_name or context.zone.key,
+                      attendees=_normalized_attendees(attendees), meeting_type=meeting_type, conference=conference,
+                      location=location, meeting_link=meeting_link, send_updates=send_updates,
+                      calendar=target.calendar if target else None,
+                      status=Meeting.Status.PENDING if target else Meeting.Status.BOOKED)
+    with _owner_turn(owner.id):
+        _check_slot(context=context, start_at=start_at, end_at=end_at, force=force)
+        _save_holding_time(meeting, force_insert=True)
+    if target is None:
+        return _meeting_confirm(meeting=meeting, written=None, event="meeting.booked", actor_user=actor_user,
+                                content=f'Meeting "{meeting.title}" booked')
+    try:
+        written = calendar_event_insert(target=target, event=_event_write(meeting))
+    except CalendarProviderError as exc:
+        if not exc.transient:
+            meeting.delete()
+        raise
+    except ApplicationError:
+        meeting.delete()
+        raise
+    return _meeting_confirm(meeting=meeting, written=written, event="meeting.booked", actor_user=actor_user,
+                            content=f'Meeting "{meeting.title}" booked')
+
+
+RESCHEDULE_FIELDS = ("title", "start_at", "end_at", "attendees", "location", "timezone")
+
+
+def _writable_meeting(task: Task, meeting_id: str) -> Meeting:
+    meeting = (Meeting.objects.select_related("task", "calendar", "owner")
+               .filter(account_id=task.account_id, task=task, id=meeting_id).first())
+    if meeting is None:
+        raise NotFound("Meeting not found", error_code="meeting_not_found")
     return meeting
+
+
+def meeting_reschedule(*, task: Task, meeting_id: str, actor_user: User | None, force: bool = False,
+                       **changes) -> Meeting:
+    """Move or edit a booked meeting: the same provider event is patched (never deleted and re-created)
+    and `sequence` goes up.
+
+    The new time is checked like a booking, ignoring the meeting itself, and held at once (the row is
+    `pending` until the provider confirms). A failure a retry may fix (502) leaves it `pending` with the
+    new values for the sweep; any other failure puts the previous values back.
+    """
+    meeting = _writable_meeting(task, meeting_id)
+    if meeting.status not in Meeting.ACTIVE:
+        raise Conflict(f"A {meeting.status} meeting cannot be rescheduled", error_code="meeting_not_active")
+    if "attendees" in changes:
+        changes["attendees"] = _normalized_attendees(changes["attendees"])
+    previous = {name: getattr(meeting, name) for name in RESCHEDULE_FIELDS}
+    for name, value in changes.items():
+        setattr(meeting, name, value)
+    if meeting.end_at <= meeting.start_at:
+        raise ValidationFailed("end must be after start", details={"end": ["Must be after start"]})
+    target = write_target_for_calendar(calendar=meeting.calendar, user=meeting.owner) if meeting.calendar else None
+    [context] = participants_load(account=task.account, references=[meeting.owner_id])
+    meeting.sequence += 1
+    meeting.status = Meeting.Status.PENDING if target else Meeting.Status.BOOKED
+    with _owner_turn(meeting.owner_id):
+        _check_slot(context=context, start_at=meeting.start_at, end_at=meeting.end_at, force=force,
+                    exclude_meeting_id=meeting.id)
+        _save_holding_time(meeting)
+    changed = {_API_NAMES[name]: _jsonable(value) for name, value in previous.items()
+               if getattr(meeting, name) != value}
+    written = None
+    if target is not None:
+        try:
+            written = (calendar_event_patch(target=target, provider_event_id=meeting.provider_event_id,
+                                            event=_event_write(meeting)) if meeting.provider_event_id
+                       else calendar_event_insert(target=target, event=_event_write(meeting)))
+        except CalendarProviderError as exc:
+            if not exc.transient:
+                _restore(meeting, previous)
+            raise
+        except ApplicationError:
+            _restore(meeting, previous)
+            raise
+    return _meeting_confirm(meeting=meeting, written=written, event="meeting.rescheduled", actor_user=actor_user,
+                            content=f'Meeting "{meeting.title}" rescheduled', previous=changed)
+
+
+_API_NAMES = {"title": "title", "start_at": "start", "end_at": "end", "attendees": "attendees",
+              "location": "location", "timezone": "timezone"}
+
+
+def _restore(meeting: Meeting, previous: dict) -> None:
+    for name, value in previous.items():
+        setattr(meeting, name, value)
+    meeting.sequence -= 1
+    meeting.status = Meeting.Status.BOOKED
+    meeting.save()
+
+
+def meeting_cancel(*, task: Task, meeting_id: str, actor_user: User | None, remove: bool = False) -> Meeting:
+    """Cancel at the provider first (Google delete with `sendUpdates`, Graph `cancel` as organizer), then
+    keep the row as `cancelled` (or remove it: `DELETE`). A provider failure changes nothing here: the
+    meeting stays booked and the caller may retry."""
+    meeting = _writable_meeting(task, meeting_id)
+    # a pending Google meeting may have its event already (a timed-out insert): its id is known
+    event_id = meeting.provider_event_id or (meeting.google_event_id if meeting.calendar_id
+                                             and meeting.calendar.platform == "google" else "")
+    if meeting.status != Meeting.Status.CANCELLED and meeting.calendar_id and event_id:
+        target = write_target_for_calendar(calendar=meeting.calendar, user=meeting.owner)
+        calendar_event_cancel(target=target, provider_event_id=event_id, send_updates=meeting.send_updates)
+    with transaction.atomic():
+        if meeting.status != Meeting.Status.CANCELLED:
+            meeting.status = Meeting.Status.CANCELLED
+            meeting.sequence += 1
+            meeting.save()
+            _activity(task, Activity.Type.MEETING, f'Meeting "{meeting.title}" cancelled', actor_user=actor_user,
+                      metadata={"meetingId": meeting.id, "sequence": meeting.sequence})
+            _meeting_event("meeting.cancelled", meeting)
+        if remove:
+            meeting.delete()
+    return meeting
+
+
+def meeting_finish_pending(*, account_id: str, meeting_id: str) -> bool:
+    """The sweep's work on one meeting left `pending` (a timeout, a 5xx, a crash between the provider
+    write and its record): write its event again with the same derived ids (Google answers 409 and the
+    event is read back; Graph's transactionId returns the first event), or patch it when it has one.
+    Returns whether it is booked now. A permanent failure cancels the meeting rather than hold time
+    for an event that cannot exist."""
+    meeting = (Meeting.objects.select_related("task", "calendar", "owner")
+               .filter(account_id=account_id, id=meeting_id, status=Meeting.Status.PENDING).first())
+    claimed = Meeting.objects.filter(id=meeting_id, status=Meeting.Status.PENDING,
+                                     updated_at=meeting.updated_at if meeting else None).update(updated_at=timezone.now())
+    if not claimed:  # gone, booked meanwhile, or another sweep has it
+        return False
+    if meeting.calendar is None or meeting.owner is None:
+        _meeting_confirm(meeting=meeting, written=None, event="meeting.booked", actor_user=None,
+                         content=f'Meeting "{meeting.title}" booked')
+        return True
+    try:
+        target = write_target_for_calendar(calendar=meeting.calendar, user=meeting.owner)
+        written = (calendar_event_patch(target=target, provider_event_id=meeting.provider_event_id,
+                                        event=_event_write(meeting)) if meeting.provider_event_id
+                   else calendar_event_insert(target=target, event=_event_write(meeting)))
+    except CalendarProviderError as exc:
+        if exc.transient:
+            return False
+        Meeting.objects.filter(id=meeting.id).update(status=Meeting.Status.CANCELLED, updated_at=timezone.now())
+        return False
+    except ApplicationError:
+        Meeting.objects.filter(id=meeting.id).update(status=Meeting.Status.CANCELLED, updated_at=timezone.now())
+        return False
+    event = "meeting.rescheduled" if meeting.sequence else "meeting.booked"
+    _meeting_confirm(meeting=meeting, written=written, event=event, actor_user=None,
+                     content=f'Meeting "{meeting.title}" {"rescheduled" if meeting.sequence else "booked"}')
+    return True
+
+
+def meetings_pending_due() -> list[tuple[str, str]]:
+    """(account id, meeting id) of the meetings pending for longer than TSKR_BOOKING_SWEEP_AFTER_SECONDS
+    (younger ones may still be in their request's hands)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TSKR_BOOKING_SWEEP_AFTER_SECONDS)
+    return list(Meeting.objects.filter(status=Meeting.Status.PENDING, updated_at__lte=cutoff)
+                .order_by("updated_at").values_list("account_id", "id")[:500])
 
 
 #: The engine must finish well inside the lock's TTL, leaving time to write its result.

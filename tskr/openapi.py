@@ -119,8 +119,10 @@ def add_error_responses(result, generator, request, public):
             for code, description in ERROR_STATUSES.items():
                 if public_operation and code in {"401", "403", "429"}:
                     continue
-                response = responses.setdefault(code, {"description": description})
-                response.setdefault("content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
+                responses.setdefault(code, {"description": description})
+            for code, response in responses.items():
+                if code[0] in "45":  # an operation's own error statuses (e.g. 502) carry the envelope too
+                    response.setdefault("content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
             if not public_operation:
                 for code, response in responses.items():
                     headers = response.setdefault("headers", {})

@@ -194,7 +194,13 @@ TSKR_SYNC_LOCK_SECONDS = env_int("TSKR_SYNC_LOCK_SECONDS", 120, minimum=1)
 # before and after now; it moves forward with a full round once a day.
 TSKR_SYNC_EVENTS_PAST_DAYS = env_int("TSKR_SYNC_EVENTS_PAST_DAYS", 7, minimum=0)
 TSKR_SYNC_EVENTS_FUTURE_DAYS = env_int("TSKR_SYNC_EVENTS_FUTURE_DAYS", 180, minimum=1)
+# Booking writes to Google Calendar / Outlook: how long one provider call may take before the request
+# answers 502 calendar_provider_error (the meeting stays pending), and how old a pending meeting must be
+# before the periodic sweep finishes it (so the sweep does not race a request still writing).
+TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS = env_int("TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS", 10, minimum=1)
+TSKR_BOOKING_SWEEP_AFTER_SECONDS = env_int("TSKR_BOOKING_SWEEP_AFTER_SECONDS", 60, minimum=0)
 CELERY_BEAT_SCHEDULE = {
+    "tasks-meetings-finish-pending": {"task": "tasks_app.meetings_finish_pending", "schedule": 60},
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
@@ -265,6 +271,8 @@ SPECTACULAR_SETTINGS = {
         "MessagePlatformEnum": "conversations.models.Message.Platform",
         "TaskStatusEnum": "tasks_app.models.Task.Status",
         "MeetingStatusEnum": "tasks_app.models.Meeting.Status",
+        "MeetingTypeEnum": "tasks_app.models.Meeting.Type",
+        "MeetingConferenceEnum": "tasks_app.models.Meeting.Conference",
         "ActivityTypeEnum": "tasks_app.models.Activity.Type",
         "SkillStatusEnum": "admin_catalog.models.Skill.Status",
         "WebhookEventTypeEnum": "accounts.models.EventType",

@@ -235,11 +235,13 @@ class AvailabilityResultSerializer(serializers.Serializer):
 
 
 class ConflictEventSerializer(serializers.Serializer):
-    eventId = serializers.CharField()
-    calendarId = serializers.CharField()
+    eventId = serializers.CharField(required=False, help_text="A synced occurrence (reason busy)")
+    meetingId = serializers.CharField(required=False, help_text="A meeting TSKR booked (reason booked)")
+    calendarId = serializers.CharField(allow_null=True, help_text="Null for a meeting booked in TSKR only")
     title = serializers.CharField()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
+    reason = serializers.ChoiceField(choices=["busy", "booked"])
 
 
 class ConflictIssueSerializer(serializers.Serializer):

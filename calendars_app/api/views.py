@@ -235,7 +235,8 @@ class SchedulingConflictsViewSet(ScopedViewSet):
     @extend_schema(responses=ConflictsSerializer, parameters=RANGE_PARAMETERS + [
         OpenApiParameter("userId", str, description="A user of the account (id or email); default the caller")],
         description=(
-            "Whether a proposed time suits a user: the busy events it overlaps and the rules it breaks "
+            "Whether a proposed time suits a user: the busy events and TSKR-booked meetings it overlaps and "
+            "the rules it breaks "
             "(`in_past`, `day_off`, `outside_working_hours`, `buffer`, `daily_limit`). 404 `user_not_found`."))
     def list(self, request):
         params = ConflictsQuerySerializer.validated(request.query_params)

@@ -9,11 +9,12 @@ with a `syncToken`; the token remembers the window).
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone as dt_timezone
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from .base import ApiSession
-from .records import Page, RemoteCalendar, RemoteContact, RemoteEvent
+from .base import AlreadyExists, ApiSession, EventGone, ProviderRejected
+from .records import EventWrite, Page, RemoteCalendar, RemoteContact, RemoteEvent, WrittenEvent
 
 _ROLES = {"owner": "owner", "writer": "writer", "reader": "reader", "freeBusyReader": "reader"}
 _CONFERENCE_NAMES = {"hangoutsMeet": "Google Meet", "eventHangout": "Google Hangouts",
@@ -132,3 +133,71 @@ def contacts(session: ApiSession, sync_token: str) -> Iterator[Page]:
     url = f"{settings.GOOGLE_PEOPLE_API_URL}/people/me/connections"
     params = {"personFields": PEOPLE_FIELDS, "pageSize": 1000, "requestSyncToken": "true"}
     return _pages(session, url, params, sync_token, "connections", _contact)
+
+
+# -- booking: events.insert / patch / delete ----------------------------------------------------
+
+def _event_url(calendar_reference_id: str, event_id: str = "") -> str:
+    url = f"{settings.GOOGLE_CALENDAR_API_URL}/calendars/{quote(calendar_reference_id, safe='')}/events"
+    return f"{url}/{quote(event_id, safe='')}" if event_id else url
+
+
+def _local(moment: datetime, zone: str) -> dict:
+    """Wall time plus IANA zone, as Google wants it for events whose local time must hold across DST."""
+    return {"dateTime": moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone}
+
+
+def _event_body(event: EventWrite) -> dict:
+    body = {"summary": event.title, "start": _local(event.start, event.timezone),
+            "end": _local(event.end, event.timezone), "location": event.location,
+            "attendees": [{"email": person["email"], **({"displayName": person["name"]} if person.get("name") else {})}
+                          for person in event.attendees]}
+    if event.conference == "meet":
+        # requestId makes the conference creation itself idempotent for this event
+        body["conferenceData"] = {"createRequest": {"requestId": event.event_key,
+                                                    "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+    elif event.meeting_link:
+        body["description"] = f"Join: {event.meeting_link}"
+    return body
+
+
+def _params(event: EventWrite) -> dict:
+    return {"sendUpdates": "all" if event.send_updates else "none", "conferenceDataVersion": 1}
+
+
+def _written(item: dict, event: EventWrite) -> WrittenEvent:
+    entry_points = (item.get("conferenceData") or {}).get("entryPoints") or []
+    video = next((point.get("uri") for point in entry_points if point.get("entryPointType") == "video"), "")
+    return WrittenEvent(provider_event_id=item.get("id") or event.google_event_id, html_link=item.get("htmlLink") or "",
+                        conference_link=item.get("hangoutLink") or video or event.meeting_link)
+
+
+def event_insert(session: ApiSession, calendar_reference_id: str, event: EventWrite) -> WrittenEvent:
+    """`events.insert` with the client-chosen id: Google answers 409 when a previous attempt (one that
+    timed out, or crashed before saving the answer) already created it; then the event is read back."""
+    try:
+        item = session.send("POST", _event_url(calendar_reference_id), json={"id": event.google_event_id,
+                                                                             **_event_body(event)},
+                            params=_params(event))
+    except AlreadyExists:
+        item = session.get(_event_url(calendar_reference_id, event.google_event_id))
+        if item.get("status") == "cancelled":
+            raise ProviderRejected("google: the event of this meeting was deleted") from None
+    return _written(item, event)
+
+
+def event_patch(session: ApiSession, calendar_reference_id: str, provider_event_id: str,
+                event: EventWrite) -> WrittenEvent:
+    item = session.send("PATCH", _event_url(calendar_reference_id, provider_event_id), json=_event_body(event),
+                        params=_params(event))
+    return _written(item, event)
+
+
+def event_cancel(session: ApiSession, calendar_reference_id: str, provider_event_id: str, *,
+                 send_updates: bool) -> None:
+    """`events.delete`, telling the attendees (or not). An event already gone (404/410) is cancelled."""
+    try:
+        session.send("DELETE", _event_url(calendar_reference_id, provider_event_id),
+                     params={"sendUpdates": "all" if send_updates else "none"})
+    except EventGone:
+        pass

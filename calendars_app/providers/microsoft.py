@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
-from .base import ApiSession
-from .records import Page, RemoteCalendar, RemoteContact, RemoteEvent
+from .base import ApiSession, EventGone, NotWritable, ProviderRejected
+from .records import EventWrite, Page, RemoteCalendar, RemoteContact, RemoteEvent, WrittenEvent
 
 _CONFERENCE_NAMES = {"teamsForBusiness": "Microsoft Teams", "skypeForBusiness": "Skype for Business",
                      "skypeForConsumer": "Skype"}
@@ -125,3 +125,65 @@ def _contact(item: dict) -> RemoteContact:
 
 def contacts(session: ApiSession, delta_link: str) -> Iterator[Page]:
     return _pages(session, f"{settings.MICROSOFT_GRAPH_API_URL}/me/contacts/delta", None, delta_link, _contact)
+
+
+# -- booking: create (transactionId), PATCH, cancel -------------------------------------------------
+
+def _local(moment: datetime, zone: str) -> dict:
+    """Wall time plus zone: Graph accepts IANA names and shows attendees the intended local time."""
+    return {"dateTime": moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone}
+
+
+def _event_body(event: EventWrite) -> dict:
+    body = {"subject": event.title, "start": _local(event.start, event.timezone),
+            "end": _local(event.end, event.timezone),
+            "attendees": [{"emailAddress": {"address": person["email"], "name": person.get("name") or ""},
+                           "type": "required"} for person in event.attendees]}
+    if event.location:
+        body["location"] = {"displayName": event.location}
+    if event.conference == "teams":
+        body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
+    elif event.meeting_link:
+        body["body"] = {"contentType": "text", "content": f"Join: {event.meeting_link}"}
+    return body
+
+
+def _written(item: dict, event: EventWrite) -> WrittenEvent:
+    join_url = (item.get("onlineMeeting") or {}).get("joinUrl") or ""
+    return WrittenEvent(provider_event_id=item["id"], html_link=item.get("webLink") or "",
+                        conference_link=join_url or event.meeting_link)
+
+
+def event_insert(session: ApiSession, calendar_reference_id: str, event: EventWrite) -> WrittenEvent:
+    """`POST /me/calendars/{id}/events` with `transactionId`: Graph answers a repeated create with the
+    event the first one made."""
+    url = f"{settings.MICROSOFT_GRAPH_API_URL}/me/calendars/{quote(calendar_reference_id, safe='')}/events"
+    return _written(session.send("POST", url, json={**_event_body(event), "transactionId": event.event_key}), event)
+
+
+def _url(provider_event_id: str) -> str:
+    return f"{settings.MICROSOFT_GRAPH_API_URL}/me/events/{quote(provider_event_id, safe='')}"
+
+
+def event_patch(session: ApiSession, calendar_reference_id: str, provider_event_id: str,
+                event: EventWrite) -> WrittenEvent:
+    """Graph sends the organizer's updates to attendees itself; `sendUpdates` has no Graph equivalent."""
+    return _written(session.send("PATCH", _url(provider_event_id), json=_event_body(event)), event)
+
+
+def event_cancel(session: ApiSession, calendar_reference_id: str, provider_event_id: str, *,
+                 send_updates: bool) -> None:
+    """`POST /me/events/{id}/cancel`, the organizer's cancellation (attendees get the notice). An event
+    already gone counts as cancelled; one Graph will not cancel (400: an appointment without attendees
+    is not a meeting) is deleted instead."""
+    try:
+        session.send("POST", f"{_url(provider_event_id)}/cancel", json={"comment": ""})
+    except EventGone:
+        pass
+    except ProviderRejected as exc:
+        if isinstance(exc, NotWritable):
+            raise
+        try:
+            session.send("DELETE", _url(provider_event_id))
+        except EventGone:
+            pass

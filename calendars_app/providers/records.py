@@ -56,3 +56,33 @@ class Page:
     last: bool
     incremental: bool
     sync_token: str = ""
+
+
+@dataclass(frozen=True)
+class EventWrite:
+    """A TSKR meeting as an event to create or update on the organizer's calendar.
+
+    `event_key` is the meeting's id: the Graph `transactionId` and the seed of Google's event id, so a
+    repeated create finds the first one instead of making a second event. `start`/`end` are aware
+    instants; they are written as wall times in `timezone` (IANA) so attendees see the intended local
+    time across DST.
+    """
+
+    event_key: str
+    google_event_id: str
+    title: str
+    start: datetime
+    end: datetime
+    timezone: str
+    attendees: list  # [{"email", "name"}]
+    location: str = ""
+    conference: str = "none"  # meet | teams | zoom | none
+    meeting_link: str = ""  # zoom's (or any given) link, written into the event
+    send_updates: bool = True
+
+
+@dataclass(frozen=True)
+class WrittenEvent:
+    provider_event_id: str
+    html_link: str = ""
+    conference_link: str = ""

@@ -10,12 +10,18 @@ Layout (each is the corresponding setting's value, see `settings_values()`):
                                                 list keeps what overlaps timeMin/timeMax (refused with a
                                                 syncToken, as Google does)
   /google/people/v1/people/me/connections       same; an expired token answers 400 EXPIRED_SYNC_TOKEN
+  /google/calendar/v3/calendars/{id}/events     POST inserts (client-chosen id: 409 when taken; conferenceData
+                                                createRequest -> a Meet link); /events/{eventId} GET, PATCH,
+                                                DELETE; a reader's calendar answers 403
   /microsoft/token                              rotates the refresh token on every use (the old one dies)
   /microsoft/graph/v1.0/me/calendars            pages through @odata.nextLink ($skip)
   /microsoft/graph/v1.0/me/calendars/{id}/calendarView/delta, /me/contacts/delta
                                                 @odata.nextLink ($skiptoken) then @odata.deltaLink ($deltatoken);
                                                 the calendar view expands series into occurrences and
                                                 keeps those overlapping startDateTime/endDateTime
+  /microsoft/graph/v1.0/me/calendars/{id}/events POST creates (a repeated transactionId returns the first
+                                                event; isOnlineMeeting -> a Teams joinUrl); 403 unless canEdit
+  /microsoft/graph/v1.0/me/events/{id}          PATCH, DELETE; /cancel (POST) removes it from the organizer's calendar
 
 Every store keeps a version per item; a sync token is the version it was issued at, so an incremental
 request returns exactly the items changed since (deletions included). Faults (status codes with
@@ -84,6 +90,13 @@ class FakeProviders:
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 fake._handle(self, "POST", self.rfile.read(length))
+
+            def do_PATCH(self):
+                length = int(self.headers.get("content-length") or 0)
+                fake._handle(self, "PATCH", self.rfile.read(length))
+
+            def do_DELETE(self):
+                fake._handle(self, "DELETE", b"")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -271,9 +284,11 @@ class FakeProviders:
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        form = {key: values[-1] for key, values in parse_qs(body.decode()).items()} if body else {}
+        is_json = "json" in handler.headers.get("Content-Type", "")
+        form = {key: values[-1] for key, values in parse_qs(body.decode()).items()} if body and not is_json else {}
+        payload = json.loads(body) if body and is_json else {}
         with self._lock:
-            self.requests.append({"method": method, "path": path, "query": query, "form": form,
+            self.requests.append({"method": method, "path": path, "query": query, "form": form, "json": payload,
                                   "authorization": handler.headers.get("Authorization", ""),
                                   "prefer": handler.headers.get("Prefer", "")})
             pause = None
@@ -290,14 +305,15 @@ class FakeProviders:
         if fault:
             return self._send(handler, fault.status, fault.body, fault.headers)
         try:
-            status, payload = self._route(method, path, query, form, handler.headers.get("Authorization", ""))
+            status, payload = self._route(method, path, query, form or payload,
+                                          handler.headers.get("Authorization", ""))
         except KeyError:
             status, payload = 404, {"error": {"code": 404, "message": "Not Found"}}
         self._send(handler, status, payload)
 
     @staticmethod
     def _send(handler, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+        data = b"" if status in (202, 204) else json.dumps(payload).encode()
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -327,6 +343,10 @@ class FakeProviders:
         if path == "/google/calendar/v3/users/me/calendarList":
             return self._google_list("google:calendars", query, "calendar#calendarList", "items",
                                      lambda key: {"id": key, "deleted": True})
+        if path.startswith("/google/calendar/v3/calendars/") and (method != "GET" or "/events/" in path):
+            return self._google_write(method, path, query, form)
+        if path.startswith("/microsoft/graph/v1.0/me/") and method != "GET":
+            return self._graph_write(method, path, form)
         if path.startswith("/google/calendar/v3/calendars/") and path.endswith("/events"):
             calendar_id = path[len("/google/calendar/v3/calendars/"):-len("/events")]
             if query.get("syncToken") and ({"timeMin", "timeMax"} & set(query)):
@@ -351,6 +371,114 @@ class FakeProviders:
         if path == f"{graph}/me/contacts/delta":
             return self._graph_delta("microsoft:contacts", path, query)
         raise KeyError(path)
+
+    # -- booking writes ------------------------------------------------------------------------------
+    def events_of(self, store: str) -> dict[str, dict]:
+        """The live events of a store (`google:events:<calendar>` or `microsoft:events:<calendar>`)."""
+        return {key: entry["data"] for key, entry in self.stores.get(store, {}).items() if not entry["deleted"]}
+
+    def _google_write(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
+        rest = path[len("/google/calendar/v3/calendars/"):]
+        calendar_id, _, event_id = rest.partition("/events")
+        event_id = event_id.lstrip("/")
+        calendar = self.stores.get("google:calendars", {}).get(calendar_id)
+        if calendar is None:
+            return 404, {"error": {"code": 404, "message": "Not Found"}}
+        store = f"google:events:{calendar_id}"
+        if method != "GET" and calendar["data"]["accessRole"] not in ("owner", "writer"):
+            return 403, {"error": {"code": 403, "message": "You need to have writer access to this calendar.",
+                                   "errors": [{"domain": "calendar", "reason": "requiredAccessLevel"}]}}
+        with self._lock:
+            existing = self.stores.get(store, {}).get(event_id) if event_id else None
+            if method == "POST":
+                event_id = body.get("id") or self._next("gevt")
+                if event_id in self.stores.get(store, {}):  # Google keeps deleted ids taken as well
+                    return 409, {"error": {"code": 409, "message": "The requested identifier already exists.",
+                                           "errors": [{"domain": "global", "reason": "duplicate"}]}}
+                data = {"kind": "calendar#event", "id": event_id, "status": "confirmed",
+                        "htmlLink": f"https://calendar.google.com/event?eid={event_id}",
+                        "sequence": 0, **self._google_times({k: v for k, v in body.items()
+                                                             if k not in ("id", "conferenceData")})}
+                request = (body.get("conferenceData") or {}).get("createRequest")
+                if request and query.get("conferenceDataVersion") == "1":
+                    link = f"https://meet.google.com/{event_id[:3]}-{event_id[3:7]}-{event_id[7:10]}"
+                    data["hangoutLink"] = link
+                    data["conferenceData"] = {"conferenceId": event_id[:10], "entryPoints": [
+                        {"entryPointType": "video", "uri": link}],
+                        "conferenceSolution": {"key": {"type": "hangoutsMeet"}}}
+                self._put(store, event_id, data)
+                return 200, data
+            if existing is None or existing["deleted"]:
+                return (410 if existing else 404), {"error": {"code": 404, "message": "Not Found"}}
+            if method == "GET":
+                return 200, existing["data"]
+            if method == "PATCH":
+                data = {**existing["data"], **self._google_times(body),
+                        "sequence": existing["data"].get("sequence", 0) + 1}
+                self._put(store, event_id, data)
+                return 200, data
+            self._put(store, event_id, None)  # DELETE
+            return 204, {}
+
+    @staticmethod
+    def _google_times(body: dict) -> dict:
+        """Google answers wall time + timeZone with the offset filled in."""
+        for side in ("start", "end"):
+            value = body.get(side)
+            if value and value.get("timeZone") and len(value.get("dateTime", "")) == 19:
+                moment = datetime.fromisoformat(value["dateTime"]).replace(tzinfo=ZoneInfo(value["timeZone"]))
+                body = {**body, side: {"dateTime": moment.isoformat(), "timeZone": value["timeZone"]}}
+        return body
+
+    def _graph_write(self, method: str, path: str, body: dict) -> tuple[int, dict]:
+        rest = path[len("/microsoft/graph/v1.0/me/"):]
+        with self._lock:
+            if method == "POST" and rest.startswith("calendars/") and rest.endswith("/events"):
+                calendar_id = rest[len("calendars/"):-len("/events")]
+                calendar = self.stores.get("microsoft:calendars", {}).get(calendar_id)
+                if calendar is None:
+                    return 404, {"error": {"code": "ErrorItemNotFound", "message": "not found"}}
+                if not calendar["data"]["canEdit"] and not calendar["data"]["isDefaultCalendar"]:
+                    return 403, {"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}
+                store = f"microsoft:events:{calendar_id}"
+                for entry in self.stores.get(store, {}).values():
+                    if body.get("transactionId") and entry["data"].get("transactionId") == body["transactionId"]:
+                        return 201, entry["data"]  # Graph: the same transactionId is the same event
+                event_id = self._next("AAMkEvt")
+                data = self._graph_event_data(event_id, body)
+                self._put(store, event_id, data)
+                return 201, data
+            event_id, _, verb = rest[len("events/"):].partition("/")
+            store = next((name for name, items in self.stores.items() if name.startswith("microsoft:events:")
+                          and event_id in items and not items[event_id]["deleted"]), None)
+            if store is None:
+                return 404, {"error": {"code": "ErrorItemNotFound", "message": "not found"}}
+            if (method, verb) in (("POST", "cancel"), ("DELETE", "")):
+                self._put(store, event_id, None)  # gone from the organizer's calendar
+                return (202 if verb else 204), {}
+            if method == "PATCH":
+                merged = {**self.stores[store][event_id]["data"].get("_request", {}), **body}
+                data = self._graph_event_data(event_id, merged)
+                self._put(store, event_id, data)
+                return 200, data
+        raise KeyError(path)
+
+    def _graph_event_data(self, event_id: str, body: dict) -> dict:
+        """Stored as the calendar view shows it (UTC wall times), keeping the request for later patches."""
+        def utc(value: dict) -> dict:
+            moment = datetime.fromisoformat(value["dateTime"][:19]).replace(tzinfo=ZoneInfo(value["timeZone"]))
+            return {"dateTime": moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+                    "timeZone": "UTC"}
+        data = {"id": event_id, "type": "singleInstance", "subject": body.get("subject", ""), "showAs": "busy",
+                "isCancelled": False, "isAllDay": False, "isOnlineMeeting": bool(body.get("isOnlineMeeting")),
+                "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+                "start": utc(body["start"]), "end": utc(body["end"]), "attendees": body.get("attendees", []),
+                "transactionId": body.get("transactionId"), "webLink": f"https://outlook.office.com/owa/?itemid={event_id}",
+                "_request": body}
+        if body.get("isOnlineMeeting"):
+            data["onlineMeetingProvider"] = body.get("onlineMeetingProvider")
+            data["onlineMeeting"] = {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{event_id}"}
+        return data
 
     # -- recurring series ---------------------------------------------------------------------------
     @staticmethod

@@ -212,7 +212,7 @@ def test_conflicts_list_overlapping_busy_events_and_broken_rules(alice):
     assert response.json()["conflicts"] == {"hasConflict": True, "events": [{
         "eventId": meeting.id, "calendarId": calendar.id, "title": "Board",
         "start": meeting.start.isoformat().replace("+00:00", "Z"),
-        "end": meeting.end.isoformat().replace("+00:00", "Z")}], "issues": []}
+        "end": meeting.end.isoformat().replace("+00:00", "Z"), "reason": "busy"}], "issues": []}
     near = alice.client.get("/scheduling/conflicts", {"start": (day + timedelta(hours=11, minutes=5)).isoformat(),
                                                       "end": (day + timedelta(hours=12)).isoformat()}).json()
     assert near["conflicts"] == {"hasConflict": True, "events": [], "issues": [{"reason": "buffer"}]}

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from conversations.api.serializers import iso_datetime
 from tskr.fields import HttpURLField, JSONObjectField, OptionalURLField, TimezoneField
-from tskr.serializers import InputSerializer
+from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import TRANSITIONS, Activity, Meeting, Task
 from ..selectors import task_list
@@ -125,17 +125,35 @@ class ActivitySerializer(serializers.ModelSerializer):
         return None
 
 
+class AttendeeSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField(allow_blank=True)
+
+
 class MeetingSerializer(serializers.ModelSerializer):
+    taskId = serializers.CharField(source="task_id")
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")
-    link = OptionalURLField(source="meeting_link", help_text="Meeting link URL, or empty")
+    attendees = AttendeeSerializer(many=True)
+    meetingType = serializers.ChoiceField(source="meeting_type", choices=Meeting.Type.choices)
+    conferenceLink = OptionalURLField(source="meeting_link",
+                                      help_text="Meet/Teams link the provider created, the zoom link, or empty")
+    link = OptionalURLField(source="meeting_link", help_text="Same as conferenceLink (its name before booking)")
+    calendarId = serializers.CharField(source="calendar_id", allow_null=True,
+                                       help_text="Null: booked in TSKR only (invite with the .ics)")
+    providerEventId = serializers.CharField(source="provider_event_id", help_text="Empty until written")
+    htmlLink = OptionalURLField(source="html_link", help_text="The event in the provider's web calendar")
+    status = serializers.ChoiceField(choices=Meeting.Status.choices, help_text=(
+        "booked; pending while the provider write is unconfirmed (finished by the sweep); cancelled. "
+        "proposed/scheduled/completed: meetings recorded before booking existed"))
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
     class Meta:
         model = Meeting
-        fields = ["id", "title", "start", "end", "timezone", "attendees", "location", "link", "status",
-                  "createdAt", "updatedAt"]
+        fields = ["id", "taskId", "title", "start", "end", "timezone", "attendees", "meetingType", "location",
+                  "conference", "conferenceLink", "link", "calendarId", "providerEventId", "htmlLink", "status",
+                  "sequence", "createdAt", "updatedAt"]
         read_only_fields = fields
 
 
@@ -217,15 +235,61 @@ class CommentCreateSerializer(InputSerializer):
     files = FileSerializer(many=True, required=False, max_length=20)
 
 
-class MeetingCreateSerializer(InputSerializer):
-    title = serializers.CharField(max_length=300)
-    start = serializers.DateTimeField(source="start_at")
-    end = serializers.DateTimeField(source="end_at")
-    timezone = TimezoneField(required=False)
-    attendees = serializers.ListField(child=serializers.EmailField(), required=False, max_length=200)
+@extend_schema_field({"oneOf": [{"type": "string", "format": "email"},
+                                   {"type": "object", "properties": {"email": {"type": "string", "format": "email"},
+                                                                     "name": {"type": "string"}},
+                                    "required": ["email"]}]})
+class AttendeeField(serializers.Field):
+    """An attendee as `"a@x.test"` or `{"email", "name"?}`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = {"email": data}
+        if not isinstance(data, dict) or set(data) - {"email", "name"}:
+            raise serializers.ValidationError('Expected an email or {"email", "name"}')
+        person = AttendeeSerializer(data={"name": "", **data})
+        person.is_valid(raise_exception=True)
+        return dict(person.validated_data)
+
+
+class MeetingRescheduleSerializer(InputSerializer):
+    title = serializers.CharField(max_length=300, required=False)
+    start = serializers.DateTimeField(source="start_at", required=False)
+    end = serializers.DateTimeField(source="end_at", required=False)
+    timezone = TimezoneField(required=False, allow_blank=False)
+    attendees = serializers.ListField(child=AttendeeField(), required=False, max_length=200)
     location = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    link = serializers.URLField(source="meeting_link", max_length=1000, required=False, allow_blank=True)
-    status = serializers.ChoiceField(choices=Meeting.Status.choices, required=False)
+    force = serializers.BooleanField(required=False, help_text="Book over synced events and preference rules "
+                                                               "(never over another TSKR meeting)")
+
+
+class MeetingCreateSerializer(InputSerializer):
+    title = serializers.CharField(max_length=300, required=False, help_text="Default: the task's title")
+    start = serializers.DateTimeField(source="start_at", help_text="Any offset; stored in UTC")
+    end = serializers.DateTimeField(source="end_at", required=False, help_text="Or `duration`")
+    duration = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False, help_text=(
+        "Minutes, instead of `end`. Default: the owner's defaults.<meetingType>.duration"))
+    timezone = TimezoneField(required=False, allow_blank=False, source="timezone_name",
+                             help_text="IANA zone the event is written in. Default: the owner's")
+    attendees = serializers.ListField(child=AttendeeField(), required=False, max_length=200)
+    meetingType = serializers.ChoiceField(source="meeting_type", choices=Meeting.Type.choices, required=False)
+    location = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    conference = serializers.ChoiceField(choices=Meeting.Conference.choices, required=False, help_text=(
+        "Default: defaults.virtual.conferenceSolution (none for in-person). zoom uses "
+        "defaults.virtual.defaultMeetingLink unless `link` is given"))
+    link = serializers.URLField(source="meeting_link", max_length=1000, required=False, allow_blank=True,
+                                help_text="A meeting link written into the event (e.g. zoom)")
+    calendarId = serializers.CharField(source="calendar_id", max_length=40, required=False, help_text=(
+        "One of the owner's calendars (cal_...). Default: their calendars.write preference, else their primary "
+        "writable calendar, else none (booked in TSKR only)"))
+    sendUpdates = serializers.BooleanField(source="send_updates", required=False, default=True)
+    force = serializers.BooleanField(required=False, default=False, help_text=(
+        "Book over synced events and preference rules (never over another TSKR meeting)"))
+
+    def validate(self, attrs):
+        if "end_at" in attrs and "duration" in attrs:
+            raise serializers.ValidationError({"duration": ["Give end or duration, not both."]})
+        return attrs
 
 
 class ActivityEnvelopeSerializer(serializers.Serializer):
@@ -238,6 +302,12 @@ class MeetingEnvelopeSerializer(serializers.Serializer):
     envelope = True
     ok = serializers.BooleanField()
     meeting = MeetingSerializer()
+
+
+class MeetingDeletedEnvelopeSerializer(serializers.Serializer):
+    envelope = True
+    ok = serializers.BooleanField()
+    meeting = DeletedSerializer()
 
 
 def tasks_as_listed(*, account, task_ids: list[str]) -> list[dict]:

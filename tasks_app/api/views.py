@@ -1,4 +1,6 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,13 +11,16 @@ from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import TaskFilter
+from ..ics import meeting_ics
 from ..models import TRANSITIONS, Task
 from .serializers import (
     ActivityEnvelopeSerializer,
     ActivitySerializer,
     CommentCreateSerializer,
     MeetingCreateSerializer,
+    MeetingDeletedEnvelopeSerializer,
     MeetingEnvelopeSerializer,
+    MeetingRescheduleSerializer,
     MeetingSerializer,
     TaskCreateSerializer,
     TaskDetailSerializer,
@@ -29,6 +34,10 @@ from .serializers import (
 
 TRANSITION_TABLE = "; ".join(f"`{source}` -> {', '.join(f'`{t}`' for t in targets)}"
                              for source, targets in TRANSITIONS.items())
+MEETING_ID = OpenApiParameter("meeting_id", str, OpenApiParameter.PATH, description="A meeting of the task (mtg_...)")
+PROVIDER_FAILED = OpenApiResponse(description=(
+    "`calendar_provider_error`: the calendar provider failed (5xx, timeout, unreachable). The meeting stays "
+    "`pending` and a periodic sweep finishes it with the same provider ids (never a second event)"))
 LIFECYCLE_DOC = (
     f"Allowed status transitions: {TRANSITION_TABLE}. Keeping the same status is always accepted. "
     "An illegal change answers 409 `invalid_transition` with `details.status` listing the allowed targets. "
@@ -128,11 +137,60 @@ class TaskViewSet(ScopedViewSet):
         activity = services.task_comment_add(task=task, actor_user=self.acting_user, **data)
         return Response(Envelope({"activity": ActivitySerializer(activity).data}), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer},
-                   description="Addition to the contract: attach a meeting to the task (`end` after `start`).")
+    @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingEnvelopeSerializer, 502: PROVIDER_FAILED},
+                   description=(
+        "Book a meeting for the task's owner (the caller when the task has none): checked against the owner's "
+        "availability with the meeting's own duration (409 `slot_unavailable` with `details.events` and "
+        "`details.issues`, unless `force`), then written to their calendar as an event with the attendees and "
+        "the conference (Meet on Google, Teams on Microsoft, a zoom link from preferences). With no writable "
+        "calendar and no `calendarId` it is booked in TSKR only (`calendarId: null`; invite with the `.ics`). "
+        "Errors: 404 `calendar_not_found`; 409 `calendar_not_writable`, `oauth_reauthorization_required`; 502 "
+        "`calendar_provider_error` (the meeting stays `pending` and a periodic sweep finishes it, never twice)."))
     @action(detail=True, methods=["post"], url_path="meetings")
     def meetings(self, request, pk=None):
         task = self.get_object()
         data = MeetingCreateSerializer.validated(request.data)
-        meeting = services.meeting_create(task=task, actor_user=self.acting_user, **data)
+        meeting = services.meeting_book(task=task, actor_user=self.acting_user, **data)
         return Response(Envelope({"meeting": MeetingSerializer(meeting).data}), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MeetingRescheduleSerializer, responses={200: MeetingEnvelopeSerializer,
+                                                                   502: PROVIDER_FAILED},
+                   parameters=[MEETING_ID], description=(
+        "Reschedule or edit a meeting (start, end, title, attendees, location, timezone): the same provider "
+        "event is patched, `sequence` goes up; the conflict check ignores the meeting itself. Errors as for "
+        "booking, plus 404 `meeting_not_found` and 409 `meeting_not_active` (cancelled)."))
+    @action(detail=True, methods=["put"], url_path=r"meetings/(?P<meeting_id>[^/.]+)")
+    def meeting(self, request, pk=None, meeting_id=None):
+        task = self.get_object()  # before the body: another account's id is 404 whatever the body holds
+        data = MeetingRescheduleSerializer.validated(request.data)
+        meeting = services.meeting_reschedule(task=task, meeting_id=meeting_id,
+                                              actor_user=self.acting_user, **data)
+        return Response(Envelope({"meeting": MeetingSerializer(meeting).data}))
+
+    @extend_schema(responses={200: MeetingDeletedEnvelopeSerializer, 502: PROVIDER_FAILED}, parameters=[MEETING_ID],
+                   description=(
+        "Cancel the meeting at the provider (Google delete with sendUpdates, Graph cancel as organizer), then "
+        "remove it."))
+    @meeting.mapping.delete
+    def meeting_delete(self, request, pk=None, meeting_id=None):
+        services.meeting_cancel(task=self.get_object(), meeting_id=meeting_id, actor_user=self.acting_user, remove=True)
+        return Response(Envelope({"meeting": deleted(meeting_id, "Meeting cancelled and deleted")}))
+
+    @extend_schema(request=None, responses={200: MeetingEnvelopeSerializer, 502: PROVIDER_FAILED},
+                   parameters=[MEETING_ID], description=(
+        "Cancel the meeting at the provider (Google delete with sendUpdates, Graph cancel as organizer); the "
+        "meeting stays, `cancelled`. Cancelling a cancelled meeting changes nothing."))
+    @action(detail=True, methods=["post"], url_path=r"meetings/(?P<meeting_id>[^/.]+)/cancel")
+    def meeting_cancel(self, request, pk=None, meeting_id=None):
+        meeting = services.meeting_cancel(task=self.get_object(), meeting_id=meeting_id, actor_user=self.acting_user)
+        return Response(Envelope({"meeting": MeetingSerializer(meeting).data}))
+
+    @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR}, parameters=[MEETING_ID], description=(
+        "The meeting as an RFC 5545 invitation: METHOD:REQUEST (METHOD:CANCEL once cancelled), UID stable "
+        "across reschedules, SEQUENCE, ORGANIZER, ATTENDEEs, DTSTART/DTEND with the meeting's TZID, the "
+        "conference link."))
+    @action(detail=True, methods=["get"], url_path=r"meetings/(?P<meeting_id>[^/.]+)/ics")
+    def meeting_ics(self, request, pk=None, meeting_id=None):
+        meeting = selectors.meeting_get(task=self.get_object(), meeting_id=meeting_id)
+        return HttpResponse(meeting_ics(meeting), content_type="text/calendar; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{meeting.id}.ics"'})

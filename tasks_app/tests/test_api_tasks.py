@@ -192,10 +192,12 @@ def test_detail_embeds_subtasks_activities_oldest_first_and_meetings(alice):
     assert task["activities"][2]["actor"] == {"type": "user", "id": alice.user.id, "name": "Alice Archer",
                                               "email": "alice@acme.test"}
     meeting = task["meetings"][0]
+    # booked in TSKR only: alice has no calendar; the pre-booking body (`link`, emails) still works
     assert (meeting["title"], meeting["start"], meeting["end"], meeting["timezone"], meeting["attendees"],
-            meeting["link"], meeting["status"]) == ("Kickoff", "2026-12-01T10:00:00Z", "2026-12-01T10:30:00Z",
-                                                    "Europe/Paris", ["bob@acme.test"],
-                                                    "https://meet.example.com/x", "proposed")
+            meeting["link"], meeting["conferenceLink"], meeting["status"], meeting["calendarId"],
+            meeting["taskId"]) == ("Kickoff", "2026-12-01T10:00:00Z", "2026-12-01T10:30:00Z", "Europe/Paris",
+                                   [{"email": "bob@acme.test", "name": ""}], "https://meet.example.com/x",
+                                   "https://meet.example.com/x", "booked", None, parent["id"])
 
 
 def test_detail_runs_a_constant_number_of_queries(alice, django_assert_max_num_queries):

@@ -17,6 +17,7 @@ builder, or naming a parameter its builder does not return, fails the suite unle
 with the reason.
 """
 import re
+from datetime import datetime, timezone as dt_timezone
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from conversations.models import ChatJob
 from conversations.tests.factories import AssistantFactory, ChatFactory, MessageFactory
 from directory.preferences import SKILLS
 from directory.tests.factories import ContactFactory, IdentifierFactory, MemoryFactory
+from tasks_app.models import Meeting
 from tasks_app.tests.factories import TaskFactory
 from tskr.permissions import IsDelegated, IsSuperAdmin
 from tskr.testing import ApiClient, Caller, make_caller
@@ -65,6 +67,15 @@ def _identifier_ids(owner: Caller) -> dict[str, str]:
     return {"id": identifier.id, "identifier_id": identifier.id, "platform": "google", "skillName": SKILLS[0]}
 
 
+def _task_ids(owner: Caller) -> dict[str, str]:
+    task = TaskFactory(account=owner.account, owner=owner.user)
+    meeting = Meeting.objects.create(account=owner.account, task=task, owner=owner.user, title="Sync",
+                                     start_at=datetime(2026, 12, 1, 15, tzinfo=dt_timezone.utc),
+                                     end_at=datetime(2026, 12, 1, 15, 30, tzinfo=dt_timezone.utc),
+                                     status=Meeting.Status.BOOKED)
+    return {"id": task.id, "meeting_id": meeting.id}
+
+
 def _webhook_ids(owner: Caller) -> dict[str, str]:
     webhook = Webhook.objects.create(account=owner.account, url="https://receiver.test/hook", events=["*"],
                                      secret="whsec_" + "A" * 32)
@@ -80,7 +91,7 @@ BUILDERS: dict[str, Callable[[Caller], dict[str, str]]] = {
     "/users/": lambda owner: {"id": owner.user.id},
     "/assistants/": lambda owner: {"id": AssistantFactory(account=owner.account).id},
     "/chats/": _chat_ids,
-    "/tasks/": lambda owner: {"id": TaskFactory(account=owner.account, owner=owner.user).id},
+    "/tasks/": _task_ids,
     "/memories/": lambda owner: {"id": MemoryFactory(user=owner.user).id},
     "/contacts/": lambda owner: {"id": ContactFactory(user=owner.user).id},
     "/identifiers/": _identifier_ids,

@@ -1,0 +1,13 @@
+"""Background entry points of the tasks app: each calls a service."""
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="tasks_app.meetings_finish_pending", soft_time_limit=240, time_limit=270)
+def meetings_finish_pending() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE, every minute): finish the meetings left `pending` by a provider
+    timeout, a 5xx or a crash. Safe to run twice on one meeting: each is claimed by a conditional update,
+    and the provider ids are derived from the meeting. Returns how many got booked."""
+    return sum(services.meeting_finish_pending(account_id=account_id, meeting_id=meeting_id)
+               for account_id, meeting_id in services.meetings_pending_due())
