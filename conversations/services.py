@@ -19,6 +19,7 @@ from tasks_app.services import task_create
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
 from tskr.jsonlimits import ensure_json_within_limits
 from tskr.locks import Lock, hold_lock, is_locked
+from tskr.scoping import scoped
 
 from . import selectors
 from .addressing import Addressing, analyse, handle
@@ -104,7 +105,7 @@ def chat_update(*, chat: Chat, title: str | None = None, status: str | None = No
         locked.metadata = {**locked.metadata, **metadata}
         ensure_json_within_limits(locked.metadata, field="metadata")  # merging can grow it past the cap
     locked.save()
-    return selectors.chat_list(account=chat.account).get(pk=chat.pk)
+    return selectors.chat_list(queryset=scoped(Chat, account=chat.account)).get(pk=chat.pk)
 
 
 @transaction.atomic

@@ -32,8 +32,8 @@ class UserViewSet(ScopedViewSet):
     serializer_class = UserSerializer
     filterset_class = UserFilter
 
-    def get_base_queryset(self):
-        return selectors.user_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.user_list(queryset=queryset)
 
     @extend_schema(responses=UserSerializer(many=True))
     def list(self, request):
@@ -72,8 +72,8 @@ class AssistantViewSet(ScopedViewSet):
     filterset_class = AssistantFilter
     pagination_class = None
 
-    def get_base_queryset(self):
-        return selectors.assistant_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.assistant_list(queryset=queryset)
 
     @extend_schema(responses=AssistantSerializer(many=True))
     def list(self, request):

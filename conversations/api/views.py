@@ -71,8 +71,8 @@ class ChatViewSet(ScopedViewSet):
     lookup_url_kwarg = "chat_id"
     filterset_class = ChatFilter
 
-    def get_base_queryset(self):
-        return selectors.chat_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.chat_list(queryset=queryset)
 
     @extend_schema(responses=ChatSerializer(many=True),
                    description="Chats without their messages, newest activity (last message, else creation) first. "
@@ -142,8 +142,11 @@ class MessageViewSet(ScopedViewSet):
             self._chat = self.get_scoped(Chat, "Chat not found", id=self.kwargs["chat_id"])
         return self._chat
 
-    def get_base_queryset(self):
-        return selectors.message_list(chat=self.chat)
+    def narrow_queryset(self, queryset):
+        # A list's rows prove the chat is the account's (WindowCountPagination asks `check_parent` only for an
+        # empty page); one message is looked for once its chat is found, so a foreign chat is "Chat not found".
+        chat_id = self.kwargs["chat_id"] if self.action == "list" else self.chat.id
+        return selectors.message_list(queryset=queryset, chat_id=chat_id)
 
     def check_parent(self):
         """For WindowCountPagination: a 404 when the chat is not in the account (only asked on an empty page)."""
@@ -152,8 +155,7 @@ class MessageViewSet(ScopedViewSet):
     @extend_schema(responses=MessageSerializer(many=True))
     def list(self, request, chat_id=None):
         # One query for a non-empty page: its rows prove the chat is the account's, and carry the total.
-        queryset = self.apply_scope(selectors.message_list_by_chat_id(account=self.account, chat_id=chat_id))
-        page = self.paginate_rows(queryset, MESSAGE_ITEM_FIELDS)
+        page = self.paginate_rows(self.get_queryset(), MESSAGE_ITEM_FIELDS)
         return self.get_paginated_response(message_items(page))
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})

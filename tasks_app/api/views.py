@@ -47,12 +47,12 @@ class TaskViewSet(ScopedViewSet):
     filterset_class = TaskFilter
     permission_classes = [IsDelegated]
 
-    def get_base_queryset(self):
+    def narrow_queryset(self, queryset):
         if self.action == "retrieve":
-            return selectors.task_detail(account=self.account)
+            return selectors.task_detail(queryset=queryset)
         if self.action == "list":
-            return selectors.task_list_rows(account=self.account)
-        return selectors.task_list(account=self.account)
+            return selectors.task_list(queryset=queryset)
+        return selectors.task_get(queryset=queryset)
 
     def _references(self, data: dict) -> dict:
         """Pop the body's IDs and return the rows they name (404 when not in the account)."""
