@@ -22,14 +22,13 @@ def task_get(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
     return queryset.select_related("owner").prefetch_related("followers")
 
 
-def task_followers(*, task_ids: list[str]) -> dict[str, list[dict]]:
-    """The followers of these tasks, `{task id: [{id (of the link), user__id, user__email, user__first_name,
-    user__last_name}]}`, in one query (none for no tasks), in the order they were added."""
+def task_followers(*, task_ids: list[str], columns: tuple[str, ...]) -> dict[str, list[dict]]:
+    """The followers of these tasks, `{task id: [link rows]}` with the link's `columns` (the user's are
+    `user__email`...), in one query (none for no tasks), in the order they were added."""
     followers: dict[str, list[dict]] = {task_id: [] for task_id in task_ids}
     if task_ids:
         # Sorted here rather than by ORDER BY: compiling the ordering cost more than sorting a page's links.
-        links = Task.followers.through.objects.filter(task_id__in=task_ids).values(
-            "id", "task_id", "user__id", "user__email", "user__first_name", "user__last_name")
+        links = Task.followers.through.objects.filter(task_id__in=task_ids).values("id", "task_id", *columns)
         for link in sorted(links, key=itemgetter("id")):
             followers[link["task_id"]].append(link)
     return followers

@@ -29,10 +29,8 @@ from .serializers import (
     UsageQuerySerializer,
     UsageSerializer,
     usage_body,
-    CHAT_ITEM_FIELDS,
-    MESSAGE_ITEM_FIELDS,
-    chat_items,
-    message_items,
+    CHAT_ROWS,
+    MESSAGE_ROWS,
 )
 
 METADATA_FILTER_DESCRIPTION = ("Filter on metadata with any number of `metadata.<key>=<value>` query parameters, "
@@ -78,8 +76,8 @@ class ChatViewSet(ScopedViewSet):
                    description="Chats without their messages, newest activity (last message, else creation) first. "
                                + METADATA_FILTER_DESCRIPTION)
     def list(self, request):
-        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), CHAT_ITEM_FIELDS)
-        return self.get_paginated_response(chat_items(page))
+        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), CHAT_ROWS.columns)
+        return self.get_paginated_response(CHAT_ROWS.build(page))
 
     @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer},
                    description="An inactive assistant takes no new chats: 400 `assistant_inactive`.")
@@ -155,8 +153,8 @@ class MessageViewSet(ScopedViewSet):
     @extend_schema(responses=MessageSerializer(many=True))
     def list(self, request, chat_id=None):
         # One query for a non-empty page: its rows prove the chat is the account's, and carry the total.
-        page = self.paginate_rows(self.get_queryset(), MESSAGE_ITEM_FIELDS)
-        return self.get_paginated_response(message_items(page))
+        page = self.paginate_rows(self.get_queryset(), MESSAGE_ROWS.columns)
+        return self.get_paginated_response(MESSAGE_ROWS.build(page))
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
     def create(self, request, chat_id=None):
