@@ -51,15 +51,10 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.request.user.user
 
     def check_permissions(self, request):
-        # Count the request before permission checks, so a 403 is rate limited and carries the headers too.
+        # Count the request before permission checks, so a 403 is rate limited and carries the headers too
+        # (the throttle counts a request once: DRF checks throttles again after permissions).
         self.check_throttles(request)
         super().check_permissions(request)
-
-    def check_throttles(self, request):
-        if getattr(request, "_tskr_throttle_checked", False):
-            return
-        request._tskr_throttle_checked = True
-        super().check_throttles(request)
 
     # -- idempotency keys (tskr/idempotency.py) and lost deadlocks --------------------------------
     def initial(self, request, *args, **kwargs):
