@@ -50,7 +50,7 @@ MAX_JOB_ATTEMPTS = 5
 JOB_TIME_LIMIT_SECONDS = 60
 STALE_JOB_SECONDS = 2 * JOB_TIME_LIMIT_SECONDS
 #: A job still `queued` this long after its last change lost its Celery message and is sent again. Well
-#: above the longest retry countdown (31 s), so a job waiting to be retried is not sent twice.
+#: above the longest retry countdown (30 s), so a job waiting to be retried is not sent twice.
 QUEUED_JOB_RESEND_SECONDS = 5 * 60
 #: At most this many jobs are sent again per sweep (the rest at the next one).
 RESEND_BATCH = 500
@@ -381,8 +381,14 @@ def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
     return job
 
 
-def chat_job_run(*, job_id: str, account_id: str) -> bool:
-    """Run a queued job once. Returns True when it should be tried again later (chat busy, AI outage).
+class ChatJobDeferred(Exception):
+    """Transient: the job's chat was busy or the engine out; the job is queued again, for a later attempt
+    (the task's `autoretry_for`)."""
+
+
+def chat_job_run(*, job_id: str, account_id: str) -> None:
+    """Run a queued job once; raises ChatJobDeferred when it should be tried again later (chat busy, AI
+    outage) and attempts are left.
 
     The job is claimed with a conditional UPDATE (queued -> running): a redelivered message finds it
     claimed and does nothing. Its result is the synchronous body, `ok` included.
@@ -390,24 +396,23 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     claimed = ChatJob.objects.filter(id=job_id, account_id=account_id, status=ChatJob.Status.QUEUED).update(
         status=ChatJob.Status.RUNNING, attempts=F("attempts") + 1, updated_at=timezone.now())
     if not claimed:
-        return False
+        return
     job = ChatJob.objects.select_related("chat__account", "chat__assistant").get(id=job_id, account_id=account_id)
     try:
         outcome = chat_process(chat=job.chat)
     except (ChatBusy, EngineUnavailable, EngineTimeout) as exc:
         if job.attempts < MAX_JOB_ATTEMPTS:
             ChatJob.objects.filter(id=job.id).update(status=ChatJob.Status.QUEUED, updated_at=timezone.now())
-            return True
+            raise ChatJobDeferred(str(exc)) from exc
         _job_finish(job, error=exc)
-        return False
+        return
     except ApplicationError as exc:
         _job_finish(job, error=exc)
-        return False
+        return
     except Exception:
         _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
         raise
     _job_finish(job, result={"ok": True, **outcome.body(), "usage": outcome.usage})
-    return False
 
 
 def _job_finish(job: ChatJob, *, result: dict | None = None, error: ApplicationError | None = None) -> None:

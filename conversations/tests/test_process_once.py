@@ -31,7 +31,7 @@ def enqueue(caller, chat) -> dict:
 def run_queued(job: dict, account_id: str) -> None:
     """With a broker configured the job waits for a worker: run what the worker would run."""
     if job["status"] == "queued":
-        assert services.chat_job_run(job_id=job["id"], account_id=account_id) is False
+        assert services.chat_job_run(job_id=job["id"], account_id=account_id) is None
 
 
 def test_processing_the_same_message_again_replays_the_stored_outcome_and_creates_nothing(alice, chat):
@@ -200,7 +200,7 @@ def test_the_sweep_sends_again_jobs_left_queued_and_they_still_run_once(alice, c
     assert polled["status"] == "succeeded" and polled["result"]["message"]["id"] == assistant_messages(chat)[0].id
     assert ChatJob.objects.get(id=recent.id).status == "queued"
     # the original message, delivered late after all, finds the job claimed and does nothing
-    assert services.chat_job_run(job_id=lost.id, account_id=alice.account.id) is False
+    assert services.chat_job_run(job_id=lost.id, account_id=alice.account.id) is None
     assert len(assistant_messages(chat)) == 1 and ChatJob.objects.get(id=lost.id).attempts == 1
     assert resend_queued_chat_jobs() == 0
 
