@@ -4,7 +4,7 @@ Counters: every message write updates `message_count` / `last_message_at` in the
 with F() expressions for additions and a recount under the chat's row lock for deletions, so they
 stay exact under concurrent writes.
 """
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -206,32 +206,31 @@ def messages_clear(*, chat: Chat) -> int:
 # -- processing -----------------------------------------------------------------------------------
 @dataclass
 class ProcessOutcome:
-    """The result of processing, shaped as the contract's body (without `ok`)."""
+    """The result of processing. Stored as `record()` (on the answered message, for replays, and as a
+    job's result); the API's body is `conversations.api.serializers.process_body`."""
 
+    #: The reply sent (`{id, to, cc?, subject?, content, platform}`), or None when ignored or suppressed.
     message: dict | None = None
     task_ids: list[str] = field(default_factory=list)
     ignored: bool = False
     suppressed: bool = False
     #: The message had been processed already: this is that processing's stored outcome, nothing was created.
     replayed: bool = False
-
-    @classmethod
-    def replay_of(cls, stored: dict) -> "ProcessOutcome":
-        return cls(message=stored["message"], task_ids=stored["taskIds"], ignored=stored.get("ignored", False),
-                   suppressed=stored.get("suppressed", False), replayed=True)
     #: The engine call's tokens (`EngineUsage.body()`): in the async job's result, never in the sync body;
     #: None when nothing was called (a replay).
     usage: dict | None = None
 
-    def body(self) -> dict:
-        body = {"message": self.message, "taskIds": self.task_ids}
-        if self.ignored:
-            body["ignored"] = True
-        if self.suppressed:
-            body["suppressed"] = True
-        if self.replayed:
-            body["replayed"] = True
-        return body
+    @classmethod
+    def from_record(cls, stored: dict) -> "ProcessOutcome":
+        return cls(**stored)
+
+    @classmethod
+    def replay_of(cls, stored: dict) -> "ProcessOutcome":
+        """What a stored outcome answers when the same message is processed again: no engine call."""
+        return replace(cls.from_record(stored), replayed=True, usage=None)
+
+    def record(self) -> dict:
+        return asdict(self)
 
 
 def _ensure_assistant_answers(chat: Chat) -> None:
@@ -312,7 +311,7 @@ def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, resul
         return ProcessOutcome.replay_of(stored)
     outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest, addressing=addressing,
                                                                    result=result)
-    Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.body())
+    Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.record())
     return outcome
 
 
@@ -365,7 +364,7 @@ def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
     job = ChatJob(account_id=chat.account_id, chat=chat, message=latest, requested_by=actor)
     if latest is not None and latest.processed_at is not None:
         job.status, job.finished_at = ChatJob.Status.SUCCEEDED, timezone.now()
-        job.result = {"ok": True, **ProcessOutcome.replay_of(latest.process_outcome).body(), "usage": None}
+        job.result = ProcessOutcome.replay_of(latest.process_outcome).record()
     elif is_locked(_lock_name(chat)):
         raise ChatBusy()
     try:
@@ -412,7 +411,7 @@ def chat_job_run(*, job_id: str, account_id: str) -> None:
     except Exception:
         _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
         raise
-    _job_finish(job, result={"ok": True, **outcome.body(), "usage": outcome.usage})
+    _job_finish(job, result=outcome.record())
 
 
 def _job_finish(job: ChatJob, *, result: dict | None = None, error: ApplicationError | None = None) -> None:

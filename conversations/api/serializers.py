@@ -9,6 +9,7 @@ from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import Chat, ChatJob, Message
 from ..selectors import USAGE_GROUPS
+from ..services import ProcessOutcome
 
 _ADDRESS_LIST_KEYS = ("to", "cc", "participants")
 _TEXT_KEYS = ("from", "subject")
@@ -140,9 +141,30 @@ class JobErrorSerializer(serializers.Serializer):
     error_code = serializers.CharField()
 
 
+def process_body(outcome: ProcessOutcome) -> dict:
+    """The contract's body of a processing (without `ok`): for `POST /chats/:id/process`, a job's result and
+    anything else that answers with it. `ignored`, `suppressed` and `replayed` appear only when true."""
+    body = {"message": outcome.message, "taskIds": outcome.task_ids}
+    if outcome.ignored:
+        body["ignored"] = True
+    if outcome.suppressed:
+        body["suppressed"] = True
+    if outcome.replayed:
+        body["replayed"] = True
+    return body
+
+
+class JobResultField(serializers.JSONField):
+    """A succeeded job's stored outcome as the synchronous body, `ok` included, plus the engine's usage."""
+
+    def to_representation(self, value):
+        outcome = ProcessOutcome.from_record(value)
+        return {"ok": True, **process_body(outcome), "usage": outcome.usage}
+
+
 class ChatJobSerializer(serializers.ModelSerializer):
     chatId = serializers.CharField(source="chat_id")
-    result = serializers.JSONField(allow_null=True, help_text=(
+    result = JobResultField(allow_null=True, help_text=(
         "Once succeeded, exactly the synchronous process body (ok, message, taskIds, ignored, suppressed, "
         "replayed), plus `usage`: the engine call's `{inputTokens, outputTokens, cacheReadTokens, "
         "cacheWriteTokens}`"))

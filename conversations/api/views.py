@@ -28,6 +28,7 @@ from .serializers import (
     ProcessResultSerializer,
     UsageQuerySerializer,
     UsageSerializer,
+    process_body,
     usage_body,
     CHAT_ROWS,
     MESSAGE_ROWS,
@@ -113,7 +114,7 @@ class ChatViewSet(ScopedViewSet):
             job = services.chat_process_enqueue(chat=chat, actor=self.acting_user)
             job.refresh_from_db()  # eager mode (no broker) has already run it
             return Response(Envelope({"job": ChatJobSerializer(job).data}), status=status.HTTP_202_ACCEPTED)
-        return Response(Envelope(services.chat_process(chat=chat).body()))
+        return Response(Envelope(process_body(services.chat_process(chat=chat))))
 
     @extend_schema(responses=ChatJobEnvelopeSerializer, description="Poll an asynchronous process job.")
     @action(detail=True, methods=["get"], url_path=r"jobs/(?P<job_id>[^/]+)")
