@@ -11,6 +11,7 @@ from directory.models import UserIdentifier
 from tskr.authentication import certificate_cache, forget_cached_user
 from tskr.emails import normalize_email
 from tskr.exceptions import Conflict, NotFound, conflict_on_duplicate
+from tskr.services import model_update
 
 from .models import Account, Assistant, Certificate, User
 
@@ -122,8 +123,7 @@ def user_update(*, user: User, **fields) -> User:
     if "external_id" in fields:
         fields["external_id"] = fields["external_id"] or None
         _ensure_external_id_free(account=user.account, external_id=fields["external_id"], exclude_id=user.id)
-    for name, value in fields.items():
-        setattr(user, name, value)
+    model_update(user, fields, save=False)
     with conflict_on_duplicate(Conflict("Another user of this account has this externalId",
                                         error_code="external_id_conflict")):
         user.save()
@@ -178,8 +178,7 @@ def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
     if "writing_style" in fields:
         fields["writing_style"] = {**assistant.writing_style, **fields["writing_style"]}
     _resolve_agent(fields)
-    for name, value in fields.items():
-        setattr(assistant, name, value)
+    model_update(assistant, fields, save=False)
     with conflict_on_duplicate(_assistant_email_taken()):
         assistant.save()
     return assistant

@@ -15,6 +15,7 @@ from accounts.models import Account, Assistant, User
 from tasks_app.models import Task
 from tasks_app.services import task_create
 from tskr.exceptions import BadRequest, Conflict, conflict_on_duplicate
+from tskr.services import model_update
 
 from . import builtin
 from .models import Agent, Skill, SkillCategory, TaskTemplate
@@ -92,8 +93,7 @@ def _save(obj: Model, *, actor: str, fields: dict) -> Model:
     conflict = Conflict(f"{label} named '{name}' already exists", error_code=error_code)
     if "name" in fields and type(obj).objects.filter(name=name).exclude(pk=obj.pk).exists():
         raise conflict
-    for field, value in fields.items():
-        setattr(obj, field, value)
+    model_update(obj, fields, save=False)
     if obj._state.adding:
         obj.created_by = actor
     obj.updated_by = actor

@@ -12,6 +12,7 @@ from tskr.authentication import forget_cached_user
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
+from tskr.services import model_update
 
 from . import preferences as skill_preferences
 from .lookups import json_array_contains_any, value_in
@@ -39,10 +40,7 @@ def memory_update(*, memory: Memory, **fields) -> Memory:
         ensure_choice(fields["type"], Memory.Type.values, "type")
     if "tags" in fields:
         fields["tags"] = list(dict.fromkeys(fields["tags"]))
-    for name, value in fields.items():
-        setattr(memory, name, value)
-    memory.save()
-    return memory
+    return model_update(memory, fields)
 
 
 @transaction.atomic
@@ -124,8 +122,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
     `contact_exists`) and re-resolves which registered user the contact is linked to."""
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
-    for name, value in fields.items():
-        setattr(contact, name, value)
+    model_update(contact, fields, save=False)
     contact.emails = unique_emails(contact.emails, exclude=contact.email)
     if "email" in fields or "emails" in fields:
         addresses = [e for e in [contact.email, *contact.emails] if e]
@@ -407,8 +404,7 @@ def identifier_update(*, identifier: UserIdentifier, **fields) -> UserIdentifier
     if "platforms" in fields:
         _validate_platforms(fields["platforms"])
         fields["platforms"] = _merge_platforms(identifier.platforms, fields["platforms"])
-    for name, value in fields.items():
-        setattr(identifier, name, value)
+    model_update(identifier, fields, save=False)
     if primary is False and identifier.primary and identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
         raise BadRequest("A user's primary email cannot be unset; make another email identifier primary instead",
                          error_code="primary_email_required")

@@ -22,6 +22,7 @@ from conversations.models import EngineCall
 from conversations.usage import EngineCallRecorder
 from tskr.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from tskr.locks import hold_lock
+from tskr.services import model_update
 
 from .models import TRANSITIONS, Activity, Meeting, Task
 
@@ -111,9 +112,7 @@ def task_create_with_template(*, account: Account, template, actor_user: User | 
                  if value is not None}
     overrides.update(fields)
     if overrides:
-        for name, value in overrides.items():
-            setattr(task, name, value)
-        task.save()
+        model_update(task, overrides)
     if status is not None:
         task.activities.filter(content="Task created").update(metadata={"status": status})
     return task
@@ -157,10 +156,7 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
         _activity(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
                   metadata={"from": task.status, "to": new_status}, **actor)
         task.status = new_status
-    for name, value in fields.items():
-        setattr(task, name, value)
-    task.save()
-    return task
+    return model_update(task, fields)
 
 
 def _set_followers(task: Task, followers, actor: dict) -> None:
