@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from .models import Account, Assistant, User
+from .models import Assistant, User
 
 
 def user_list(*, queryset: QuerySet[User]) -> QuerySet[User]:

@@ -1,8 +1,6 @@
 """Reads for the directory. Memories and contacts are per user; identifiers are account-wide."""
 from django.db.models import QuerySet
 
-from accounts.models import Account, User
-
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
 
 
