@@ -13,7 +13,7 @@ def _clean_process_state():
     certificate_cache.clear()
     delegated_user_cache.clear()
     verified_tokens.clear()
-    locks._local_locks.clear()
+    locks.backend.cache_clear()  # a fresh in-process lock table (Redis is flushed once)
     ratelimit._local_counter._counts.clear()
     yield
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from admin_catalog.selectors import agent_get_assignable
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, NotFound, ValidationFailed, conflict_on_duplicate
+from tskr.services import model_update
 
 from . import hooks
 from .authentication import certificate_cache, forget_cached_user
@@ -114,8 +115,7 @@ def user_update(*, user: User, **fields) -> User:
     if "external_id" in fields:
         fields["external_id"] = fields["external_id"] or None
         _ensure_external_id_free(account=user.account, external_id=fields["external_id"], exclude_id=user.id)
-    for name, value in fields.items():
-        setattr(user, name, value)
+    model_update(user, fields, save=False)
     with conflict_on_duplicate(Conflict("Another user of this account has this externalId",
                                         error_code="external_id_conflict")):
         user.save()
@@ -168,8 +168,7 @@ def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
     if "writing_style" in fields:
         fields["writing_style"] = {**assistant.writing_style, **fields["writing_style"]}
     _resolve_agent(fields)
-    for name, value in fields.items():
-        setattr(assistant, name, value)
+    model_update(assistant, fields, save=False)
     with conflict_on_duplicate(_assistant_email_taken()):
         assistant.save()
     return assistant
@@ -222,10 +221,7 @@ def webhook_update(*, webhook: Webhook, **fields) -> Webhook:
     _validate_webhook_fields(fields)
     if fields.get("enabled") and not webhook.enabled:
         webhook.disabled_reason, webhook.failing_since = "", None
-    for name, value in fields.items():
-        setattr(webhook, name, value)
-    webhook.save()
-    return webhook
+    return model_update(webhook, fields)
 
 
 @transaction.atomic

@@ -65,20 +65,20 @@ def agent_config_for_assistant(assistant: HasAgent | None) -> AgentConfig | None
     return agent_config(agent) if agent is not None else None
 
 
-def skill_category_list() -> QuerySet[SkillCategory]:
-    return SkillCategory.objects.order_by("sort_order", "name", "id")
+def skill_category_list(*, queryset: QuerySet[SkillCategory]) -> QuerySet[SkillCategory]:
+    return queryset.order_by("sort_order", "name", "id")
 
 
-def skill_list() -> QuerySet[Skill]:
-    return Skill.objects.select_related("category").order_by("name", "id")
+def skill_list(*, queryset: QuerySet[Skill]) -> QuerySet[Skill]:
+    return queryset.select_related("category").order_by("name", "id")
 
 
-def task_template_list() -> QuerySet[TaskTemplate]:
-    return TaskTemplate.objects.select_related("skill").order_by("name", "id")
+def task_template_list(*, queryset: QuerySet[TaskTemplate]) -> QuerySet[TaskTemplate]:
+    return queryset.select_related("skill").order_by("name", "id")
 
 
-def agent_list() -> QuerySet[Agent]:
-    return Agent.objects.prefetch_related(
+def agent_list(*, queryset: QuerySet[Agent]) -> QuerySet[Agent]:
+    return queryset.prefetch_related(
         Prefetch("skills", queryset=Skill.objects.order_by("name"))).order_by("name", "id")
 
 

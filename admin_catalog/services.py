@@ -12,6 +12,7 @@ from django.db.models import Max, Model
 from django.utils import timezone
 
 from tskr.exceptions import BadRequest, Conflict, conflict_on_duplicate
+from tskr.services import model_update
 
 from . import builtin
 from .models import Agent, Skill, SkillCategory, TaskTemplate
@@ -60,8 +61,7 @@ def _save(obj: Model, *, actor: str, fields: dict) -> Model:
     conflict = Conflict(f"{label} named '{name}' already exists", error_code=error_code)
     if "name" in fields and type(obj).objects.filter(name=name).exclude(pk=obj.pk).exists():
         raise conflict
-    for field, value in fields.items():
-        setattr(obj, field, value)
+    model_update(obj, fields, save=False)
     if obj._state.adding:
         obj.created_by = actor
     obj.updated_by = actor

@@ -22,17 +22,13 @@ from .availability.slots import Occurrence, Participant, Rules, find_slots, occu
 from .models import Calendar, CalendarEvent, UserCalendar
 
 
-def _links(*, account: Account) -> QuerySet[UserCalendar]:
-    return (UserCalendar.objects.filter(account=account).select_related("calendar")
-            .order_by("-is_primary", "calendar__name", "id"))
-
-
-def user_calendar_list(*, account: Account, user: User) -> QuerySet[UserCalendar]:
-    return _links(account=account).filter(user=user)
-
-
-def identifier_calendar_list(*, account: Account, identifier: UserIdentifier) -> QuerySet[UserCalendar]:
-    return _links(account=account).filter(identifier=identifier)
+def user_calendar_list(*, queryset: QuerySet[UserCalendar], identifier: UserIdentifier | None = None,
+                       ) -> QuerySet[UserCalendar]:
+    """Calendar links of one account (`queryset`, already scoped: to a user for the caller's calendars),
+    or those of one identifier; primary first, the calendar joined in."""
+    if identifier is not None:
+        queryset = queryset.filter(identifier=identifier)
+    return queryset.select_related("calendar").order_by("-is_primary", "calendar__name", "id")
 
 
 # -- occurrences and availability -------------------------------------------------------------------
@@ -61,16 +57,16 @@ class Epoch(Func):
                            template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0) AS INTEGER)")
 
 
-def calendar_event_list(*, account: Account, user: User, start: datetime, end: datetime,
+def calendar_event_list(*, queryset: QuerySet[CalendarEvent], user: User, start: datetime, end: datetime,
                         calendar: Calendar | None = None) -> QuerySet[CalendarEvent]:
-    """The user's occurrences overlapping `[start, end)` on their calendars (or one of them), by start.
+    """The user's occurrences overlapping `[start, end)` on their calendars (or one of them), by start,
+    among `queryset` (occurrences of the user's account, already scoped).
 
     Calendars are the user's through their links; a subquery, not a join, so a calendar linked by two
     of the user's identifiers lists its events once.
     """
-    calendar_ids = UserCalendar.objects.filter(account=account, user=user).values("calendar_id")
-    events = CalendarEvent.objects.filter(calendar__account=account, calendar_id__in=calendar_ids,
-                                          start__lt=end, end__gt=start)
+    calendar_ids = UserCalendar.objects.filter(account_id=user.account_id, user=user).values("calendar_id")
+    events = queryset.filter(calendar_id__in=calendar_ids, start__lt=end, end__gt=start)
     if calendar is not None:
         events = events.filter(calendar=calendar)
     return events.order_by("start", "id")

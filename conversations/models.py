@@ -66,7 +66,7 @@ class Message(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    #: When the assistant answered this inbound message, and the body it answered with (without `ok`).
+    #: When the assistant answered this inbound message, and its outcome (`services.ProcessOutcome.record()`).
     #: Set once, with the reply, in one transaction: a repeated process call (a gateway retry, a double
     #: click) gets this body back instead of a second reply and second tasks.
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -102,7 +102,7 @@ class ChatJob(TimeStampedModel):
     #: The chat's latest inbound message when the job was queued (null when there was none).
     message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    #: The process result body (message, taskIds, ignored/suppressed) once succeeded.
+    #: The processing's outcome once succeeded (`services.ProcessOutcome.record()`, usage included).
     result = models.JSONField(null=True, blank=True)
     #: `{"error", "error_code"}` once failed.
     error = models.JSONField(null=True, blank=True)

@@ -13,21 +13,18 @@ from .models import Chat, ChatJob, EngineCall, Message
 TRANSCRIPT_LIMIT = 30
 
 
-def chat_list(*, account: Account) -> QuerySet[Chat]:
-    """Newest activity first (last message, else creation), the assistant joined in (one query a page)."""
-    return (Chat.objects.filter(account=account).select_related("assistant")
+def chat_list(*, queryset: QuerySet[Chat]) -> QuerySet[Chat]:
+    """Chats of one account (`queryset`, already scoped), newest activity first (last message, else
+    creation), the assistant joined in (one query a page)."""
+    return (queryset.select_related("assistant")
             .annotate(activity_at=Coalesce("last_message_at", "created_at"))
             .order_by("-activity_at", "-id"))
 
 
-def message_list(*, chat: Chat) -> QuerySet[Message]:
-    """Oldest first, as a conversation is read."""
-    return Message.objects.filter(account_id=chat.account_id, chat=chat).order_by("timestamp", "id")
-
-
-def message_list_by_chat_id(*, account: Account, chat_id: str) -> QuerySet[Message]:
-    """`message_list` without loading the chat first: empty for a chat that is not in the account."""
-    return Message.objects.filter(account=account, chat_id=chat_id).order_by("timestamp", "id")
+def message_list(*, queryset: QuerySet[Message], chat_id: str) -> QuerySet[Message]:
+    """The messages of one chat among `queryset` (messages of one account, already scoped), oldest first
+    as a conversation is read; empty for a chat that is not in the account."""
+    return queryset.filter(chat_id=chat_id).order_by("timestamp", "id")
 
 
 def message_latest_inbound(*, chat: Chat) -> Message | None:

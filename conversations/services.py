@@ -5,7 +5,7 @@ with F() expressions for additions and a recount under the chat's row lock for d
 stay exact under concurrent writes.
 """
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -20,6 +20,7 @@ from directory.phones import handle_keys
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
 from tskr.jsonlimits import ensure_json_within_limits
 from tskr.locks import Lock, is_locked, try_acquire
+from tskr.scoping import scoped
 
 from . import hooks, selectors
 from .addressing import Addressing, analyse, handle
@@ -50,7 +51,7 @@ MAX_JOB_ATTEMPTS = 5
 JOB_TIME_LIMIT_SECONDS = 60
 STALE_JOB_SECONDS = 2 * JOB_TIME_LIMIT_SECONDS
 #: A job still `queued` this long after its last change lost its Celery message and is sent again. Well
-#: above the longest retry countdown (31 s), so a job waiting to be retried is not sent twice.
+#: above the longest retry countdown (30 s), so a job waiting to be retried is not sent twice.
 QUEUED_JOB_RESEND_SECONDS = 5 * 60
 #: At most this many jobs are sent again per sweep (the rest at the next one).
 RESEND_BATCH = 500
@@ -80,11 +81,18 @@ def _title_from(content: str) -> str:
     return (first_line[:77].rstrip() + "…") if len(first_line) > 80 else first_line
 
 
-def _api_data(instance: Chat | Message | ChatJob) -> dict:
-    """A chat, message or job as the API answers it: the `data` of its webhook events. A message's data
-    adds `chatId`, which the API's message shape leaves to the URL."""
-    from .api.serializers import ChatJobSerializer, ChatSerializer, MessageSerializer  # they import this module
+def _api_data(instance: "Chat | Message | ChatJob | ProcessOutcome") -> dict:
+    """A chat, message, job or processing's outcome as the API answers it: the `data` of its webhook
+    events. A message's data adds `chatId`, which the API's message shape leaves to the URL."""
+    from .api.serializers import (  # they import this module
+        ChatJobSerializer,
+        ChatSerializer,
+        MessageSerializer,
+        process_body,
+    )
 
+    if isinstance(instance, ProcessOutcome):
+        return process_body(instance)
     if isinstance(instance, Message):
         return {**MessageSerializer(instance).data, "chatId": instance.chat_id}
     return (ChatSerializer if isinstance(instance, Chat) else ChatJobSerializer)(instance).data
@@ -117,7 +125,7 @@ def chat_update(*, chat: Chat, title: str | None = None, status: str | None = No
         locked.metadata = {**locked.metadata, **metadata}
         ensure_json_within_limits(locked.metadata, field="metadata")  # merging can grow it past the cap
     locked.save()
-    return selectors.chat_list(account=chat.account).get(pk=chat.pk)
+    return selectors.chat_list(queryset=scoped(Chat, account=chat.account)).get(pk=chat.pk)
 
 
 @transaction.atomic
@@ -219,32 +227,31 @@ def messages_clear(*, chat: Chat) -> int:
 # -- processing -----------------------------------------------------------------------------------
 @dataclass
 class ProcessOutcome:
-    """The result of processing, shaped as the contract's body (without `ok`)."""
+    """The result of processing. Stored as `record()` (on the answered message, for replays, and as a
+    job's result); the API's body is `conversations.api.serializers.process_body`."""
 
+    #: The reply sent (`{id, to, cc?, subject?, content, platform}`), or None when ignored or suppressed.
     message: dict | None = None
     task_ids: list[str] = field(default_factory=list)
     ignored: bool = False
     suppressed: bool = False
     #: The message had been processed already: this is that processing's stored outcome, nothing was created.
     replayed: bool = False
-
-    @classmethod
-    def replay_of(cls, stored: dict) -> "ProcessOutcome":
-        return cls(message=stored["message"], task_ids=stored["taskIds"], ignored=stored.get("ignored", False),
-                   suppressed=stored.get("suppressed", False), replayed=True)
     #: The engine call's tokens (`EngineUsage.body()`): in the async job's result, never in the sync body;
     #: None when nothing was called (a replay).
     usage: dict | None = None
 
-    def body(self) -> dict:
-        body = {"message": self.message, "taskIds": self.task_ids}
-        if self.ignored:
-            body["ignored"] = True
-        if self.suppressed:
-            body["suppressed"] = True
-        if self.replayed:
-            body["replayed"] = True
-        return body
+    @classmethod
+    def from_record(cls, stored: dict) -> "ProcessOutcome":
+        return cls(**stored)
+
+    @classmethod
+    def replay_of(cls, stored: dict) -> "ProcessOutcome":
+        """What a stored outcome answers when the same message is processed again: no engine call."""
+        return replace(cls.from_record(stored), replayed=True, usage=None)
+
+    def record(self) -> dict:
+        return asdict(self)
 
 
 def _ensure_assistant_answers(chat: Chat) -> None:
@@ -385,10 +392,10 @@ def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, resul
         return ProcessOutcome.replay_of(stored)
     outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest, addressing=addressing,
                                                                    result=result)
-    Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.body())
+    Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.record())
     # `chat.processed`: the process body with the chat, the inbound message it answered and the call's usage
     event_emit(account_id=chat.account_id, type=EventType.CHAT_PROCESSED,
-               data={**outcome.body(), "chatId": chat.id, "messageId": latest.id, "usage": result.usage.body()})
+               data={**_api_data(outcome), "chatId": chat.id, "messageId": latest.id, "usage": result.usage.body()})
     return outcome
 
 
@@ -443,7 +450,7 @@ def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
     job = ChatJob(account_id=chat.account_id, chat=chat, message=latest, requested_by=actor)
     if latest is not None and latest.processed_at is not None:
         job.status, job.finished_at = ChatJob.Status.SUCCEEDED, timezone.now()
-        job.result = {"ok": True, **ProcessOutcome.replay_of(latest.process_outcome).body(), "usage": None}
+        job.result = ProcessOutcome.replay_of(latest.process_outcome).record()
     elif is_locked(_lock_name(chat)):
         raise ChatBusy()
     try:
@@ -459,8 +466,14 @@ def chat_process_enqueue(*, chat: Chat, actor: User | None) -> ChatJob:
     return job
 
 
-def chat_job_run(*, job_id: str, account_id: str) -> bool:
-    """Run a queued job once. Returns True when it should be tried again later (chat busy, AI outage).
+class ChatJobDeferred(Exception):
+    """Transient: the job's chat was busy or the engine out; the job is queued again, for a later attempt
+    (the task's `autoretry_for`)."""
+
+
+def chat_job_run(*, job_id: str, account_id: str) -> None:
+    """Run a queued job once; raises ChatJobDeferred when it should be tried again later (chat busy, AI
+    outage) and attempts are left.
 
     The job is claimed with a conditional UPDATE (queued -> running): a redelivered message finds it
     claimed and does nothing. Its result is the synchronous body, `ok` included.
@@ -468,24 +481,23 @@ def chat_job_run(*, job_id: str, account_id: str) -> bool:
     claimed = ChatJob.objects.filter(id=job_id, account_id=account_id, status=ChatJob.Status.QUEUED).update(
         status=ChatJob.Status.RUNNING, attempts=F("attempts") + 1, updated_at=timezone.now())
     if not claimed:
-        return False
+        return
     job = ChatJob.objects.select_related("chat__account", "chat__assistant").get(id=job_id, account_id=account_id)
     try:
         outcome = chat_process(chat=job.chat)
     except (ChatBusy, EngineUnavailable, EngineTimeout) as exc:
         if job.attempts < MAX_JOB_ATTEMPTS:
             ChatJob.objects.filter(id=job.id).update(status=ChatJob.Status.QUEUED, updated_at=timezone.now())
-            return True
+            raise ChatJobDeferred(str(exc)) from exc
         _job_finish(job, error=exc)
-        return False
+        return
     except ApplicationError as exc:
         _job_finish(job, error=exc)
-        return False
+        return
     except Exception:
         _job_finish(job, error=ApplicationError("Internal server error", error_code="internal_error"))
         raise
-    _job_finish(job, result={"ok": True, **outcome.body(), "usage": outcome.usage})
-    return False
+    _job_finish(job, result=outcome.record())
 
 
 @transaction.atomic

@@ -1,18 +1,17 @@
 """Background entry points: each loads by id (re-scoped to the account) and calls a service."""
-import random
-
 from celery import shared_task
 
 from . import services
 
 
-@shared_task(bind=True, name="conversations.process_chat_job", acks_late=True, max_retries=services.MAX_JOB_ATTEMPTS,
+@shared_task(name="conversations.process_chat_job", acks_late=True, autoretry_for=(services.ChatJobDeferred,),
+             retry_backoff=1, retry_backoff_max=30, retry_jitter=True, max_retries=services.MAX_JOB_ATTEMPTS,
              soft_time_limit=services.JOB_TIME_LIMIT_SECONDS - 15, time_limit=services.JOB_TIME_LIMIT_SECONDS)
-def process_chat_job(self, job_id: str, account_id: str) -> None:
+def process_chat_job(job_id: str, account_id: str) -> None:
     """Process a chat for a queued ChatJob. Idempotent: the service claims the job atomically, so
-    `acks_late` redelivery is safe. A busy chat or an AI outage is retried with growing, jittered delays."""
-    if services.chat_job_run(job_id=job_id, account_id=account_id):
-        raise self.retry(countdown=min(2 ** self.request.retries, 30) + random.uniform(0, 1))
+    `acks_late` redelivery is safe. A busy chat or an AI outage (ChatJobDeferred) is retried with
+    jittered exponential backoff, as long as the job has attempts left."""
+    services.chat_job_run(job_id=job_id, account_id=account_id)
 
 
 @shared_task(name="conversations.fail_stale_chat_jobs")

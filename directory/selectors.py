@@ -28,17 +28,20 @@ def user_by_login_alias(*, account: Account, email: str) -> User | None:
                                identifiers__value=email, identifiers__proven_by_token=True).first()
 
 
-def memory_list(*, account: Account, user: User) -> QuerySet[Memory]:
-    """The user's memories, newest first (index `memory_user_newest_first`), deep pages by ids first."""
-    return PageIdsFirstQuerySet(Memory).filter(account=account, user=user).order_by("-created_at", "-id")
+def memory_list(*, queryset: QuerySet[Memory]) -> QuerySet[Memory]:
+    """One user's memories (`queryset`, already scoped), newest first (index `memory_user_newest_first`).
+    Deep pages pick ids first when `queryset` is a `PageIdsFirstQuerySet` (the API's)."""
+    return queryset.order_by("-created_at", "-id")
 
 
-def contact_list(*, account: Account, user: User) -> QuerySet[Contact]:
-    return Contact.objects.filter(account=account, user=user).order_by("-created_at", "-id")
+def contact_list(*, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+    """One user's contacts (`queryset`, already scoped), newest first."""
+    return queryset.order_by("-created_at", "-id")
 
 
-def identifier_list(*, account: Account) -> QuerySet[UserIdentifier]:
-    return UserIdentifier.objects.filter(account=account).select_related("user").order_by("created_at", "id")
+def identifier_list(*, queryset: QuerySet[UserIdentifier]) -> QuerySet[UserIdentifier]:
+    """Identifiers of one account (`queryset`, already scoped), oldest first, their user joined in."""
+    return queryset.select_related("user").order_by("created_at", "id")
 
 
 def preferences_get(*, identifier: UserIdentifier) -> IdentifierPreferences | None:

@@ -13,6 +13,7 @@ from accounts.models import Account, EventType, User
 from tskr.emails import normalize_email
 from tskr.exceptions import BadRequest, Conflict, ValidationFailed, conflict_on_duplicate
 from tskr.ids import new_id
+from tskr.services import model_update
 
 from . import hooks
 from . import preferences as skill_preferences
@@ -51,9 +52,7 @@ def memory_update(*, memory: Memory, **fields) -> Memory:
     if "tags" in fields:
         fields["tags"] = list(dict.fromkeys(fields["tags"]))
     before = _api_data(memory)
-    for name, value in fields.items():
-        setattr(memory, name, value)
-    memory.save()
+    model_update(memory, fields)
     after = _api_data(memory)
     event_emit(account_id=memory.account_id, type=EventType.MEMORY_UPDATED, data=after,
                previous_attributes=changed_attributes(before, after))
@@ -142,8 +141,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
     before = _api_data(contact)
-    for name, value in fields.items():
-        setattr(contact, name, value)
+    model_update(contact, fields, save=False)
     contact.emails = unique_emails(contact.emails, exclude=contact.email)
     if "email" in fields or "emails" in fields:
         addresses = [e for e in [contact.email, *contact.emails] if e]
@@ -439,8 +437,7 @@ def identifier_update(*, identifier: UserIdentifier, **fields) -> UserIdentifier
     if "platforms" in fields:
         _validate_platforms(fields["platforms"])
         fields["platforms"] = _merge_platforms(identifier.platforms, fields["platforms"])
-    for name, value in fields.items():
-        setattr(identifier, name, value)
+    model_update(identifier, fields, save=False)
     if primary is False and identifier.primary and identifier.user_id and identifier.type == UserIdentifier.Type.EMAIL:
         raise BadRequest("A user's primary email cannot be unset; make another email identifier primary instead",
                          error_code="primary_email_required")

@@ -11,26 +11,25 @@ from tskr.exceptions import NotFound
 from .models import Activity, Meeting, Task
 
 
-def task_list(*, account: Account) -> QuerySet[Task]:
-    """Newest first; owner joined, followers prefetched (one extra query per page)."""
-    return (Task.objects.filter(account=account).select_related("owner")
-            .prefetch_related("followers").order_by("-created_at", "-id"))
+def task_list(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Tasks of one account (`queryset`, already scoped), newest first. No joins: the list selects the
+    columns it needs (with the owner's, a join) and fetches the page's followers with `task_followers`."""
+    return queryset.order_by("-created_at", "-id")
 
 
-def task_list_rows(*, account: Account) -> QuerySet[Task]:
-    """Newest first, for the list: no prefetch, the view selects the columns it needs (with the owner's, a
-    join) and fetches the page's followers with `task_followers`."""
-    return Task.objects.filter(account=account).order_by("-created_at", "-id")
+def task_get(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Tasks to act on one at a time (`queryset`, already scoped): owner joined, followers prefetched, as
+    `TaskSerializer` reads them."""
+    return queryset.select_related("owner").prefetch_related("followers")
 
 
-def task_followers(*, task_ids: list[str]) -> dict[str, list[dict]]:
-    """The followers of these tasks, `{task id: [{id (of the link), user__id, user__email, user__first_name,
-    user__last_name}]}`, in one query (none for no tasks), in the order they were added."""
+def task_followers(*, task_ids: list[str], columns: tuple[str, ...]) -> dict[str, list[dict]]:
+    """The followers of these tasks, `{task id: [link rows]}` with the link's `columns` (the user's are
+    `user__email`...), in one query (none for no tasks), in the order they were added."""
     followers: dict[str, list[dict]] = {task_id: [] for task_id in task_ids}
     if task_ids:
         # Sorted here rather than by ORDER BY: compiling the ordering cost more than sorting a page's links.
-        links = Task.followers.through.objects.filter(task_id__in=task_ids).values(
-            "id", "task_id", "user__id", "user__email", "user__first_name", "user__last_name")
+        links = Task.followers.through.objects.filter(task_id__in=task_ids).values("id", "task_id", *columns)
         for link in sorted(links, key=itemgetter("id")):
             followers[link["task_id"]].append(link)
     return followers
@@ -42,9 +41,9 @@ def task_filter_mine(queryset: QuerySet[Task], *, user: User) -> QuerySet[Task]:
     return queryset.filter(Q(owner=user) | Q(id__in=followed))
 
 
-def task_detail(*, account: Account) -> QuerySet[Task]:
+def task_detail(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
     """One task with everything the detail view embeds, in a fixed number of queries."""
-    return task_list(account=account).prefetch_related(
+    return task_get(queryset=queryset).prefetch_related(
         Prefetch("subtasks", queryset=Task.objects.select_related("owner").prefetch_related("followers")
                  .order_by("created_at", "id")),
         Prefetch("activities", queryset=Activity.objects.select_related("actor_user", "actor_assistant")

@@ -36,6 +36,7 @@ from calendars_app.services.booking import (
 )
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, ValidationFailed
 from tskr.locks import hold_lock, try_acquire
+from tskr.services import model_update
 
 from .models import TRANSITIONS, Activity, Meeting, Task
 
@@ -149,9 +150,7 @@ def task_create_with_template(*, account: Account, template: TaskTemplate, actor
                  if value is not None}
     overrides.update(fields)
     if overrides:
-        for name, value in overrides.items():
-            setattr(task, name, value)
-        task.save()
+        model_update(task, overrides)
     if status is not None:
         task.activities.filter(content="Task created").update(metadata={"status": status})
     return task
@@ -216,9 +215,7 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
         _activity(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
                   metadata={"from": task.status, "to": new_status}, **actor)
         task.status = new_status
-    for name, value in fields.items():
-        setattr(task, name, value)
-    task.save()
+    model_update(task, fields)
     _emit_task_changes(task, before)
     return task
 
@@ -453,8 +450,7 @@ def meeting_reschedule(*, task: Task, meeting_id: str, actor_user: User | None, 
     if "attendees" in changes:
         changes["attendees"] = _normalized_attendees(changes["attendees"])
     previous = {name: getattr(meeting, name) for name in RESCHEDULE_FIELDS}
-    for name, value in changes.items():
-        setattr(meeting, name, value)
+    model_update(meeting, changes, save=False)
     if meeting.end_at <= meeting.start_at:
         raise ValidationFailed("end must be after start", details={"end": ["Must be after start"]})
     target = write_target_for_calendar(calendar=meeting.calendar, user=meeting.owner) if meeting.calendar else None
@@ -489,8 +485,7 @@ _API_NAMES = {"title": "title", "start_at": "start", "end_at": "end", "attendees
 
 
 def _restore(meeting: Meeting, previous: dict) -> None:
-    for name, value in previous.items():
-        setattr(meeting, name, value)
+    model_update(meeting, previous, save=False)
     meeting.sequence -= 1
     meeting.status = Meeting.Status.BOOKED
     meeting.save()

@@ -1,6 +1,4 @@
 import logging
-import math
-import time
 
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -8,9 +6,8 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
-from .exceptions import RATE_LIMITED_MESSAGE, error_body, exception_to_response
+from .exceptions import error_body, exception_to_response
 
 logger = logging.getLogger("tskr.errors")
 
@@ -92,40 +89,6 @@ class BodySizeLimitMiddleware:
             return json_error(f"The request body is larger than {settings.TSKR_MAX_BODY_BYTES} bytes",
                               "payload_too_large", 413)
         return self.get_response(request)
-
-
-class RateLimitHeadersMiddleware:
-    """Puts X-RateLimit-* on every response of an authenticated request (set by the throttle).
-
-    A safe request's count is read here, after its view ran (`ratelimit.PendingHit`): over the limit,
-    the view's answer is replaced by the 429 the throttle would have given.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        try:
-            response = self.get_response(request)
-        finally:
-            pending = getattr(request, "tskr_rate_limit_pending", None)
-            if pending is not None:
-                del request.tskr_rate_limit_pending
-                try:
-                    request.tskr_rate_limit = pending.state()
-                except (RedisConnectionError, RedisTimeoutError) as exc:
-                    logger.warning("redis unavailable: %s", exc.__class__.__name__)
-                    request.tskr_rate_limit = None
-                    response = json_error("The cache is unavailable; retry shortly", "cache_unavailable", 503,
-                                          {"Retry-After": "5"})
-        state = getattr(request, "tskr_rate_limit", None)
-        if state is not None and not state.allowed and response.status_code != 429:
-            response = json_error(RATE_LIMITED_MESSAGE, "rate_limited", 429,
-                                  {"Retry-After": str(max(1, math.ceil(state.reset_at - time.time())))})
-        if state is not None:
-            for name, value in state.headers().items():
-                response[name] = value
-        return response
 
 
 class _StaffScreensOnly:

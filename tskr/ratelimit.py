@@ -1,10 +1,13 @@
-"""Per-account rate limiting: a fixed one-minute window counted atomically.
+"""Per-account rate limiting, all of it: a fixed one-minute window counted atomically, the DRF throttle
+that counts a request (`AccountRateThrottle`) and the middleware that reads a pending count and puts
+the X-RateLimit-* headers on the answer (`RateLimitMiddleware`).
 
 On Redis, one round trip per request runs a Lua script (INCR, and PEXPIRE on the first hit), so
 concurrent requests on any number of processes can never slip past the limit. For safe methods the
 round trip overlaps the view (`PendingHit`); writes wait for the count before anything runs. On the
 embedded default the count is kept in-process under a lock.
 """
+import logging
 import math
 import os
 import threading
@@ -13,9 +16,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from redis.connection import Connection
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
+
+from .exceptions import RATE_LIMITED_MESSAGE
+from .middleware import json_error
+
+logger = logging.getLogger("tskr.errors")
 
 WINDOW_SECONDS = 60
 
@@ -141,7 +149,7 @@ class PendingHit:
     The script goes out on the thread's counting connection, and its reply is read after the view
     has run, so the round trip overlaps the view's own database work instead of preceding it. Only
     for safe methods: when the count turns out to be over the limit, their work is thrown away and the
-    answer is still a 429 (`RateLimitHeadersMiddleware`).
+    answer is still a 429 (`RateLimitMiddleware`).
     """
 
     def __init__(self, account_id: str):
@@ -153,19 +161,69 @@ class PendingHit:
         return _state(_read_count(self._connection, self._key), self.reset_at)
 
 
+# What a request carries between the throttle and the middleware (on Django's HttpRequest).
+_PENDING = "tskr_rate_limit_pending"
+_STATE = "tskr_rate_limit"
+
+
+def _retry_after(state: RateLimitState) -> int:
+    return max(1, math.ceil(state.reset_at - time.time()))
+
+
 class AccountRateThrottle(BaseThrottle):
-    """Counts each authenticated request against its account; the headers go on by middleware."""
+    """Counts each authenticated request against its account, once: the viewset checks throttles
+    before permissions (so a 403 is counted and carries the headers), and DRF checks them again after.
+    The headers go on in `RateLimitMiddleware`."""
 
     def allow_request(self, request, view):
         principal = request.user
         if not getattr(principal, "is_authenticated", False):
             return True
+        django_request = request._request
+        if hasattr(django_request, _PENDING):
+            return True
+        self.state = getattr(django_request, _STATE, None)
+        if self.state is not None:
+            return self.state.allowed
         if settings.REDIS_URL and request.method in SAFE_METHODS:
-            request._request.tskr_rate_limit_pending = PendingHit(principal.account_id)
+            setattr(django_request, _PENDING, PendingHit(principal.account_id))
             return True
         self.state = hit(principal.account_id)
-        request._request.tskr_rate_limit = self.state
+        setattr(django_request, _STATE, self.state)
         return self.state.allowed
 
     def wait(self):
-        return max(1, math.ceil(self.state.reset_at - time.time()))
+        return _retry_after(self.state)
+
+
+class RateLimitMiddleware:
+    """Puts X-RateLimit-* on every response of an authenticated request (counted by the throttle).
+
+    A safe request's count is read here, after its view ran (`PendingHit`): over the limit, the view's
+    answer is replaced by the 429 the throttle would have given.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            response = self.get_response(request)
+        finally:
+            pending = getattr(request, _PENDING, None)
+            if pending is not None:
+                delattr(request, _PENDING)
+                try:
+                    setattr(request, _STATE, pending.state())
+                except (RedisConnectionError, RedisTimeoutError) as exc:
+                    logger.warning("redis unavailable: %s", exc.__class__.__name__)
+                    setattr(request, _STATE, None)
+                    response = json_error("The cache is unavailable; retry shortly", "cache_unavailable", 503,
+                                          {"Retry-After": "5"})
+        state = getattr(request, _STATE, None)
+        if state is not None and not state.allowed and response.status_code != 429:
+            response = json_error(RATE_LIMITED_MESSAGE, "rate_limited", 429, {"Retry-After": str(_retry_after(state))})
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response

@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "tskr.middleware.SecurityHeadersMiddleware",
     "tskr.middleware.JsonErrorMiddleware",
     "tskr.middleware.BodySizeLimitMiddleware",
-    "tskr.middleware.RateLimitHeadersMiddleware",
+    "tskr.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the staff screens' and Swagger UI's) from the application itself, under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,18 +1,23 @@
 """The base viewset every API resource uses: account (and user) scoping lives here, once.
 
-Subclasses describe what to list (`get_base_queryset`, usually a selector) and the scope is applied
-on top of it, so a forgotten filter in a selector still cannot leak another account's rows.
+The base owns `get_queryset` and `get_object` and refuses subclasses that override them (PostHog's
+`TeamAndOrgViewSetMixin`): it builds the caller's rows (`scoped`) and hands them to the subclass's
+`narrow_queryset` (usually a selector), which can only narrow them. A forgotten filter in a selector
+therefore cannot leak another account's rows, and the scope is applied exactly once, by construction.
 """
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
-from django.db.models.expressions import Col
-from django.db.models.lookups import Exact
-from django.db.models.sql.where import AND
 from rest_framework import viewsets
 from rest_framework.permissions import SAFE_METHODS
 
 from . import idempotency
 from .exceptions import NotFound, retry_concurrent_changes
 from .permissions import IsAccountMember, IsDelegated
+from .scoping import scoped
+
+
+#: Methods only ScopedViewSet defines: a subclass overriding one could return rows of any account.
+OWNED_BY_THE_BASE = ("get_queryset", "get_object")
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -26,6 +31,16 @@ class ScopedViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
     permission_classes = [IsAccountMember]
 
+    def __init_subclass__(cls, **kwargs):
+        """Fail closed at import time: scoping cannot be bypassed by redefining what the base owns."""
+        super().__init_subclass__(**kwargs)
+        overridden = [name for name in OWNED_BY_THE_BASE if name in cls.__dict__]
+        if overridden:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} overrides {', '.join(overridden)}: account scoping belongs to ScopedViewSet. "
+                "Narrow the scoped rows in narrow_queryset(), or, for rows of no account, name the bypass "
+                "with dangerously_get_queryset() (see UnscopedPlatformViewSet).")
+
     # -- who is calling ------------------------------------------------------------------
     @property
     def account(self):
@@ -36,15 +51,10 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.request.user.user
 
     def check_permissions(self, request):
-        # Count the request before permission checks, so a 403 is rate limited and carries the headers too.
+        # Count the request before permission checks, so a 403 is rate limited and carries the headers too
+        # (the throttle counts a request once: DRF checks throttles again after permissions).
         self.check_throttles(request)
         super().check_permissions(request)
-
-    def check_throttles(self, request):
-        if getattr(request, "_tskr_throttle_checked", False):
-            return
-        request._tskr_throttle_checked = True
-        super().check_throttles(request)
 
     # -- idempotency keys (tskr/idempotency.py) and lost deadlocks --------------------------------
     def initial(self, request, *args, **kwargs):
@@ -77,30 +87,36 @@ class ScopedViewSet(viewsets.GenericViewSet):
             return [IsDelegated()] + [permission() for permission in self.permission_classes]
         return super().get_permissions()
 
-    def get_base_queryset(self) -> QuerySet:
-        return self.queryset.all()
-
-    def apply_scope(self, queryset: QuerySet) -> QuerySet:
-        queryset = _scoped(queryset, self.account_field, self.account)
-        if self.scope == "user":
-            queryset = _scoped(queryset, self.user_field, self.acting_user)
+    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
+        """What the subclass lists, given the caller's rows (already scoped): usually a selector that
+        filters, orders and joins them. It may narrow, never widen: it only sees scoped rows."""
         return queryset
 
+    def dangerously_get_queryset(self) -> QuerySet | None:
+        """The named bypass: rows of no account at all, for platform-wide resources only. None (scoped) here."""
+        return None
+
     def get_queryset(self):
-        return self.apply_scope(self.get_base_queryset())
+        queryset = self.dangerously_get_queryset()
+        if queryset is None:
+            queryset = scoped(self.queryset, account=self.account,
+                              user=self.acting_user if self.scope == "user" else None,
+                              account_field=self.account_field, user_field=self.user_field)
+        return self.narrow_queryset(queryset)
 
     def get_scoped(self, model_or_queryset, message: str | None = None, **lookup) -> Model:
         """Fetch one row of another resource (a parent, a referenced ID) within the caller's account."""
-        queryset = model_or_queryset if isinstance(model_or_queryset, QuerySet) else model_or_queryset.objects.all()
-        obj = queryset.filter(account=self.account, **lookup).first()
+        queryset = scoped(model_or_queryset, account=self.account)
+        obj = queryset.filter(**lookup).first()
         if obj is None:
             raise NotFound(message or f"{queryset.model._meta.verbose_name.capitalize()} not found")
         return obj
 
     def get_object(self):
-        obj = self.get_queryset().filter(**{self.lookup_field: self.kwargs[self.lookup_url_kwarg or self.lookup_field]}).first()
+        queryset = self.get_queryset()
+        obj = queryset.filter(**{self.lookup_field: self.kwargs[self.lookup_url_kwarg or self.lookup_field]}).first()
         if obj is None:
-            raise NotFound(f"{self.get_queryset().model._meta.verbose_name.capitalize()} not found")
+            raise NotFound(f"{queryset.model._meta.verbose_name.capitalize()} not found")
         self.check_object_permissions(self.request, obj)
         return obj
 
@@ -114,25 +130,6 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def _scoped(queryset: QuerySet, field_name: str, owner: Model) -> QuerySet:
-    """`queryset` limited to rows whose `field_name` is `owner`.
-
-    Selectors already filter on the account, so most querysets arrive scoped: the condition is then
-    found among the query's top-level AND conditions, a column of the queried table, and not added a
-    second time (an ORM filter was a tenth of a list's own cost). Anything else is filtered, as is a
-    scope through a relation (`calendar__account`).
-    """
-    query = queryset.query
-    if ("__" not in field_name and not query.where.negated and query.where.connector == AND
-            and query.combinator is None):
-        column, base_table = queryset.model._meta.get_field(field_name), query.base_table
-        for condition in query.where.children:
-            if (isinstance(condition, Exact) and isinstance(condition.lhs, Col) and condition.lhs.target is column
-                    and condition.lhs.alias == base_table and condition.rhs == owner.pk):
-                return queryset
-    return queryset.filter(**{field_name: owner})
-
-
 def deleted(object_id: str, message: str) -> dict:
     """The contract's delete body: `{"id", "message"}` under the resource key."""
     return {"id": object_id, "message": message}
@@ -144,6 +141,6 @@ class UnscopedPlatformViewSet(ScopedViewSet):
     Subclasses must guard access another way (`IsSuperAdmin`); there is no account filter at all.
     """
 
-    def apply_scope(self, queryset: QuerySet) -> QuerySet:
-        return queryset
+    def dangerously_get_queryset(self) -> QuerySet:
+        return self.queryset.all()
 

@@ -42,8 +42,8 @@ class UserViewSet(ScopedViewSet):
     serializer_class = UserSerializer
     filterset_class = UserFilter
 
-    def get_base_queryset(self):
-        return selectors.user_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.user_list(queryset=queryset)
 
     @extend_schema(responses=UserSerializer(many=True))
     def list(self, request):
@@ -82,8 +82,8 @@ class AssistantViewSet(ScopedViewSet):
     filterset_class = AssistantFilter
     pagination_class = None
 
-    def get_base_queryset(self):
-        return selectors.assistant_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.assistant_list(queryset=queryset)
 
     @extend_schema(responses=AssistantSerializer(many=True))
     def list(self, request):
@@ -121,8 +121,8 @@ class WebhookViewSet(ScopedViewSet):
     serializer_class = WebhookSerializer
     permission_classes = [ManagementWrites]
 
-    def get_base_queryset(self):
-        return selectors.webhook_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.webhook_list(queryset=queryset)
 
     @extend_schema(responses=WebhookSerializer(many=True))
     def list(self, request):
@@ -181,9 +181,9 @@ class WebhookDeliveryViewSet(ScopedViewSet):
     permission_classes = [ManagementWrites]
     lookup_url_kwarg = "delivery_id"
 
-    def get_base_queryset(self):
+    def narrow_queryset(self, queryset):
         webhook = self.get_scoped(Webhook, "Webhook not found", id=self.kwargs["webhook_id"])
-        return selectors.webhook_delivery_list(account=self.account, webhook_id=webhook.id)
+        return selectors.webhook_delivery_list(queryset=queryset, webhook_id=webhook.id)
 
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
     def list(self, request, webhook_id=None):
@@ -205,8 +205,8 @@ class EventViewSet(ScopedViewSet):
     serializer_class = EventSerializer
     filterset_class = EventFilter
 
-    def get_base_queryset(self):
-        return selectors.event_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.event_list(queryset=queryset)
 
     @extend_schema(responses=EventSerializer(many=True))
     def list(self, request):

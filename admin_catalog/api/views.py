@@ -9,6 +9,7 @@ from tskr.viewsets import UnscopedPlatformViewSet, deleted
 
 from .. import selectors, services
 from ..filters import AgentFilter, SkillFilter, TaskTemplateFilter
+from ..models import Agent, Skill, SkillCategory, TaskTemplate
 from .serializers import (
     AgentCreateSerializer,
     AgentSerializer,
@@ -48,9 +49,10 @@ class PlatformCatalogViewSet(UnscopedPlatformViewSet):
 @extend_schema(tags=["Admin: skill categories"], description=SUPER_ADMIN)
 class SkillCategoryViewSet(PlatformCatalogViewSet):
     envelope_key, envelope_list_key = "category", "categories"
+    queryset = SkillCategory.objects.all()
 
-    def get_base_queryset(self):
-        return selectors.skill_category_list()
+    def narrow_queryset(self, queryset):
+        return selectors.skill_category_list(queryset=queryset)
 
     @extend_schema(responses=SkillCategorySerializer(many=True), description=f"In sortOrder. {SUPER_ADMIN}")
     def list(self, request):
@@ -97,9 +99,10 @@ class SkillCategoryViewSet(PlatformCatalogViewSet):
 class SkillViewSet(PlatformCatalogViewSet):
     envelope_key, envelope_list_key = "skill", "skills"
     filterset_class = SkillFilter
+    queryset = Skill.objects.all()
 
-    def get_base_queryset(self):
-        return selectors.skill_list()
+    def narrow_queryset(self, queryset):
+        return selectors.skill_list(queryset=queryset)
 
     @extend_schema(responses=SkillSerializer(many=True))
     def list(self, request):
@@ -135,9 +138,10 @@ class SkillViewSet(PlatformCatalogViewSet):
 class TaskTemplateViewSet(PlatformCatalogViewSet):
     envelope_key, envelope_list_key = "taskTemplate", "taskTemplates"
     filterset_class = TaskTemplateFilter
+    queryset = TaskTemplate.objects.all()
 
-    def get_base_queryset(self):
-        return selectors.task_template_list()
+    def narrow_queryset(self, queryset):
+        return selectors.task_template_list(queryset=queryset)
 
     @extend_schema(responses=TaskTemplateSerializer(many=True))
     def list(self, request):
@@ -175,9 +179,10 @@ class TaskTemplateViewSet(PlatformCatalogViewSet):
 class AgentViewSet(PlatformCatalogViewSet):
     envelope_key, envelope_list_key = "agent", "agents"
     filterset_class = AgentFilter
+    queryset = Agent.objects.all()
 
-    def get_base_queryset(self):
-        return selectors.agent_list()
+    def narrow_queryset(self, queryset):
+        return selectors.agent_list(queryset=queryset)
 
     @extend_schema(responses=AgentSerializer(many=True))
     def list(self, request):

@@ -55,8 +55,8 @@ class CalendarViewSet(ScopedViewSet):
     queryset = UserCalendar.objects.all()
     pagination_class = None
 
-    def get_base_queryset(self):
-        return selectors.user_calendar_list(account=self.account, user=self.acting_user)
+    def narrow_queryset(self, queryset):
+        return selectors.user_calendar_list(queryset=queryset)
 
     @extend_schema(responses=CalendarSerializer(many=True), description=(
         "All calendars synced for the calling user (delegated token), primary first. Not paginated."))
@@ -72,8 +72,8 @@ class IdentifierCalendarViewSet(IdentifierScopedMixin, ScopedViewSet):
     queryset = UserCalendar.objects.all()
     pagination_class = None
 
-    def get_base_queryset(self):
-        return selectors.identifier_calendar_list(account=self.account, identifier=self.get_identifier())
+    def narrow_queryset(self, queryset):
+        return selectors.user_calendar_list(queryset=queryset, identifier=self.get_identifier())
 
     @extend_schema(responses=CalendarSerializer(many=True))
     def list(self, request, identifier_id=None):
@@ -187,13 +187,13 @@ class CalendarEventViewSet(ScopedViewSet):
     account_field = "calendar__account"
     permission_classes = [IsDelegated]
 
-    def get_base_queryset(self):
+    def narrow_queryset(self, queryset):
         params = CalendarEventQuerySerializer.validated(self.request.query_params)
         calendar = None
         if "calendarId" in params:
             calendar = selectors.user_calendar_get(account=self.account, user=self.acting_user,
                                                    calendar_id=params["calendarId"])
-        return selectors.calendar_event_list(account=self.account, user=self.acting_user, start=params["start"],
+        return selectors.calendar_event_list(queryset=queryset, user=self.acting_user, start=params["start"],
                                              end=params["end"], calendar=calendar)
 
     @extend_schema(responses=CalendarEventSerializer(many=True), parameters=RANGE_PARAMETERS + [

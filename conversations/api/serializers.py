@@ -1,14 +1,15 @@
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
 
 from tskr.fields import FileEntryField, JSONObjectField
+from tskr.rows import RowShape
 from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import Chat, ChatJob, Message
 from ..selectors import USAGE_GROUPS
+from ..services import ProcessOutcome
 
 _ADDRESS_LIST_KEYS = ("to", "cc", "participants")
 _TEXT_KEYS = ("from", "subject")
@@ -34,28 +35,8 @@ class ChatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def iso_datetime(value: datetime | None) -> str | None:
-    """What `serializers.DateTimeField` outputs (ISO 8601 in UTC, the current time zone, written 'Z'), for list
-    rows built without a serializer; without DRF's per-call time zone lookup, which costs more than the rest."""
-    if value is None:
-        return None
-    text = value.astimezone(dt_timezone.utc).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-#: The columns a chat list item needs (`chat_items` turns them into `ChatSerializer`'s shape).
-CHAT_ITEM_FIELDS = ("id", "title", "status", "message_count", "assistant_id", "assistant__name", "assistant__email",
-                    "metadata", "last_message_at", "created_at", "updated_at")
-
-
-def chat_items(rows) -> list[dict]:
-    """`ChatSerializer(many=True).data` for `.values(*CHAT_ITEM_FIELDS)` rows, without model instances or
-    serializer fields (far cheaper per row, which is most of a list request)."""
-    return [{"id": row["id"], "title": row["title"], "status": row["status"], "messageCount": row["message_count"],
-             "assistant": None if row["assistant_id"] is None else {
-                 "id": row["assistant_id"], "name": row["assistant__name"], "email": row["assistant__email"]},
-             "metadata": row["metadata"], "lastMessageAt": iso_datetime(row["last_message_at"]),
-             "createdAt": iso_datetime(row["created_at"]), "updatedAt": iso_datetime(row["updated_at"])} for row in rows]
+#: The chat list's fast path (tskr/rows.py): `ChatSerializer`'s output for `.values()` rows.
+CHAT_ROWS = RowShape(ChatSerializer)
 
 
 class ChatCreateSerializer(InputSerializer):
@@ -99,15 +80,8 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-#: The columns a message list item needs (`message_items` turns them into `MessageSerializer`'s shape).
-MESSAGE_ITEM_FIELDS = ("id", "role", "platform", "content", "files", "timestamp", "metadata", "updated_at")
-
-
-def message_items(rows) -> list[dict]:
-    """`MessageSerializer(many=True).data` for `.values(*MESSAGE_ITEM_FIELDS)` rows (see `chat_items`)."""
-    return [{"id": row["id"], "role": row["role"], "platform": row["platform"], "content": row["content"],
-             "files": row["files"], "timestamp": iso_datetime(row["timestamp"]), "metadata": row["metadata"],
-             "updatedAt": iso_datetime(row["updated_at"])} for row in rows]
+#: The message list's fast path (tskr/rows.py): `MessageSerializer`'s output for `.values()` rows.
+MESSAGE_ROWS = RowShape(MessageSerializer)
 
 
 class MessageUpdateSerializer(InputSerializer):
@@ -167,9 +141,30 @@ class JobErrorSerializer(serializers.Serializer):
     error_code = serializers.CharField()
 
 
+def process_body(outcome: ProcessOutcome) -> dict:
+    """The contract's body of a processing (without `ok`): for `POST /chats/:id/process`, a job's result and
+    anything else that answers with it. `ignored`, `suppressed` and `replayed` appear only when true."""
+    body = {"message": outcome.message, "taskIds": outcome.task_ids}
+    if outcome.ignored:
+        body["ignored"] = True
+    if outcome.suppressed:
+        body["suppressed"] = True
+    if outcome.replayed:
+        body["replayed"] = True
+    return body
+
+
+class JobResultField(serializers.JSONField):
+    """A succeeded job's stored outcome as the synchronous body, `ok` included, plus the engine's usage."""
+
+    def to_representation(self, value):
+        outcome = ProcessOutcome.from_record(value)
+        return {"ok": True, **process_body(outcome), "usage": outcome.usage}
+
+
 class ChatJobSerializer(serializers.ModelSerializer):
     chatId = serializers.CharField(source="chat_id")
-    result = serializers.JSONField(allow_null=True, help_text=(
+    result = JobResultField(allow_null=True, help_text=(
         "Once succeeded, exactly the synchronous process body (ok, message, taskIds, ignored, suppressed, "
         "replayed), plus `usage`: the engine call's `{inputTokens, outputTokens, cacheReadTokens, "
         "cacheWriteTokens}`"))

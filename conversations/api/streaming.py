@@ -4,6 +4,7 @@ from collections.abc import Callable
 from tskr.sse import EventSink
 
 from .. import hooks, services
+from .serializers import process_body
 
 
 def process_events(started: services.StartedProcess) -> Callable[[EventSink], None]:
@@ -23,6 +24,6 @@ def process_events(started: services.StartedProcess) -> Callable[[EventSink], No
             for listed in hooks.tasks_presented(account=started.chat.account, task_ids=outcome.task_ids):
                 for task in listed:
                     sink.send("task", {"task": task})
-        sink.send("done", {"ok": True, **outcome.body()})
+        sink.send("done", {"ok": True, **process_body(outcome)})
 
     return work

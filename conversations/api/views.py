@@ -30,11 +30,10 @@ from .serializers import (
     ProcessResultSerializer,
     UsageQuerySerializer,
     UsageSerializer,
+    process_body,
     usage_body,
-    CHAT_ITEM_FIELDS,
-    MESSAGE_ITEM_FIELDS,
-    chat_items,
-    message_items,
+    CHAT_ROWS,
+    MESSAGE_ROWS,
 )
 
 METADATA_FILTER_DESCRIPTION = ("Filter on metadata with any number of `metadata.<key>=<value>` query parameters, "
@@ -90,15 +89,15 @@ class ChatViewSet(ScopedViewSet):
     lookup_url_kwarg = "chat_id"
     filterset_class = ChatFilter
 
-    def get_base_queryset(self):
-        return selectors.chat_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.chat_list(queryset=queryset)
 
     @extend_schema(responses=ChatSerializer(many=True),
                    description="Chats without their messages, newest activity (last message, else creation) first. "
                                + METADATA_FILTER_DESCRIPTION)
     def list(self, request):
-        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), CHAT_ITEM_FIELDS)
-        return self.get_paginated_response(chat_items(page))
+        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), CHAT_ROWS.columns)
+        return self.get_paginated_response(CHAT_ROWS.build(page))
 
     @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer},
                    description="An inactive assistant takes no new chats: 400 `assistant_inactive`.")
@@ -142,7 +141,7 @@ class ChatViewSet(ScopedViewSet):
         if accepts_event_stream(request):
             started = services.chat_process_start(chat=chat)
             return event_stream_response(process_events(started), ping_seconds=settings.TSKR_STREAM_PING_SECONDS)
-        return Response(Envelope(services.chat_process(chat=chat).body()))
+        return Response(Envelope(process_body(services.chat_process(chat=chat))))
 
     @extend_schema(responses=ChatJobEnvelopeSerializer, description="Poll an asynchronous process job.")
     @action(detail=True, methods=["get"], url_path=r"jobs/(?P<job_id>[^/]+)")
@@ -169,8 +168,11 @@ class MessageViewSet(ScopedViewSet):
             self._chat = self.get_scoped(Chat, "Chat not found", id=self.kwargs["chat_id"])
         return self._chat
 
-    def get_base_queryset(self):
-        return selectors.message_list(chat=self.chat)
+    def narrow_queryset(self, queryset):
+        # A list's rows prove the chat is the account's (WindowCountPagination asks `check_parent` only for an
+        # empty page); one message is looked for once its chat is found, so a foreign chat is "Chat not found".
+        chat_id = self.kwargs["chat_id"] if self.action == "list" else self.chat.id
+        return selectors.message_list(queryset=queryset, chat_id=chat_id)
 
     def check_parent(self):
         """For WindowCountPagination: a 404 when the chat is not in the account (only asked on an empty page)."""
@@ -179,9 +181,8 @@ class MessageViewSet(ScopedViewSet):
     @extend_schema(responses=MessageSerializer(many=True))
     def list(self, request, chat_id=None):
         # One query for a non-empty page: its rows prove the chat is the account's, and carry the total.
-        queryset = self.apply_scope(selectors.message_list_by_chat_id(account=self.account, chat_id=chat_id))
-        page = self.paginate_rows(queryset, MESSAGE_ITEM_FIELDS)
-        return self.get_paginated_response(message_items(page))
+        page = self.paginate_rows(self.get_queryset(), MESSAGE_ROWS.columns)
+        return self.get_paginated_response(MESSAGE_ROWS.build(page))
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
     def create(self, request, chat_id=None):

@@ -2,7 +2,9 @@
 from accounts.models import Assistant, User
 from admin_catalog.selectors import AgentConfig, agent_config_for_assistant
 from directory import preferences as skill_preferences
+from directory.models import Memory, UserIdentifier
 from directory.selectors import identifier_list, memory_list, preferences_get
+from tskr.scoping import scoped
 
 from .types import AssistantProfile, UserProfile
 
@@ -40,8 +42,10 @@ def _memories_and_preferences(user: User, *, with_memories: bool) -> tuple[tuple
     the prompt carries only what the user actually chose."""
     account = user.account
     memories = tuple(f"{memory.title}: {memory.content}"[:MEMORY_CHARS]
-                     for memory in memory_list(account=account, user=user)[:MEMORY_LIMIT]) if with_memories else ()
-    identifier = (identifier_list(account=account).filter(user=user, preferences__isnull=False)
+                     for memory in memory_list(queryset=scoped(Memory, account=account, user=user))[:MEMORY_LIMIT]
+                     ) if with_memories else ()
+    identifier = (identifier_list(queryset=scoped(UserIdentifier, account=account, user=user))
+                  .filter(preferences__isnull=False)
                   .order_by("-primary", "created_at").first())
     stored = preferences_get(identifier=identifier) if identifier else None
     return memories, skill_preferences.all_view(stored.data) if stored else {}

@@ -20,7 +20,7 @@ def test_async_process_answers_202_with_a_job_that_a_run_completes(alice, chat):
     job = response.json()["job"]
     assert job["chatId"] == chat.id and job["status"] in ("queued", "succeeded")
     if job["status"] == "queued":  # a broker is configured: run what the worker would run
-        assert services.chat_job_run(job_id=job["id"], account_id=alice.account.id) is False
+        assert services.chat_job_run(job_id=job["id"], account_id=alice.account.id) is None
     polled = alice.client.get(f"/chats/{chat.id}/jobs/{job['id']}").json()["job"]
     task = Task.objects.get()
     assert polled["status"] == "succeeded" and polled["error"] is None and polled["finishedAt"]
@@ -33,8 +33,8 @@ def test_async_process_answers_202_with_a_job_that_a_run_completes(alice, chat):
 def test_a_job_runs_once_even_if_delivered_twice(alice, chat):
     post(alice, chat, "Hi Tess")
     job = ChatJob.objects.create(account=alice.account, chat=chat)
-    assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is False
-    assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is False
+    assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is None
+    assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is None
     assert len(assistant_messages(chat)) == 1 and ChatJob.objects.get(id=job.id).attempts == 1
 
 
@@ -43,18 +43,35 @@ def test_a_job_for_a_busy_chat_is_requeued_then_fails_after_its_attempts(alice, 
     held = try_acquire(f"chat-process:{chat.id}", 30_000)
     job = ChatJob.objects.create(account=alice.account, chat=chat)
     for _ in range(services.MAX_JOB_ATTEMPTS - 1):
-        assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is True
+        with pytest.raises(services.ChatJobDeferred):
+            services.chat_job_run(job_id=job.id, account_id=alice.account.id)
         assert ChatJob.objects.get(id=job.id).status == "queued"
-    assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is False
+    assert services.chat_job_run(job_id=job.id, account_id=alice.account.id) is None
     failed = alice.client.get(f"/chats/{chat.id}/jobs/{job.id}").json()["job"]
     assert failed["status"] == "failed" and failed["error"]["error_code"] == "chat_processing"
+    assert held.release()
+
+
+def test_the_task_retries_a_deferred_job_by_autoretry_until_its_attempts_are_spent(alice, chat, monkeypatch):
+    from conversations.tasks import process_chat_job
+    from tskr.celery import app
+
+    # Run here, each retry at once (a retry is raised, not run, while eager errors propagate).
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    post(alice, chat, "Hi Tess")
+    held = try_acquire(f"chat-process:{chat.id}", 30_000)
+    job = ChatJob.objects.create(account=alice.account, chat=chat)
+    process_chat_job.apply(args=(job.id, alice.account.id))
+    job.refresh_from_db()
+    assert job.status == "failed" and job.attempts == services.MAX_JOB_ATTEMPTS
+    assert process_chat_job.autoretry_for == (services.ChatJobDeferred,) and process_chat_job.retry_jitter
     assert held.release()
 
 
 def test_a_job_of_another_account_is_not_run(alice, charlie, chat):
     post(alice, chat, "Hi Tess")
     job = ChatJob.objects.create(account=alice.account, chat=chat)
-    assert services.chat_job_run(job_id=job.id, account_id=charlie.account.id) is False
+    assert services.chat_job_run(job_id=job.id, account_id=charlie.account.id) is None
     assert ChatJob.objects.get(id=job.id).status == "queued" and assistant_messages(chat) == []
 
 

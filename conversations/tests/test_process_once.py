@@ -31,7 +31,7 @@ def enqueue(caller, chat) -> dict:
 def run_queued(job: dict, account_id: str) -> None:
     """With a broker configured the job waits for a worker: run what the worker would run."""
     if job["status"] == "queued":
-        assert services.chat_job_run(job_id=job["id"], account_id=account_id) is False
+        assert services.chat_job_run(job_id=job["id"], account_id=account_id) is None
 
 
 def test_processing_the_same_message_again_replays_the_stored_outcome_and_creates_nothing(alice, chat):
@@ -74,7 +74,8 @@ def test_the_outcome_is_stored_with_the_inbound_message(alice, chat):
     body = process(alice, chat)
     message = Message.objects.get(id=inbound["id"])
     assert message.processed_at is not None
-    assert message.process_outcome == {key: value for key, value in body.items() if key != "ok"}
+    assert message.process_outcome == {"message": body["message"], "task_ids": body["taskIds"], "ignored": False,
+                                       "suppressed": False, "replayed": False, "usage": message.process_outcome["usage"]}
 
 
 def test_a_failed_processing_stores_nothing_and_may_be_retried(alice, chat, anthropic_api, settings):
@@ -93,8 +94,8 @@ def test_a_run_finding_the_message_answered_meanwhile_writes_nothing_and_replays
     """Behind the lock, the database guards the write: a run whose message was claimed by another run
     (its lock having expired in between) replays that run's outcome instead of answering twice."""
     inbound = post(alice, chat, "Tess, remind me tomorrow at 9am to call Bob")
-    stored = {"message": {"id": "msg_other", "to": ["alice@acme.test"], "content": "Done", "platform": "chat"},
-              "taskIds": []}
+    reply = {"id": "msg_other", "to": ["alice@acme.test"], "content": "Done", "platform": "chat"}
+    stored = {"message": reply, "task_ids": [], "ignored": False, "suppressed": False, "replayed": False, "usage": None}
 
     def other_run_commits(body):  # in the fake's server thread, on its own connection
         Message.objects.filter(id=inbound["id"]).update(processed_at=timezone.now(), process_outcome=stored)
@@ -102,7 +103,7 @@ def test_a_run_finding_the_message_answered_meanwhile_writes_nothing_and_replays
 
     anthropic_api.on_request = other_run_commits
     anthropic_api.answer(text("On it"))
-    assert process(alice, chat) == {"ok": True, **stored, "replayed": True}
+    assert process(alice, chat) == {"ok": True, "message": reply, "taskIds": [], "replayed": True}
     assert not Task.objects.exists() and assistant_messages(chat) == []
 
 
@@ -200,7 +201,7 @@ def test_the_sweep_sends_again_jobs_left_queued_and_they_still_run_once(alice, c
     assert polled["status"] == "succeeded" and polled["result"]["message"]["id"] == assistant_messages(chat)[0].id
     assert ChatJob.objects.get(id=recent.id).status == "queued"
     # the original message, delivered late after all, finds the job claimed and does nothing
-    assert services.chat_job_run(job_id=lost.id, account_id=alice.account.id) is False
+    assert services.chat_job_run(job_id=lost.id, account_id=alice.account.id) is None
     assert len(assistant_messages(chat)) == 1 and ChatJob.objects.get(id=lost.id).attempts == 1
     assert resend_queued_chat_jobs() == 0
 

@@ -11,6 +11,7 @@ from tskr.renderers import Envelope
 from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
+from ..selectors import PageIdsFirstQuerySet
 from ..preferences import SKILLS, document, ensure_skill, skill_view
 from ..filters import ContactFilter, IdentifierFilter, MemoryFilter
 from ..models import Contact, Memory, UserIdentifier
@@ -41,12 +42,12 @@ class MemoryViewSet(ScopedViewSet):
 
     envelope_key, envelope_list_key = "memory", "memories"
     scope = "user"
-    queryset = Memory.objects.all()
+    queryset = PageIdsFirstQuerySet(Memory)  # deep pages by ids first (see the class)
     serializer_class = MemorySerializer
     filterset_class = MemoryFilter
 
-    def get_base_queryset(self):
-        return selectors.memory_list(account=self.account, user=self.acting_user)
+    def narrow_queryset(self, queryset):
+        return selectors.memory_list(queryset=queryset)
 
     @extend_schema(responses=MemorySerializer(many=True))
     def list(self, request):
@@ -81,8 +82,8 @@ class ContactViewSet(ScopedViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
 
-    def get_base_queryset(self):
-        return selectors.contact_list(account=self.account, user=self.acting_user)
+    def narrow_queryset(self, queryset):
+        return selectors.contact_list(queryset=queryset)
 
     @extend_schema(responses=ContactSerializer(many=True))
     def list(self, request):
@@ -149,8 +150,8 @@ class IdentifierViewSet(ScopedViewSet):
     serializer_class = IdentifierSerializer
     filterset_class = IdentifierFilter
 
-    def get_base_queryset(self):
-        return selectors.identifier_list(account=self.account)
+    def narrow_queryset(self, queryset):
+        return selectors.identifier_list(queryset=queryset)
 
     @extend_schema(responses=IdentifierSerializer(many=True), description=(
         "All identifiers of the account, oldest first, 100 per page by default."))

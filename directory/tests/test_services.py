@@ -40,6 +40,18 @@ def test_bulk_import_runs_the_same_number_of_queries_for_10_and_1000_contacts(al
     assert counts[10] <= 11
 
 
+@postgresql_only
+def test_the_raw_bulk_insert_writes_every_column_of_contact(alice):
+    """The PostgreSQL import writes contacts with hand-written SQL (elsewhere bulk_create writes every
+    field): a column added to Contact must be added there too, or a NOT NULL one fails every import."""
+    with CaptureQueriesContext(connection) as captured:
+        services.contacts_bulk_import(account=alice.account, user=alice.user, rows=_rows(2, "col"))
+    table = Contact._meta.db_table
+    insert, = [query["sql"] for query in captured.captured_queries if query["sql"].startswith(f"INSERT INTO {table} ")]
+    written = {name.strip().strip('"') for name in insert.split("(", 1)[1].split(")", 1)[0].split(",")}
+    assert written == {field.column for field in Contact._meta.concrete_fields}
+
+
 def test_bulk_import_of_1000_contacts_creates_and_updates_in_bulk(alice):
     ContactFactory.create_batch(3, user=alice.user)  # unrelated contacts stay as they are
     for i in range(0, 1000, 2):

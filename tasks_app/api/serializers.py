@@ -1,12 +1,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations.api.serializers import iso_datetime
 from tskr.fields import HttpURLField, JSONObjectField, OptionalURLField, TimezoneField
+from tskr.rows import RowShape
+from tskr.scoping import scoped
 from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import TRANSITIONS, Activity, Meeting, Task
-from ..selectors import task_list
+from ..selectors import task_get
 from ..services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 
 
@@ -41,48 +42,30 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-#: The columns a task list item needs (`task_items` turns them into `TaskSerializer`'s shape).
-TASK_ITEM_FIELDS = ("id", "title", "description", "status", "type", "summary", "metadata", "owner__id", "owner__email",
-                    "owner__first_name", "owner__last_name", "assistant_id", "parent_id", "source_chat_id",
-                    "template_id", "due_at", "created_at", "updated_at")
-
 _ALLOWED_TRANSITIONS = {str(status): [str(target) for target in targets] for status, targets in TRANSITIONS.items()}
 
-
-def _user_ref(row: dict, prefix: str) -> dict | None:
-    """`UserRefSerializer` of the user whose columns are `<prefix>id`, `<prefix>email`... in a values row."""
-    if row[prefix + "id"] is None:
-        return None
-    return {"id": row[prefix + "id"], "email": row[prefix + "email"], "firstName": row[prefix + "first_name"],
-            "lastName": row[prefix + "last_name"]}
+#: The task list's fast path (tskr/rows.py): `TaskSerializer`'s output for `.values()` rows, the followers
+#: given by `selectors.task_followers` (link rows, the user's columns under `user__`).
+TASK_ROWS = RowShape(TaskSerializer, related_prefixes={"followers": "user__"}, computed={
+    "allowedTransitions": lambda row: list(_ALLOWED_TRANSITIONS[row["status"]])})
 
 
-def task_items(rows, followers: dict[str, list[dict]]) -> list[dict]:
-    """`TaskSerializer(many=True).data` for `.values(*TASK_ITEM_FIELDS)` rows and their followers (see
-    `selectors.task_followers`), without model instances or serializer fields: far cheaper per row,
-    which is most of a list request."""
-    return [{
-        "id": row["id"], "title": row["title"], "description": row["description"], "status": row["status"],
-        "type": row["type"], "summary": row["summary"], "metadata": row["metadata"],
-        "owner": _user_ref(row, "owner__"),
-        "followers": [_user_ref(link, "user__") for link in followers[row["id"]]],
-        "assistantId": row["assistant_id"], "parentId": row["parent_id"], "sourceChatId": row["source_chat_id"],
-        "templateId": row["template_id"], "dueAt": iso_datetime(row["due_at"]),
-        "allowedTransitions": list(_ALLOWED_TRANSITIONS[row["status"]]),
-        "createdAt": iso_datetime(row["created_at"]), "updatedAt": iso_datetime(row["updated_at"]),
-    } for row in rows]
+def _column(obj, column: str):
+    """The value `.values(column)` reads, from a loaded instance (`owner__email` -> `obj.owner.email`)."""
+    for part in column.split("__"):
+        if obj is None:
+            return None
+        obj = getattr(obj, part)
+    return obj
 
 
 def task_item(task: Task) -> dict:
     """`TaskSerializer(task).data` of one loaded task (owner selected, followers prefetched), built as
-    `task_items` builds list items: the tasks' webhook events serialize a task twice on the write path."""
-    row = {name: getattr(task, name) for name in TASK_ITEM_FIELDS if "__" not in name}
-    owner = task.owner
-    for name in ("id", "email", "first_name", "last_name"):
-        row[f"owner__{name}"] = getattr(owner, name) if owner is not None else None
-    followers = [{f"user__{name}": getattr(user, name) for name in ("id", "email", "first_name", "last_name")}
-                 for user in task.followers.all()]
-    return task_items([row], {task.id: followers})[0]
+    `TASK_ROWS` builds list items: the tasks' webhook events serialize a task twice on the write path."""
+    row = {column: _column(task, column) for column in TASK_ROWS.columns}
+    followers = [{column: _column(user, column.removeprefix("user__"))
+                  for column in TASK_ROWS.related_columns["followers"]} for user in task.followers.all()]
+    return TASK_ROWS.build([row], followers={task.id: followers})[0]
 
 
 class FileSerializer(serializers.Serializer):
@@ -312,5 +295,5 @@ class MeetingDeletedEnvelopeSerializer(serializers.Serializer):
 
 def tasks_as_listed(*, account, task_ids: list[str]) -> list[dict]:
     """The tasks `task_ids` of `account` as `GET /tasks` lists them, in that order (missing ones left out)."""
-    tasks = {task.id: task for task in task_list(account=account).filter(id__in=task_ids)}
+    tasks = {task.id: task for task in task_get(queryset=scoped(Task, account=account)).filter(id__in=task_ids)}
     return [TaskSerializer(tasks[task_id]).data for task_id in task_ids if task_id in tasks]

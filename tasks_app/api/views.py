@@ -28,8 +28,7 @@ from .serializers import (
     TaskProcessSerializer,
     TaskSerializer,
     TaskUpdateSerializer,
-    TASK_ITEM_FIELDS,
-    task_items,
+    TASK_ROWS,
 )
 
 TRANSITION_TABLE = "; ".join(f"`{source}` -> {', '.join(f'`{t}`' for t in targets)}"
@@ -56,12 +55,12 @@ class TaskViewSet(ScopedViewSet):
     filterset_class = TaskFilter
     permission_classes = [IsDelegated]
 
-    def get_base_queryset(self):
+    def narrow_queryset(self, queryset):
         if self.action == "retrieve":
-            return selectors.task_detail(account=self.account)
+            return selectors.task_detail(queryset=queryset)
         if self.action == "list":
-            return selectors.task_list_rows(account=self.account)
-        return selectors.task_list(account=self.account)
+            return selectors.task_list(queryset=queryset)
+        return selectors.task_get(queryset=queryset)
 
     def _references(self, data: dict) -> dict:
         """Pop the body's IDs and return the rows they name (404 when not in the account)."""
@@ -75,9 +74,10 @@ class TaskViewSet(ScopedViewSet):
         parameters=[OpenApiParameter("type", str, description="Task type (a slug such as task, scheduling)")],
     )
     def list(self, request):
-        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), TASK_ITEM_FIELDS)
-        followers = selectors.task_followers(task_ids=[row["id"] for row in page])
-        return self.get_paginated_response(task_items(page, followers))
+        page = self.paginate_rows(self.filter_queryset(self.get_queryset()), TASK_ROWS.columns)
+        followers = selectors.task_followers(task_ids=[row["id"] for row in page],
+                                             columns=TASK_ROWS.related_columns["followers"])
+        return self.get_paginated_response(TASK_ROWS.build(page, followers=followers))
 
     @extend_schema(request=TaskCreateSerializer, responses={201: TaskSerializer}, description=(
         "Create a task. Beyond the contract: `ownerId` (default: the caller; null for none), `followerIds`, "

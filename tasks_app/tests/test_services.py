@@ -6,6 +6,7 @@ from tasks_app.models import TRANSITIONS, Activity, Task
 from tasks_app.selectors import task_list
 from tasks_app.services import task_create, task_ensure_transition, task_update
 from tskr.exceptions import ApplicationError
+from tskr.scoping import scoped
 
 
 def test_every_status_has_a_row_in_the_transition_table():
@@ -61,7 +62,7 @@ def test_tasks_survive_their_owners_deletion_without_an_owner(alice, bob):
     assert task.owner is None
     assert list(task.followers.all()) == [alice.user]
     assert Activity.objects.get(task=task).actor_user is None
-    assert list(task_list(account=alice.account)) == [task]
+    assert list(task_list(queryset=scoped(Task, account=alice.account))) == [task]
 
 
 # -- templates through the API -------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ def test_forbidden_responses_are_counted_and_carry_the_headers(manager, settings
     assert manager.client.get("/delegated-only")["X-RateLimit-Remaining"] == "48"
 
 
+def test_a_write_is_counted_once_though_throttles_are_checked_before_and_after_permissions(manager, settings):
+    settings.TSKR_RATE_LIMIT_PER_MINUTE = 50
+    response = manager.client.post("/assistants", {})
+    assert response.status_code == 400 and response["X-RateLimit-Remaining"] == "49"
+    assert manager.client.post("/assistants", {})["X-RateLimit-Remaining"] == "48"
+
+
 def test_past_the_limit_requests_get_429_with_retry_after(manager, settings):
     settings.TSKR_RATE_LIMIT_PER_MINUTE = 3
     statuses = [manager.client.get("/assistants").status_code for _ in range(5)]
