@@ -452,6 +452,7 @@ def first_delta(ctx: Context) -> list[dict]:
                  f"{statistics.median(api_start):.1f} ms; done after "
                  f"{statistics.median(api_done):.0f} ms (stub's stream {statistics.median(stub_done):.0f} ms)"),
         row(label, "stub model, first text_delta (direct)", stub),
+    ]
 
 
 # -- 10: webhooks: 1000 task updates delivered to a loopback receiver by a real Celery worker ----------
