@@ -575,6 +575,7 @@ def webhooks(ctx: Context) -> list[dict]:
             note=f"emitting {emit_ms:.2f} ms p50 of the request's {put.p50_ms:.1f} ms: serializing before and "
                  f"after {parts['serialize']:.2f}, INSERT (1 query) {parts['insert']:.2f}, enqueue on commit "
                  f"{parts['enqueue']:.2f}"),
+    ]
 
 
 # -- 11: booking a meeting on Google Calendar (the fake provider), its own time subtracted -------------------
