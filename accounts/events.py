@@ -7,17 +7,29 @@ the worker (`delivery.event_dispatch`), and the sweep dispatches any event whose
 """
 from django.db import transaction
 
+from tskr.ids import derived_id
+
 from .models import Event
 
 
-def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: dict | None = None) -> Event:
+def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: dict | None = None,
+               key: str | None = None) -> Event:
     """Record `type` with `data` (the resource as the API returns it) and schedule its delivery on commit.
 
     `previous_attributes`, for updates, holds the changed fields' old values (as Stripe's and Plane's do).
+    `key` makes the emission idempotent: the event's id is derived from it, so work that may run twice (a
+    retried agent step, a scheduled action fired again after a crash) records and delivers the event once;
+    the second call returns the first event.
     """
     if previous_attributes is not None:
         data = {**data, "previousAttributes": previous_attributes}
-    event = Event.objects.create(account_id=account_id, type=type, data=data)
+    if key is not None:
+        event, created = Event.objects.get_or_create(id=derived_id("evt", key),
+                                                     defaults={"account_id": account_id, "type": type, "data": data})
+        if not created:
+            return event
+    else:
+        event = Event.objects.create(account_id=account_id, type=type, data=data)
     # robust: a broker that is down must not fail a request whose change is committed; the sweep delivers.
     transaction.on_commit(lambda: _enqueue_dispatch(event.id, account_id), robust=True)
     return event

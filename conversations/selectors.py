@@ -93,3 +93,13 @@ def usage_summary(*, account: Account, start: date, end: date, group_by: str,
             latencyMsP50=PercentileCont("latency_ms", 0.5),
             latencyMsP95=PercentileCont("latency_ms", 0.95),
         ))
+
+
+def chat_thread(*, chat_id: str) -> tuple[str, str]:
+    """`(platform, subject)` a message sent into the chat takes: those of its latest inbound message (the
+    subject from the latest that had one, emails only). A chat with no inbound message is web chat."""
+    latest = list(Message.objects.filter(chat_id=chat_id, role=Message.Role.USER).order_by("-timestamp", "-id")
+                  .values_list("platform", "metadata__subject")[:20])
+    if not latest:
+        return Message.Platform.CHAT, ""
+    return latest[0][0], next((subject for _, subject in latest if subject), "")

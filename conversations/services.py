@@ -154,9 +154,11 @@ def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata
 
 
 def _message_create(*, chat: Chat, sender: User | None, posted_by: User | None, role: str, platform: str,
-                    content: str, files: list | None = None, metadata: dict | None = None) -> Message:
+                    content: str, files: list | None = None, metadata: dict | None = None,
+                    message_id: str | None = None) -> Message:
     """Insert a message and bump the chat's counters in one statement each (call inside a transaction)."""
-    message = Message.objects.create(account_id=chat.account_id, chat=chat, sender=sender, posted_by=posted_by,
+    ids = {"id": message_id} if message_id else {}
+    message = Message.objects.create(**ids, account_id=chat.account_id, chat=chat, sender=sender, posted_by=posted_by,
                                      role=role, platform=platform, content=content, files=files or [],
                                      metadata=metadata or {})
     changes = {
@@ -181,6 +183,19 @@ def message_add(*, chat: Chat, actor: User | None, content: str, role: str = Mes
     sender = _resolve_sender(account=chat.account, actor=actor, role=role, metadata=metadata)
     return _message_create(chat=chat, sender=sender, posted_by=actor, role=role, platform=platform, content=content,
                            files=files, metadata=metadata)
+
+
+def message_outbound_add(*, chat: Chat, message_id: str, platform: str, content: str,
+                         metadata: dict) -> tuple[Message, bool]:
+    """The assistant's message to send on a task's behalf (the integrator sends it), once per `message_id`:
+    `(message, created)`; the same id again returns the stored message and writes nothing. Call inside a
+    transaction."""
+    existing = Message.objects.filter(pk=message_id, chat=chat).first()
+    if existing is not None:
+        return existing, False
+    message = _message_create(chat=chat, sender=None, posted_by=None, role=Message.Role.ASSISTANT, platform=platform,
+                              content=content, metadata=metadata, message_id=message_id)
+    return message, True
 
 
 @transaction.atomic

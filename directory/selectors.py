@@ -1,9 +1,10 @@
 """Reads for the directory. Memories and contacts are per user; identifiers are account-wide."""
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, When
 
 from accounts.models import Account, User
 
 from .models import Contact, IdentifierPreferences, Memory, UserIdentifier
+from .preferences import skill_view
 
 
 class PageIdsFirstQuerySet(QuerySet):
@@ -47,3 +48,12 @@ def identifier_list(*, queryset: QuerySet[UserIdentifier]) -> QuerySet[UserIdent
 def preferences_get(*, identifier: UserIdentifier) -> IdentifierPreferences | None:
     """What is stored for an identifier, or None when nothing was ever set (defaults apply)."""
     return IdentifierPreferences.objects.filter(user_identifier=identifier).first()
+
+
+def user_preferences(*, user: User, skill: str) -> dict:
+    """`preferences.<skill>` of a user as the assistant applies them: those of their primary identifier, an
+    email one first (the rule availability follows), with the defaults merged in. One query."""
+    stored = (IdentifierPreferences.objects.filter(user_identifier__user=user, user_identifier__primary=True)
+              .order_by(Case(When(user_identifier__type=UserIdentifier.Type.EMAIL, then=0), default=1))
+              .values_list("data", flat=True).first())
+    return skill_view(stored or {}, skill)

@@ -5,7 +5,7 @@ an activity naming who made them, which a bare admin form would bypass.
 """
 from django.contrib import admin
 
-from .models import Activity, Meeting, Task
+from .models import Activity, Approval, Meeting, Task
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -49,6 +49,22 @@ class TaskAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Task._meta.fields] + ["followers"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Approval)
+class ApprovalAdmin(admin.ModelAdmin):
+    """Read-only: only the task's owner decides, through the API, so the action runs exactly once."""
+
+    list_display = ["id", "kind", "status", "owner", "task", "created_at", "expires_at", "decided_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["id", "task__id", "owner__email", "account__id"]
+    list_select_related = ["owner", "task"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Approval._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from tskr.filters import FilterSet
 
-from .models import Task
+from .models import Approval, Task
 from .selectors import task_filter_mine
 from .services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 
@@ -33,3 +33,12 @@ class TaskFilter(FilterSet):
         if not value:
             return queryset
         return task_filter_mine(queryset, user=self.request.user.user)
+
+
+class ApprovalFilter(FilterSet):
+    status = django_filters.ChoiceFilter(choices=Approval.Status.choices)
+    taskId = django_filters.CharFilter(field_name="task_id")
+
+    class Meta:
+        model = Approval
+        fields = ["status", "taskId"]

@@ -158,3 +158,48 @@ class Meeting(TimeStampedModel):
         meeting's id, so a retried insert names the same event and Google answers 409 instead of
         creating a second one."""
         return base64.b32hexencode(self.id.encode()).decode().rstrip("=").lower()
+
+
+class Approval(models.Model):
+    """An action the assistant holds for its task owner's decision, because the owner supervises it
+    (`preferences.scheduling.defaults.supervision`). `payload` is the action exactly as it will run;
+    approving runs it once (`approvals.approval_approve`), and `result` then names what it produced.
+    `key` is the submitting step's idempotency key: a step that runs twice holds one approval.
+    """
+
+    class Kind(models.TextChoices):
+        SEND_MESSAGE = "send_message"
+        BOOK_MEETING = "book_meeting"
+        RESCHEDULE_MEETING = "reschedule_meeting"
+        CANCEL_MEETING = "cancel_meeting"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+
+    id = PublicIdField("apr")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="approvals")
+    chat = models.ForeignKey("conversations.Chat", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    owner = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="approvals")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payload = models.JSONField(default=dict)
+    key = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="approval_key_unique_per_account")]
+        indexes = [models.Index(fields=["owner", "status", "-created_at"]),
+                   models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.kind} ({self.status})"

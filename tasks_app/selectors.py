@@ -8,7 +8,7 @@ from admin_catalog.models import TaskTemplate
 from calendars_app.hooks import BookedMeetings
 from tskr.exceptions import NotFound
 
-from .models import Activity, Meeting, Task
+from .models import Activity, Approval, Meeting, Task
 
 
 def task_list(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
@@ -104,3 +104,8 @@ def meetings_booked() -> BookedMeetings:
     """Every account's meetings, for calendars_app's availability (`calendars_app.hooks.booked_meetings`),
     which narrows them to its participants' own."""
     return BookedMeetings(all=Meeting.objects.all(), holding_time=Meeting.objects.filter(status__in=Meeting.ACTIVE))
+
+
+def approval_list(*, queryset: QuerySet[Approval], user: User) -> QuerySet[Approval]:
+    """The approvals `user` decides on (`queryset`, already scoped), newest first."""
+    return queryset.filter(owner=user).order_by("-created_at", "-id")

@@ -369,8 +369,11 @@ def meeting_book(*, task: Task, actor_user: User | None, start_at, end_at=None, 
                  title: str | None = None, timezone_name: str | None = None, attendees=(),
                  meeting_type: str = Meeting.Type.VIRTUAL, location: str = "", conference: str | None = None,
                  meeting_link: str = "", calendar_id: str | None = None, send_updates: bool = True,
-                 force: bool = False) -> Meeting:
+                 force: bool = False, meeting_id: str | None = None) -> Meeting:
     """Book a meeting for the task's owner (the caller when the task has none).
+
+    `meeting_id` (derived by a caller that may run twice, such as an approved action) makes the booking
+    idempotent: a meeting of that id already there is answered as it is, never booked a second time.
 
     1. The owner's scheduling context: preferences (default duration, conference, zoom link, calendars
        to write), zone and calendars.
@@ -384,6 +387,10 @@ def meeting_book(*, task: Task, actor_user: User | None, start_at, end_at=None, 
        that a retry may fix (502) leaves the meeting `pending` for the sweep; any other failure removes
        the row, so no time stays held by a meeting that will never exist.
     """
+    if meeting_id is not None:
+        existing = Meeting.objects.filter(pk=meeting_id, account_id=task.account_id).first()
+        if existing is not None:
+            return existing
     owner = task.owner or actor_user
     [context] = participants_load(account=task.account, references=[owner.id])
     defaults = context.scheduling["defaults"][meeting_type]
@@ -399,7 +406,8 @@ def meeting_book(*, task: Task, actor_user: User | None, start_at, end_at=None, 
                              target.calendar.platform if target else None)
     if conference == Meeting.Conference.ZOOM and not meeting_link:
         meeting_link = defaults.get("defaultMeetingLink") or ""
-    meeting = Meeting(account_id=task.account_id, task=task, owner=owner, title=title or task.title,
+    meeting = Meeting(**({"id": meeting_id} if meeting_id else {}), account_id=task.account_id, task=task,
+                      owner=owner, title=title or task.title,
                       start_at=start_at, end_at=end_at, timezone=timezone_name or context.zone.key,
                       attendees=_normalized_attendees(attendees), meeting_type=meeting_type, conference=conference,
                       location=location, meeting_link=meeting_link, send_updates=send_updates,

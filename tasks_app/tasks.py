@@ -1,7 +1,7 @@
 """Background entry points of the tasks app: each calls a service."""
 from celery import shared_task
 
-from . import services
+from . import approvals, services
 
 
 @shared_task(name="tasks_app.meetings_finish_pending", soft_time_limit=240, time_limit=270)
@@ -11,3 +11,10 @@ def meetings_finish_pending() -> int:
     and the provider ids are derived from the meeting. Returns how many got booked."""
     return sum(services.meeting_finish_pending(account_id=account_id, meeting_id=meeting_id)
                for account_id, meeting_id in services.meetings_pending_due())
+
+
+@shared_task(name="tasks_app.expire_approvals", soft_time_limit=240, time_limit=270)
+def expire_approvals() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE, every minute): expire the approvals left pending past their
+    `expiresAt`, each with its `approval.expired` event. Returns how many."""
+    return approvals.approvals_expire()

@@ -207,6 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     "conversations-resend-queued-chat-jobs": {"task": "conversations.resend_queued_chat_jobs", "schedule": 60},
     "tskr-purge-idempotency-keys": {"task": "tskr.purge_idempotency_keys", "schedule": 3600},
     "accounts-sweep-webhooks": {"task": "accounts.sweep_webhooks", "schedule": 10},
+    "tasks-expire-approvals": {"task": "tasks_app.expire_approvals", "schedule": 60},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
@@ -224,6 +225,10 @@ TSKR_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("TSKR_WEBHOOK_SECRET_OVERLAP_HOURS",
 # Loopback, private and reserved targets (and plain http://) for development and tests only.
 TSKR_WEBHOOKS_ALLOW_PRIVATE = env_bool("TSKR_WEBHOOKS_ALLOW_PRIVATE", False)
 TSKR_EVENT_RETENTION_DAYS = env_int("TSKR_EVENT_RETENTION_DAYS", 30, minimum=1)
+
+# --- The assistant's actions (tasks_app) ---------------------------------------------------------
+# How long a supervised action waits for its owner's decision before it expires.
+TSKR_APPROVAL_TTL_HOURS = env_int("TSKR_APPROVAL_TTL_HOURS", 72, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CertificateJWTAuthentication"],

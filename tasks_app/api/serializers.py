@@ -6,7 +6,7 @@ from tskr.rows import RowShape
 from tskr.scoping import scoped
 from tskr.serializers import DeletedSerializer, InputSerializer
 
-from ..models import TRANSITIONS, Activity, Meeting, Task
+from ..models import TRANSITIONS, Activity, Approval, Meeting, Task
 from ..selectors import task_get
 from ..services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 
@@ -297,3 +297,38 @@ def tasks_as_listed(*, account, task_ids: list[str]) -> list[dict]:
     """The tasks `task_ids` of `account` as `GET /tasks` lists them, in that order (missing ones left out)."""
     tasks = {task.id: task for task in task_get(queryset=scoped(Task, account=account)).filter(id__in=task_ids)}
     return [TaskSerializer(tasks[task_id]).data for task_id in task_ids if task_id in tasks]
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    """An action held for its task owner's decision (`payload`: the message or meeting as it will run)."""
+
+    taskId = serializers.CharField(source="task_id")
+    chatId = serializers.CharField(source="chat_id", allow_null=True)
+    payload = serializers.DictField(help_text=(
+        "send_message: {content, to, cc, subject, inReplyTo}; book_meeting: {start, end, timezone, title, "
+        "attendees, meetingType}; reschedule_meeting: {meetingId, start, end}; cancel_meeting: {meetingId}"))
+    result = serializers.DictField(allow_null=True, help_text="Once approved: {messageId} or {meetingId}")
+    createdAt = serializers.DateTimeField(source="created_at")
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    decidedAt = serializers.DateTimeField(source="decided_at", allow_null=True)
+    decidedBy = serializers.CharField(source="decided_by_id", allow_null=True)
+
+    class Meta:
+        model = Approval
+        fields = ["id", "taskId", "chatId", "kind", "status", "payload", "result", "reason", "createdAt",
+                  "expiresAt", "decidedAt", "decidedBy"]
+        read_only_fields = fields
+
+
+class ApprovalApproveSerializer(InputSerializer):
+    content = serializers.CharField(required=False, max_length=100_000, help_text=(
+        "send_message only: the message as it should go, replacing the assistant's draft"))
+
+
+class ApprovalRejectSerializer(InputSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ApprovalEnvelopeSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    approval = ApprovalSerializer()

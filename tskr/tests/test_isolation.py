@@ -33,7 +33,7 @@ from conversations.models import ChatJob
 from conversations.tests.factories import AssistantFactory, ChatFactory, MessageFactory
 from directory.preferences import SKILLS
 from directory.tests.factories import ContactFactory, IdentifierFactory, MemoryFactory
-from tasks_app.models import Meeting
+from tasks_app.models import Approval, Meeting
 from tasks_app.tests.factories import TaskFactory
 from tskr.permissions import IsDelegated, IsSuperAdmin
 from tskr.testing import ApiClient, Caller, make_caller
@@ -50,7 +50,7 @@ EXEMPT = {
 }
 
 #: Teammates read an account's identifiers but change only their own: these codes answer a write.
-TEAMMATE_WRITE_CODES = {"/identifiers/": "identifier_not_owned"}
+TEAMMATE_WRITE_CODES = {"/identifiers/": "identifier_not_owned", "/approvals/": "approval_not_owned"}
 
 
 def _chat_ids(owner: Caller) -> dict[str, str]:
@@ -76,6 +76,14 @@ def _task_ids(owner: Caller) -> dict[str, str]:
     return {"id": task.id, "meeting_id": meeting.id}
 
 
+def _approval_ids(owner: Caller) -> dict[str, str]:
+    task = TaskFactory(account=owner.account, owner=owner.user)
+    approval = Approval.objects.create(account=owner.account, task=task, owner=owner.user, kind="send_message",
+                                       payload={"content": "Hi", "to": ["raj@outside.test"]}, key="isolation",
+                                       expires_at=datetime(2100, 1, 1, tzinfo=dt_timezone.utc))
+    return {"id": approval.id}
+
+
 def _webhook_ids(owner: Caller) -> dict[str, str]:
     webhook = Webhook.objects.create(account=owner.account, url="https://receiver.test/hook", events=["*"],
                                      secret="whsec_" + "A" * 32)
@@ -96,6 +104,7 @@ BUILDERS: dict[str, Callable[[Caller], dict[str, str]]] = {
     "/contacts/": lambda owner: {"id": ContactFactory(user=owner.user).id},
     "/identifiers/": _identifier_ids,
     "/webhooks/": _webhook_ids,
+    "/approvals/": _approval_ids,
     "/admin/skill-categories/": lambda owner: {"id": SkillCategoryFactory().id},
     "/admin/skills/": lambda owner: {"id": SkillFactory().id},
     "/admin/task-templates/": lambda owner: {"id": TaskTemplateFactory().id},
@@ -248,6 +257,6 @@ def test_a_teammate_gets_404_on_a_per_user_resource(route, alice, bob):
 
 
 @pytest.mark.parametrize("route", TEAMMATE_WRITES, ids=str)
-def test_a_teammate_gets_403_writing_another_users_identifier(route, alice, bob):
+def test_a_teammate_gets_403_writing_what_another_user_owns(route, alice, bob):
     url = route.url(_build(route, alice))
     _assert_error(_call(bob.client, route, url), 403, TEAMMATE_WRITE_CODES[route.prefix])
