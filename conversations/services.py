@@ -342,7 +342,7 @@ def chat_process_finish(*, started: StartedProcess, on_delta: Callable[[str], No
         return started.replay
     chat = started.chat
     try:
-        with EngineCallRecorder(account=chat.account, assistant=chat.assistant, chat=chat) as call:
+        with EngineCallRecorder(account_id=chat.account_id, assistant=chat.assistant, chat=chat) as call:
             outcome = _process_locked(chat=chat, latest=started.latest, lock=started.lock, on_delta=on_delta,
                                       call=call)
             call.finished(EngineCall.Outcome.IGNORED if outcome.ignored else EngineCall.Outcome.SUPPRESSED
@@ -390,28 +390,37 @@ def _entry(message: Message) -> TranscriptEntry:
                            timestamp=message.timestamp)
 
 
-@transaction.atomic
+class _AnsweredMeanwhile(Exception):
+    """Another run stored its outcome for the message first: roll back everything this one wrote."""
+
+
 def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult,
                    ignore: bool) -> ProcessOutcome:
-    """Claim the message, write what the engine decided, store the outcome on the message: all or nothing.
+    """Write what the engine decided and store the outcome on the message: all or nothing, once.
 
-    The claim is a conditional UPDATE (`processed_at` still empty), the database's own guard behind
-    the lock: a run whose lock expired after its last check finds the message claimed by the other
-    run, waits for it to commit, and replays its outcome instead of writing a second answer.
+    The outcome is stored by a conditional UPDATE (`processed_at` still empty), the database's own guard
+    behind the lock: a run whose lock expired after its last check waits there for the other run to
+    commit, finds the message answered, rolls back what it wrote and replays the stored outcome
+    instead of a second answer.
     """
-    if not Message.objects.filter(pk=latest.pk, processed_at__isnull=True).update(processed_at=timezone.now()):
+    try:
+        with transaction.atomic():
+            outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest,
+                                                                         addressing=addressing, result=result)
+            if not Message.objects.filter(pk=latest.pk, processed_at__isnull=True).update(
+                    processed_at=timezone.now(), process_outcome=outcome.record()):
+                raise _AnsweredMeanwhile()
+            # `chat.processed`: the process body with the chat, the inbound message it answered and the usage
+            event_emit(account_id=chat.account_id, type=EventType.CHAT_PROCESSED,
+                       data={**_api_data(outcome), "chatId": chat.id, "messageId": latest.id,
+                             "usage": result.usage.body()})
+            return outcome
+    except _AnsweredMeanwhile:
         stored = Message.objects.filter(pk=latest.pk).values_list("process_outcome", flat=True).first()
         if stored is None:
             raise Conflict("The message being answered was deleted meanwhile; nothing was written",
-                           error_code="concurrent_change")
+                           error_code="concurrent_change") from None
         return ProcessOutcome.replay_of(stored)
-    outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest, addressing=addressing,
-                                                                   result=result)
-    Message.objects.filter(pk=latest.pk).update(process_outcome=outcome.record())
-    # `chat.processed`: the process body with the chat, the inbound message it answered and the call's usage
-    event_emit(account_id=chat.account_id, type=EventType.CHAT_PROCESSED,
-               data={**_api_data(outcome), "chatId": chat.id, "messageId": latest.id, "usage": result.usage.body()})
-    return outcome
 
 
 def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult) -> ProcessOutcome:

@@ -2,7 +2,7 @@
 
 Chat and task processing run the engine through an `EngineCallRecorder`:
 
-    with EngineCallRecorder(account=..., assistant=..., chat=chat) as call:
+    with EngineCallRecorder(account_id=..., assistant=..., chat=chat) as call:
         result = call.run(engine, context, deadline=...)       # times the call, keeps its usage
         ...                                                    # write the result
         call.finished(EngineCall.Outcome.REPLIED, tasks_created=2)
@@ -16,7 +16,7 @@ import time
 
 from django.db import DatabaseError
 
-from accounts.models import Account, Assistant
+from accounts.models import Assistant
 from tskr.exceptions import ApplicationError
 
 from .engine import ChatContext, Engine, EngineUsage
@@ -25,12 +25,12 @@ from .models import Chat, EngineCall
 logger = logging.getLogger("tskr.usage")
 
 
-def engine_call_record(*, account: Account, assistant: Assistant | None, chat: Chat | None = None, task=None,
+def engine_call_record(*, account_id: str, assistant: Assistant | None, chat: Chat | None = None, task=None,
                        model: str, usage: EngineUsage, latency_ms: int, outcome: str, tasks_created: int = 0,
                        error_code: str = "") -> EngineCall:
     """One row: a single INSERT, so it needs no transaction of its own."""
     return EngineCall.objects.create(
-        account=account, assistant=assistant, chat=chat, task=task, model=model[:100],
+        account_id=account_id, assistant=assistant, chat=chat, task=task, model=model[:100],
         input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
         cache_write_tokens=usage.cache_write_tokens, cache_read_tokens=usage.cache_read_tokens,
         latency_ms=latency_ms, outcome=outcome, tasks_created=tasks_created, error_code=error_code[:64])
@@ -39,8 +39,8 @@ def engine_call_record(*, account: Account, assistant: Assistant | None, chat: C
 class EngineCallRecorder:
     """Context manager recording the engine call made inside it (see the module docstring)."""
 
-    def __init__(self, *, account: Account, assistant: Assistant | None, chat: Chat | None = None, task=None):
-        self.account, self.assistant, self.chat, self.task = account, assistant, chat, task
+    def __init__(self, *, account_id: str, assistant: Assistant | None, chat: Chat | None = None, task=None):
+        self.account_id, self.assistant, self.chat, self.task = account_id, assistant, chat, task
         self.model: str | None = None
         self.usage = EngineUsage()
         self.latency_ms = 0
@@ -72,7 +72,7 @@ class EngineCallRecorder:
     def __exit__(self, exc_type, exc, traceback) -> None:
         if self.model is None:
             return
-        fields = dict(account=self.account, assistant=self.assistant, chat=self.chat, task=self.task,
+        fields = dict(account_id=self.account_id, assistant=self.assistant, chat=self.chat, task=self.task,
                       model=self.model, usage=self.usage, latency_ms=self.latency_ms)
         if exc is None and self.outcome is not None:
             engine_call_record(**fields, outcome=self.outcome, tasks_created=self.tasks_created)

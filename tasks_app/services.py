@@ -589,7 +589,7 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
         files = [dict(file) for file in files]
         engine = get_engine()
         context = _task_context(task, actor_user, message, files)
-        with EngineCallRecorder(account=task.account, assistant=_assistant_of(task), task=task) as call:
+        with EngineCallRecorder(account_id=task.account_id, assistant=_assistant_of(task), task=task) as call:
             result = call.run(engine, context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
             if not lock.extend():
                 raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",

@@ -40,7 +40,7 @@ def _memories_and_preferences(user: User, *, with_memories: bool) -> tuple[tuple
     """The user's newest memories ("title: content", trimmed), and the skill preferences stored on their
     identifiers (the primary one first; defaults filled in). Nothing stored: no preferences at all, so
     the prompt carries only what the user actually chose."""
-    account = user.account
+    account = user.account_id
     memories = tuple(f"{memory.title}: {memory.content}"[:MEMORY_CHARS]
                      for memory in memory_list(queryset=scoped(Memory, account=account, user=user))[:MEMORY_LIMIT]
                      ) if with_memories else ()
