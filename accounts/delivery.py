@@ -1,9 +1,12 @@
 """Delivering events to webhook endpoints, as the Standard Webhooks specification describes.
 
-Each delivery is claimed by a conditional UPDATE (`claimed_until`, a lease longer than the request
-timeout), sent, and its outcome recorded. A worker that dies mid-attempt leaves a claim that expires;
-the sweep then takes the delivery again. Receivers may therefore see an event twice (the same
-`webhook-id`), never zero times.
+A commit wakes the dispatcher (`manage.py deliver_webhooks --loop`, one Redis command), which fans new
+events out into deliveries and makes their attempts on a pool of threads; on the embedded default the
+attempts run in-process after the commit instead. Every attempt is made under a claim (`claimed_until`,
+a lease longer than an attempt can last), taken with the delivery's creation or by a conditional UPDATE,
+and its outcome recorded. A dispatcher that dies mid-attempt leaves a claim that expires; the sweep then
+takes the delivery again. Receivers may therefore see an event twice (the same `webhook-id`), never zero
+times.
 """
 import base64
 import hashlib
@@ -13,6 +16,10 @@ import logging
 import random
 import socket
 import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -20,9 +27,11 @@ import httpcore
 import httpx
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from tskr.redis_client import get_redis
 
 from .models import Event, Webhook, WebhookDelivery
 
@@ -129,22 +138,32 @@ def _http_client() -> httpx.Client:
 # -- fan-out ----------------------------------------------------------------------------------
 
 @transaction.atomic
-def event_dispatch(*, event_id: str, account_id: str) -> list[str]:
-    """Create one pending delivery per enabled endpoint of the account that wants this event type.
+def events_dispatch(*, limit: int = SWEEP_BATCH, event_ids: Sequence[str] | None = None
+                    ) -> tuple[int, list[WebhookDelivery]]:
+    """Fan undispatched events out into one delivery per enabled endpoint of their account that wants their
+    type; answer (events dispatched, the deliveries), each delivery claimed for the caller, with its
+    endpoint and event loaded, ready for `delivery_send`.
 
-    Claimed by a conditional UPDATE of `dispatched_at`, so the task and the sweep never both fan out.
+    Steps: lock up to `limit` undispatched events, oldest first (only `event_ids`, when given), skipping
+    those another dispatcher has locked; mark them dispatched; load their accounts' enabled endpoints in
+    one query; create every delivery in one INSERT, already claimed. A dispatcher that dies before its
+    attempts leaves claims that expire, and the sweep takes those deliveries.
     """
+    pending = Event.objects.select_for_update(skip_locked=True).filter(dispatched_at__isnull=True)
+    if event_ids is not None:
+        pending = pending.filter(id__in=event_ids)
+    events = list(pending.order_by("created_at")[:limit])
+    if not events:
+        return 0, []
     now = timezone.now()
-    if not Event.objects.filter(id=event_id, account_id=account_id, dispatched_at__isnull=True).update(
-            dispatched_at=now):
-        return []
-    event_type = Event.objects.filter(id=event_id).values_list("type", flat=True).get()
-    webhooks = [webhook for webhook in Webhook.objects.filter(account_id=account_id, enabled=True)
-                if webhook.receives(event_type)]
-    deliveries = [WebhookDelivery(account_id=account_id, webhook=webhook, event_id=event_id, next_attempt_at=now)
-                  for webhook in webhooks]
-    WebhookDelivery.objects.bulk_create(deliveries)
-    return [delivery.id for delivery in deliveries]
+    Event.objects.filter(id__in=[event.id for event in events]).update(dispatched_at=now)
+    endpoints = defaultdict(list)
+    for webhook in Webhook.objects.filter(account_id__in={event.account_id for event in events}, enabled=True):
+        endpoints[webhook.account_id].append(webhook)
+    deliveries = [WebhookDelivery(account_id=event.account_id, webhook=webhook, event=event, next_attempt_at=now,
+                                  claimed_until=now + claim_lease())
+                  for event in events for webhook in endpoints[event.account_id] if webhook.receives(event.type)]
+    return len(events), WebhookDelivery.objects.bulk_create(deliveries)
 
 
 # -- one attempt ------------------------------------------------------------------------------
@@ -153,6 +172,27 @@ def claim_lease() -> timedelta:
     """Longer than an attempt can last: the timeout bounds the connect, the send and each read, and the
     body read stops at the timeout overall, so three timeouts plus a margin for recording the outcome."""
     return timedelta(seconds=3 * settings.TSKR_WEBHOOK_TIMEOUT_SECONDS + 10)
+
+
+def _due(now: datetime):
+    return (WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+                                           webhook__enabled=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)))
+
+
+@transaction.atomic
+def deliveries_claim_due(*, limit: int = SWEEP_BATCH) -> list[WebhookDelivery]:
+    """Claim up to `limit` pending deliveries that are due and that no live worker holds (retries, replays,
+    those of dead workers), oldest due first, with their endpoint and event loaded for `delivery_send`.
+    Rows another dispatcher has locked are skipped, so concurrent dispatchers share the work."""
+    now = timezone.now()
+    deliveries = list(_due(now).select_for_update(skip_locked=True, of=("self",)).select_related("webhook", "event")
+                      .order_by("next_attempt_at")[:limit])
+    claimed_until = now + claim_lease()
+    WebhookDelivery.objects.filter(id__in=[delivery.id for delivery in deliveries]).update(claimed_until=claimed_until)
+    for delivery in deliveries:
+        delivery.claimed_until = claimed_until
+    return deliveries
 
 
 def _claim(delivery_id: str, account_id: str, now: datetime, *, force: bool) -> bool:
@@ -164,18 +204,23 @@ def _claim(delivery_id: str, account_id: str, now: datetime, *, force: bool) -> 
 
 
 def delivery_attempt(*, delivery_id: str, account_id: str, force: bool = False) -> WebhookDelivery | None:
-    """Send one due delivery and record the outcome; None when it was not due or another worker has it.
+    """Claim one due delivery (a conditional UPDATE) and send it; None when it was not due or another worker
+    has it. `force` sends a pending delivery that is not due yet, or whose endpoint is disabled (the test
+    endpoint)."""
+    if not _claim(delivery_id, account_id, timezone.now(), force=force):
+        return None
+    return delivery_send(WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id))
 
-    Steps: claim it (conditional UPDATE); sign the event's body with the endpoint's secret(s); POST it
-    without following redirects, reading at most RESPONSE_BODY_LIMIT bytes of the answer; record
-    success, or schedule the next attempt, or fail it after the last; disable the endpoint on 410 or
-    after TSKR_WEBHOOK_DISABLE_AFTER_DAYS of failures. `force` sends a pending delivery that is not due
-    yet, or whose endpoint is disabled (the test endpoint).
+
+def delivery_send(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Make one attempt of a delivery this process has claimed, its endpoint and event loaded, and record it.
+
+    Steps: sign the event's body with the endpoint's secret(s); POST it without following redirects,
+    reading at most RESPONSE_BODY_LIMIT bytes of the answer; record success, or schedule the next
+    attempt, or fail it after the last; disable the endpoint on 410 or after
+    TSKR_WEBHOOK_DISABLE_AFTER_DAYS of failures.
     """
     now = timezone.now()
-    if not _claim(delivery_id, account_id, now, force=force):
-        return None
-    delivery = WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id)
     webhook, event = delivery.webhook, delivery.event
     body = event_payload(event)
     timestamp = int(time.time())
@@ -285,32 +330,115 @@ def _note_failure(webhook: Webhook, *, now: datetime, gone: bool) -> None:
         logger.warning("webhook %s of account %s disabled: %s", webhook.id, webhook.account_id, reason)
 
 
-# -- the sweep --------------------------------------------------------------------------------
+# -- the sweep and the dispatcher -------------------------------------------------------------
 
-def deliveries_due(*, now: datetime, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
-    """(delivery id, account id) of pending deliveries that are due and that no live worker holds."""
-    return list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
-                                               webhook__enabled=True)
-                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                .order_by("next_attempt_at").values_list("id", "account_id")[:limit])
+def webhooks_sweep(*, submit: Callable[[WebhookDelivery], object] = delivery_send, limit: int = SWEEP_BATCH,
+                   expire: bool = True) -> dict:
+    """One pass: fan out undispatched events and hand their deliveries, then every due delivery (retries,
+    replays, those of dead workers), to `submit` (which sends at once, or queues on the dispatcher's
+    threads); with `expire`, drop events older than TSKR_EVENT_RETENTION_DAYS. Takes up to `limit` of each."""
+    dispatched, first = events_dispatch(limit=limit)
+    due = deliveries_claim_due(limit=max(0, limit - len(first)))
+    for delivery in first + due:
+        submit(delivery)
+    expired = _events_expire() if expire else 0
+    return {"dispatched": dispatched, "delivered": len(first) + len(due), "expired": expired}
 
 
-def webhooks_sweep(*, deliver) -> dict:
-    """One pass: fan out events whose dispatch was lost, hand every due delivery to `deliver(delivery_id,
-    account_id)` (inline, or a Celery enqueue), and drop events older than TSKR_EVENT_RETENTION_DAYS."""
-    now = timezone.now()
-    undispatched = list(Event.objects.filter(dispatched_at__isnull=True, created_at__lte=now)
-                        .order_by("created_at").values_list("id", "account_id")[:SWEEP_BATCH])
-    for event_id, account_id in undispatched:
-        event_dispatch(event_id=event_id, account_id=account_id)
-    due = deliveries_due(now=timezone.now())
-    for delivery_id, account_id in due:
-        deliver(delivery_id, account_id)
+def _events_expire() -> int:
     # In batches, so that a sweep after a long pause does not delete months of rows in one statement.
-    expired_ids = list(Event.objects.filter(created_at__lt=now - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS))
-                       .values_list("id", flat=True)[:EXPIRE_BATCH])
+    cutoff = timezone.now() - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS)
+    expired_ids = list(Event.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:EXPIRE_BATCH])
     Event.objects.filter(id__in=expired_ids).delete()
-    return {"dispatched": len(undispatched), "delivered": len(due), "expired": len(expired_ids)}
+    return len(expired_ids)
+
+
+def deliver_after_commit(*, event_id: str | None = None, delivery_ids: Sequence[str] = (), account_id: str) -> None:
+    """Start delivering what a transaction has just committed (an event, or deliveries queued again).
+
+    With TSKR_WEBHOOK_DELIVERY=dispatcher, one Redis command wakes the dispatcher, which takes them from
+    the database; the request pays nothing more. Inline (the embedded default), the attempts run here.
+    """
+    if settings.TSKR_WEBHOOK_DELIVERY == "dispatcher":
+        dispatcher_wake()
+        return
+    if event_id is not None:
+        for delivery in events_dispatch(event_ids=[event_id])[1]:
+            delivery_send(delivery)
+    for delivery_id in delivery_ids:
+        delivery_attempt(delivery_id=delivery_id, account_id=account_id)
+
+
+#: The Redis stream a commit appends to (trimmed to one entry: it only says "look now").
+WAKE_STREAM = "tskr:webhooks:wake"
+#: How long the dispatcher blocks on the stream at most: below the Redis client's socket timeout (2 s).
+WAKE_WAIT_SECONDS = 1.0
+
+
+def dispatcher_wake() -> None:
+    get_redis().xadd(WAKE_STREAM, {"at": time.time()}, maxlen=1, approximate=False)
+
+
+class _WakeUps:
+    """Waits for a commit's wake-up, or for `timeout` seconds; without Redis (the embedded default) it sleeps."""
+
+    def __init__(self):
+        self.redis = get_redis() if settings.REDIS_URL else None
+        # From the newest entry now: a wake-up sent while a pass runs ends the next wait at once.
+        newest = self.redis.xrevrange(WAKE_STREAM, count=1) if self.redis else []
+        self.last_id = newest[0][0] if newest else "0-0"
+
+    def wait(self, timeout: float) -> bool:
+        if self.redis is None:
+            time.sleep(max(timeout, 0.0))
+            return False
+        answer = self.redis.xread({WAKE_STREAM: self.last_id}, count=1,
+                                  block=max(1, int(min(max(timeout, 0.0), WAKE_WAIT_SECONDS) * 1000)))
+        if not answer:
+            return False
+        self.last_id = answer[0][1][-1][0]
+        return True
+
+
+def webhooks_dispatch_forever(*, threads: int, interval: float, report: Callable[[dict], None]) -> None:
+    """The dispatcher (`manage.py deliver_webhooks --loop`): a pass as soon as a commit wakes it, and at
+    least every `interval` seconds (due retries, claims of dead workers, events whose wake-up was lost,
+    expiry). Attempts run on `threads` threads, since an attempt mostly waits for its receiver; the
+    passes go on while they run, so a slow receiver holds the threads its attempts are on, not the pass.
+    At most two attempts per thread are claimed ahead: a backlog stays in the database, where other
+    dispatchers can take it."""
+    capacity = 2 * threads
+    in_flight: set[Future] = set()
+    wake_ups = _WakeUps()
+    next_sweep = 0.0
+    with ThreadPoolExecutor(threads, thread_name_prefix="webhooks") as pool:
+        while True:
+            in_flight = {future for future in in_flight if not future.done()}
+            if len(in_flight) >= capacity:
+                futures_wait(in_flight, timeout=interval, return_when=FIRST_COMPLETED)
+                continue
+            close_old_connections()
+            sweeping = time.monotonic() >= next_sweep
+            room = capacity - len(in_flight)
+            result = webhooks_sweep(submit=lambda delivery: in_flight.add(pool.submit(_send_on_thread, delivery)),
+                                    limit=room, expire=sweeping)
+            if sweeping:
+                next_sweep = time.monotonic() + interval
+            if any(result.values()):
+                report(result)
+            if result["delivered"] < room:  # else more may be waiting: go on at once
+                while not wake_ups.wait(next_sweep - time.monotonic()) and time.monotonic() < next_sweep:
+                    pass
+
+
+def _send_on_thread(delivery: WebhookDelivery) -> None:
+    """One attempt on a dispatcher thread, on that thread's database connection. An error is logged and the
+    delivery left claimed: when its lease ends, the sweep attempts it again."""
+    close_old_connections()
+    try:
+        delivery_send(delivery)
+    except Exception:
+        logger.exception("webhook delivery %s of account %s: the attempt failed", delivery.id, delivery.account_id)
 
 
 def oldest_due_age_seconds() -> float | None:

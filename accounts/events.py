@@ -2,33 +2,31 @@
 
 The event row is the outbox: written in the caller's transaction, it exists exactly when the change
 does (a rolled-back change emits nothing, a committed one is never lost). Emitting costs one INSERT on
-the write path; fanning the event out into one delivery per matching endpoint happens after commit, in
-the worker (`delivery.event_dispatch`), and the sweep dispatches any event whose enqueue was lost.
+the write path and, after commit, one Redis command waking the dispatcher, which fans the event out into
+one delivery per matching endpoint (`delivery.events_dispatch`); its periodic sweep dispatches any event
+whose wake-up was lost.
 """
+from functools import partial
+
 from django.db import transaction
 
+from .delivery import deliver_after_commit
 from .models import Event
 
 
 def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: dict | None = None) -> Event:
-    """Record `type` with `data` (the resource as the API returns it) and schedule its delivery on commit.
+    """Record `type` with `data` (the resource as the API returns it) and start its delivery on commit.
 
     `previous_attributes`, for updates, holds the changed fields' old values (as Stripe's and Plane's do).
     """
     if previous_attributes is not None:
         data = {**data, "previousAttributes": previous_attributes}
     event = Event.objects.create(account_id=account_id, type=type, data=data)
-    # robust: a broker that is down must not fail a request whose change is committed; the sweep delivers.
-    transaction.on_commit(lambda: _enqueue_dispatch(event.id, account_id), robust=True)
+    # robust: a Redis that is down must not fail a request whose change is committed; the sweep delivers.
+    transaction.on_commit(partial(deliver_after_commit, event_id=event.id, account_id=account_id), robust=True)
     return event
 
 
 def changed_attributes(before: dict, after: dict, *, ignore: tuple[str, ...] = ("updatedAt",)) -> dict:
     """The old values of the fields that differ between two API representations of one resource."""
     return {key: value for key, value in before.items() if key not in ignore and after.get(key) != value}
-
-
-def _enqueue_dispatch(event_id: str, account_id: str) -> None:
-    from .tasks import dispatch_event
-
-    dispatch_event.delay(event_id, account_id)

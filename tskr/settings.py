@@ -206,7 +206,6 @@ CELERY_BEAT_SCHEDULE = {
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
     "conversations-resend-queued-chat-jobs": {"task": "conversations.resend_queued_chat_jobs", "schedule": 60},
     "tskr-purge-idempotency-keys": {"task": "tskr.purge_idempotency_keys", "schedule": 3600},
-    "accounts-sweep-webhooks": {"task": "accounts.sweep_webhooks", "schedule": 10},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
 # new key; old keys keep decrypting until re-encrypted. Development derives one from SECRET_KEY.
@@ -224,6 +223,12 @@ TSKR_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("TSKR_WEBHOOK_SECRET_OVERLAP_HOURS",
 # Loopback, private and reserved targets (and plain http://) for development and tests only.
 TSKR_WEBHOOKS_ALLOW_PRIVATE = env_bool("TSKR_WEBHOOKS_ALLOW_PRIVATE", False)
 TSKR_EVENT_RETENTION_DAYS = env_int("TSKR_EVENT_RETENTION_DAYS", 30, minimum=1)
+# `dispatcher`: a commit wakes `manage.py deliver_webhooks --loop` through Redis (one command on the write
+# path). `inline`: the first attempts run in the committing process (the embedded default, no Redis).
+TSKR_WEBHOOK_DELIVERY = env_choice("TSKR_WEBHOOK_DELIVERY", "dispatcher" if REDIS_URL else "inline",
+                                   {"dispatcher", "inline"})
+if TSKR_WEBHOOK_DELIVERY == "dispatcher" and not REDIS_URL:
+    raise ImproperlyConfigured("TSKR_WEBHOOK_DELIVERY=dispatcher needs REDIS_URL (the dispatcher is woken through Redis)")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CertificateJWTAuthentication"],
