@@ -1,8 +1,8 @@
 """Delivering events to webhook endpoints, as the Standard Webhooks specification describes.
 
-A commit wakes the dispatcher (`manage.py deliver_webhooks --loop`, one Redis command), which fans new
-events out into deliveries and makes their attempts on a pool of threads; on the embedded default the
-attempts run in-process after the commit instead. Every attempt is made under a claim (`claimed_until`,
+A commit that wrote events wakes the dispatcher (`manage.py deliver_webhooks --loop`, through PostgreSQL's
+LISTEN/NOTIFY), which fans them out into deliveries and makes their attempts on a pool of threads; on the
+embedded default the attempts run in-process after the commit instead. Every attempt is made under a claim (`claimed_until`,
 a lease longer than an attempt can last), taken with the delivery's creation or by a conditional UPDATE,
 and its outcome recorded. A dispatcher that dies mid-attempt leaves a claim that expires; the sweep then
 takes the delivery again. Receivers may therefore see an event twice (the same `webhook-id`), never zero
@@ -21,17 +21,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from email.utils import parsedate_to_datetime
 
 import httpcore
 import httpx
 import orjson
+import psycopg
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-
-from tskr.redis_client import get_redis
 
 from .models import Event, Webhook, WebhookDelivery
 
@@ -353,15 +353,24 @@ def _events_expire() -> int:
     return len(expired_ids)
 
 
-def deliver_after_commit(*, event_id: str | None = None, delivery_ids: Sequence[str] = (), account_id: str) -> None:
-    """Start delivering what a transaction has just committed (an event, or deliveries queued again).
+def deliver_on_commit(*, account_id: str, event_id: str | None = None, delivery_ids: Sequence[str] = ()) -> None:
+    """Have what the current transaction writes (an event, or deliveries queued again) delivered once it
+    commits.
 
-    With TSKR_WEBHOOK_DELIVERY=dispatcher, one Redis command wakes the dispatcher, which takes them from
-    the database; the request pays nothing more. Inline (the embedded default), the attempts run here.
+    With TSKR_WEBHOOK_DELIVERY=dispatcher, PostgreSQL wakes the dispatcher at commit: for an event, the
+    events table's trigger (so emitting stays one statement); for deliveries, a NOTIFY sent now. Inline
+    (the embedded default), the attempts run in this process right after the commit.
     """
     if settings.TSKR_WEBHOOK_DELIVERY == "dispatcher":
-        dispatcher_wake()
+        if delivery_ids:
+            dispatcher_wake()
         return
+    # robust: an attempt that fails must not fail a request whose change is committed; the sweep retries.
+    transaction.on_commit(partial(_deliver_inline, account_id=account_id, event_id=event_id,
+                                  delivery_ids=delivery_ids), robust=True)
+
+
+def _deliver_inline(*, account_id: str, event_id: str | None, delivery_ids: Sequence[str]) -> None:
     if event_id is not None:
         for delivery in events_dispatch(event_ids=[event_id])[1]:
             delivery_send(delivery)
@@ -369,35 +378,50 @@ def deliver_after_commit(*, event_id: str | None = None, delivery_ids: Sequence[
         delivery_attempt(delivery_id=delivery_id, account_id=account_id)
 
 
-#: The Redis stream a commit appends to (trimmed to one entry: it only says "look now").
-WAKE_STREAM = "tskr:webhooks:wake"
-#: How long the dispatcher blocks on the stream at most: below the Redis client's socket timeout (2 s).
-WAKE_WAIT_SECONDS = 1.0
+#: The PostgreSQL channel the dispatcher LISTENs on (the events table's trigger notifies it too:
+#: migration 0005).
+WAKE_CHANNEL = "tskr_webhooks"
 
 
 def dispatcher_wake() -> None:
-    get_redis().xadd(WAKE_STREAM, {"at": time.time()}, maxlen=1, approximate=False)
+    """Wake the dispatcher when the current transaction commits (PostgreSQL delivers a NOTIFY only then,
+    and once per transaction however often it was sent)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
 
 
 class _WakeUps:
-    """Waits for a commit's wake-up, or for `timeout` seconds; without Redis (the embedded default) it sleeps."""
+    """Waits for a commit's NOTIFY, or for `timeout` seconds, on a connection of its own that LISTENs (made
+    before the first pass, so no commit between the two goes unheard). Without PostgreSQL it sleeps."""
 
     def __init__(self):
-        self.redis = get_redis() if settings.REDIS_URL else None
-        # From the newest entry now: a wake-up sent while a pass runs ends the next wait at once.
-        newest = self.redis.xrevrange(WAKE_STREAM, count=1) if self.redis else []
-        self.last_id = newest[0][0] if newest else "0-0"
+        self.listener = None
+        if connection.vendor == "postgresql":
+            self._listen()
+
+    def _listen(self) -> None:
+        self.listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        self.listener.execute(f"LISTEN {WAKE_CHANNEL}")
 
     def wait(self, timeout: float) -> bool:
-        if self.redis is None:
+        """Whether a wake-up came (or may have been missed: after reconnecting) before `timeout` ran out."""
+        if connection.vendor != "postgresql":
             time.sleep(max(timeout, 0.0))
             return False
-        answer = self.redis.xread({WAKE_STREAM: self.last_id}, count=1,
-                                  block=max(1, int(min(max(timeout, 0.0), WAKE_WAIT_SECONDS) * 1000)))
-        if not answer:
-            return False
-        self.last_id = answer[0][1][-1][0]
-        return True
+        try:
+            if self.listener is None or self.listener.closed:
+                self._listen()
+                return True
+            if not any(True for _ in self.listener.notifies(timeout=max(timeout, 0.0), stop_after=1)):
+                return False
+            for _ in self.listener.notifies(timeout=0):  # the others sent during the same pass: one pass serves all
+                pass
+            return True
+        except psycopg.Error:
+            if self.listener is not None:
+                self.listener.close()
+            self.listener = None
+            raise
 
 
 def webhooks_dispatch_forever(*, threads: int, interval: float, report: Callable[[dict], None]) -> None:
@@ -420,15 +444,20 @@ def webhooks_dispatch_forever(*, threads: int, interval: float, report: Callable
             close_old_connections()
             sweeping = time.monotonic() >= next_sweep
             room = capacity - len(in_flight)
-            result = webhooks_sweep(submit=lambda delivery: in_flight.add(pool.submit(_send_on_thread, delivery)),
-                                    limit=room, expire=sweeping)
-            if sweeping:
-                next_sweep = time.monotonic() + interval
-            if any(result.values()):
-                report(result)
-            if result["delivered"] < room:  # else more may be waiting: go on at once
-                while not wake_ups.wait(next_sweep - time.monotonic()) and time.monotonic() < next_sweep:
-                    pass
+            try:
+                result = webhooks_sweep(submit=lambda delivery: in_flight.add(pool.submit(_send_on_thread, delivery)),
+                                        limit=room, expire=sweeping)
+                if sweeping:
+                    next_sweep = time.monotonic() + interval
+                if any(result.values()):
+                    report(result)
+                if result["delivered"] < room:  # else more may be waiting: go on at once
+                    while not wake_ups.wait(next_sweep - time.monotonic()) and time.monotonic() < next_sweep:
+                        pass
+            except (DatabaseError, psycopg.Error):
+                # PostgreSQL unreachable for a moment: try again after a pause rather than exit.
+                logger.exception("webhook dispatcher: pass failed; trying again in %s s", interval)
+                time.sleep(interval)
 
 
 def _send_on_thread(delivery: WebhookDelivery) -> None:

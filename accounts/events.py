@@ -2,15 +2,11 @@
 
 The event row is the outbox: written in the caller's transaction, it exists exactly when the change
 does (a rolled-back change emits nothing, a committed one is never lost). Emitting costs one INSERT on
-the write path and, after commit, one Redis command waking the dispatcher, which fans the event out into
-one delivery per matching endpoint (`delivery.events_dispatch`); its periodic sweep dispatches any event
-whose wake-up was lost.
+the write path: on PostgreSQL a trigger on the events table wakes the dispatcher at commit, which fans
+the event out into one delivery per matching endpoint (`delivery.events_dispatch`); its periodic sweep
+dispatches any event whose wake-up was missed.
 """
-from functools import partial
-
-from django.db import transaction
-
-from .delivery import deliver_after_commit
+from .delivery import deliver_on_commit
 from .models import Event
 
 
@@ -22,8 +18,7 @@ def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: d
     if previous_attributes is not None:
         data = {**data, "previousAttributes": previous_attributes}
     event = Event.objects.create(account_id=account_id, type=type, data=data)
-    # robust: a Redis that is down must not fail a request whose change is committed; the sweep delivers.
-    transaction.on_commit(partial(deliver_after_commit, event_id=event.id, account_id=account_id), robust=True)
+    deliver_on_commit(account_id=account_id, event_id=event.id)
     return event
 
 

@@ -2,7 +2,6 @@
 import base64
 import secrets
 from datetime import datetime, timedelta
-from functools import partial
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,7 +16,7 @@ from tskr.services import model_update
 
 from . import hooks
 from .authentication import certificate_cache, forget_cached_user
-from .delivery import AddressRefused, deliver_after_commit, url_check
+from .delivery import AddressRefused, deliver_on_commit, url_check
 from .models import Account, Assistant, Certificate, Event, EventType, User, Webhook, WebhookDelivery
 
 
@@ -259,8 +258,7 @@ def webhook_test(*, webhook: Webhook) -> WebhookDelivery:
 
 def _enqueue_deliveries(deliveries: list[WebhookDelivery]) -> None:
     if deliveries:
-        transaction.on_commit(partial(deliver_after_commit, delivery_ids=[delivery.id for delivery in deliveries],
-                                      account_id=deliveries[0].account_id), robust=True)
+        deliver_on_commit(account_id=deliveries[0].account_id, delivery_ids=[delivery.id for delivery in deliveries])
 
 
 @transaction.atomic

@@ -223,12 +223,14 @@ TSKR_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("TSKR_WEBHOOK_SECRET_OVERLAP_HOURS",
 # Loopback, private and reserved targets (and plain http://) for development and tests only.
 TSKR_WEBHOOKS_ALLOW_PRIVATE = env_bool("TSKR_WEBHOOKS_ALLOW_PRIVATE", False)
 TSKR_EVENT_RETENTION_DAYS = env_int("TSKR_EVENT_RETENTION_DAYS", 30, minimum=1)
-# `dispatcher`: a commit wakes `manage.py deliver_webhooks --loop` through Redis (one command on the write
-# path). `inline`: the first attempts run in the committing process (the embedded default, no Redis).
-TSKR_WEBHOOK_DELIVERY = env_choice("TSKR_WEBHOOK_DELIVERY", "dispatcher" if REDIS_URL else "inline",
+# `dispatcher`: a commit that wrote events wakes `manage.py deliver_webhooks --loop` through PostgreSQL's
+# LISTEN/NOTIFY (nothing more on the write path). `inline`: the first attempts run in the committing
+# process (the embedded default, SQLite).
+_postgresql = _database["ENGINE"] == "django.db.backends.postgresql"
+TSKR_WEBHOOK_DELIVERY = env_choice("TSKR_WEBHOOK_DELIVERY", "dispatcher" if _postgresql else "inline",
                                    {"dispatcher", "inline"})
-if TSKR_WEBHOOK_DELIVERY == "dispatcher" and not REDIS_URL:
-    raise ImproperlyConfigured("TSKR_WEBHOOK_DELIVERY=dispatcher needs REDIS_URL (the dispatcher is woken through Redis)")
+if TSKR_WEBHOOK_DELIVERY == "dispatcher" and not _postgresql:
+    raise ImproperlyConfigured("TSKR_WEBHOOK_DELIVERY=dispatcher needs PostgreSQL (its NOTIFY wakes the dispatcher)")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CertificateJWTAuthentication"],

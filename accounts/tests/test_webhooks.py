@@ -12,10 +12,9 @@ from django.test import Client
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from accounts.delivery import WAKE_STREAM, webhooks_sweep
+from accounts.delivery import webhooks_sweep
 from accounts.events import event_emit
 from accounts.models import Event, EventType, Webhook, WebhookDelivery
-from tskr.redis_client import get_redis
 
 from .webhook_receiver import Answer
 
@@ -300,25 +299,6 @@ def test_delivery_starts_on_commit_in_process_on_the_embedded_default(manager, r
     assert len(callbacks) == 1
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event.id]
     assert WebhookDelivery.objects.get().status == "succeeded"
-
-
-def test_emitting_costs_one_insert_and_after_commit_one_redis_command(manager, receiver, settings,
-                                                                     django_assert_num_queries,
-                                                                     django_capture_on_commit_callbacks):
-    if not settings.REDIS_URL:
-        pytest.skip("the dispatcher is woken through Redis")
-    settings.TSKR_WEBHOOK_DELIVERY = "dispatcher"
-    create_webhook(manager, receiver.url)
-    redis = get_redis()
-    before = redis.xrevrange(WAKE_STREAM, count=1)
-    # INSERT of the event; after commit, no query: the dispatcher fans it out.
-    with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True) as callbacks:
-        emit_task_event(manager.account)
-    assert len(callbacks) == 1
-    woken = redis.xrevrange(WAKE_STREAM, count=1)
-    assert woken and woken != before and redis.xlen(WAKE_STREAM) == 1  # one entry, however many commits
-    assert WebhookDelivery.objects.count() == 0 and Event.objects.get().dispatched_at is None
-    assert receiver.requests == []
 
 
 def test_a_delivery_whose_worker_died_mid_attempt_is_taken_by_the_sweep_after_its_lease(manager, receiver):

@@ -1,15 +1,16 @@
-"""The real dispatcher process (`manage.py deliver_webhooks --loop`) on the test database and Redis: woken by
-commits, attempts on threads, and killed mid-delivery without losing the event."""
+"""The real dispatcher process (`manage.py deliver_webhooks --loop`) on the test database: woken by commits
+through PostgreSQL's NOTIFY, attempts on threads, and killed mid-delivery without losing the event."""
 import signal
 import sys
 import time
 from contextlib import contextmanager
 
 import pytest
-from django.conf import settings
-from django.db import transaction
+import psycopg
+from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.delivery import WAKE_CHANNEL
 from accounts.events import event_emit
 from accounts.models import EventType, WebhookDelivery
 from tskr.testing import running_process, subprocess_env
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @contextmanager
 def running_dispatcher(*, interval: float = 60.0, threads: int = 4, **env):
     """The dispatcher with a long sweep interval, so that only a commit's wake-up makes it deliver at once."""
-    if not settings.REDIS_URL:
-        pytest.skip("the dispatcher is woken through Redis")
+    if connection.vendor != "postgresql":
+        pytest.skip("the dispatcher is woken by PostgreSQL's NOTIFY")
     command = [sys.executable, "manage.py", "deliver_webhooks", "--loop", "--interval", str(interval),
                "--threads", str(threads)]
     with running_process(command, ready=lambda output: b"dispatcher ready" in output,
@@ -46,6 +47,25 @@ def eventually(condition, within: float) -> bool:
 
 def arrived(receiver, count: int, within: float) -> bool:
     return eventually(lambda: len(receiver.requests) >= count, within)
+
+
+def test_emitting_is_one_insert_whose_commit_notifies_the_dispatcher(manager, receiver, django_assert_num_queries):
+    if connection.vendor != "postgresql":
+        pytest.skip("the dispatcher is woken by PostgreSQL's NOTIFY")
+    create_webhook(manager, receiver.url)
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listener:
+        listener.execute(f"LISTEN {WAKE_CHANNEL}")
+        # BEGIN, one INSERT per event, COMMIT: nothing else, nor anything after the commit.
+        with django_assert_num_queries(4), transaction.atomic():
+            event_emit(account_id=manager.account.id, type=EventType.TASK_CREATED, data={"id": "task_1"})
+            event_emit(account_id=manager.account.id, type=EventType.TASK_UPDATED, data={"id": "task_1"})
+            assert list(listener.notifies(timeout=0.3)) == []  # not before the commit
+        assert len(list(listener.notifies(timeout=2))) == 1  # once per transaction
+        with transaction.atomic():
+            event_emit(account_id=manager.account.id, type=EventType.TASK_CREATED, data={"id": "task_2"})
+            transaction.set_rollback(True)
+        assert list(listener.notifies(timeout=0.3)) == []  # a rolled-back change wakes nobody
+    assert receiver.requests == [] and WebhookDelivery.objects.count() == 0
 
 
 def test_a_commit_wakes_the_dispatcher_which_delivers_at_once(manager, receiver):
