@@ -301,7 +301,10 @@ def _record(delivery: WebhookDelivery, webhook: Webhook, *, now: datetime, statu
     succeeded = status_code is not None and 200 <= status_code < 300
     if succeeded:
         delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.SUCCEEDED, None
-        Webhook.objects.filter(id=webhook.id, failing_since__isnull=False).update(failing_since=None)
+        # Only when the endpoint, as loaded with the claim, was failing: most successes then cost no UPDATE
+        # of the endpoint. A failure recorded since that load is cleared by the endpoint's next success.
+        if webhook.failing_since is not None:
+            Webhook.objects.filter(id=webhook.id, failing_since__isnull=False).update(failing_since=None)
     else:
         delay = None if status_code == 410 else next_delay(attempts=delivery.attempts, status_code=status_code,
                                                           retry_after=retry_after)
@@ -438,7 +441,7 @@ def webhooks_dispatch_forever(*, threads: int, interval: float, report: Callable
     with ThreadPoolExecutor(threads, thread_name_prefix="webhooks") as pool:
         while True:
             in_flight = {future for future in in_flight if not future.done()}
-            if len(in_flight) >= capacity:
+            if len(in_flight) > threads:  # refill once a thread's worth is free: claims in batches, not one by one
                 futures_wait(in_flight, timeout=interval, return_when=FIRST_COMPLETED)
                 continue
             close_old_connections()
