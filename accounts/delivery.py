@@ -1,12 +1,12 @@
 """Delivering events to webhook endpoints, as the Standard Webhooks specification describes.
 
-A commit that wrote events wakes the dispatcher (`manage.py deliver_webhooks --loop`, through PostgreSQL's
-LISTEN/NOTIFY), which fans them out into deliveries and makes their attempts on a pool of threads; on the
-embedded default the attempts run in-process after the commit instead. Every attempt is made under a claim (`claimed_until`,
-a lease longer than an attempt can last), taken with the delivery's creation or by a conditional UPDATE,
-and its outcome recorded. A dispatcher that dies mid-attempt leaves a claim that expires; the sweep then
-takes the delivery again. Receivers may therefore see an event twice (the same `webhook-id`), never zero
-times.
+A commit that wrote events wakes the dispatcher (`manage.py deliver_webhooks --loop`, through
+PostgreSQL's LISTEN/NOTIFY), which fans them out into deliveries and makes their attempts on a pool of
+threads; on the embedded default the attempts run in-process after the commit instead. Every attempt is
+made under a claim (`claimed_until`, a lease longer than an attempt can last), taken with the delivery's
+creation or by a conditional UPDATE, and its outcome recorded. A dispatcher that dies mid-attempt leaves
+a claim that expires; the sweep then takes the delivery again. Receivers may therefore see an event
+twice (the same `webhook-id`), never zero times.
 """
 import base64
 import hashlib
@@ -209,10 +209,10 @@ def delivery_attempt(*, delivery_id: str, account_id: str, force: bool = False) 
     endpoint)."""
     if not _claim(delivery_id, account_id, timezone.now(), force=force):
         return None
-    return delivery_send(WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id))
+    return delivery_send(delivery=WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id))
 
 
-def delivery_send(delivery: WebhookDelivery) -> WebhookDelivery:
+def delivery_send(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Make one attempt of a delivery this process has claimed, its endpoint and event loaded, and record it.
 
     Steps: sign the event's body with the endpoint's secret(s); POST it without following redirects,
@@ -335,15 +335,19 @@ def _note_failure(webhook: Webhook, *, now: datetime, gone: bool) -> None:
 
 # -- the sweep and the dispatcher -------------------------------------------------------------
 
-def webhooks_sweep(*, submit: Callable[[WebhookDelivery], object] = delivery_send, limit: int = SWEEP_BATCH,
+def webhooks_sweep(*, submit: Callable[[WebhookDelivery], object] | None = None, limit: int = SWEEP_BATCH,
                    expire: bool = True) -> dict:
     """One pass: fan out undispatched events and hand their deliveries, then every due delivery (retries,
-    replays, those of dead workers), to `submit` (which sends at once, or queues on the dispatcher's
-    threads); with `expire`, drop events older than TSKR_EVENT_RETENTION_DAYS. Takes up to `limit` of each."""
+    replays, those of dead workers), to `submit` (the dispatcher queues them on its threads; by default
+    they are sent in turn, here); with `expire`, drop events older than TSKR_EVENT_RETENTION_DAYS. Takes
+    up to `limit` of each."""
     dispatched, first = events_dispatch(limit=limit)
     due = deliveries_claim_due(limit=max(0, limit - len(first)))
     for delivery in first + due:
-        submit(delivery)
+        if submit is None:
+            delivery_send(delivery=delivery)
+        else:
+            submit(delivery)
     expired = _events_expire() if expire else 0
     return {"dispatched": dispatched, "delivered": len(first) + len(due), "expired": expired}
 
@@ -376,7 +380,7 @@ def deliver_on_commit(*, account_id: str, event_id: str | None = None, delivery_
 def _deliver_inline(*, account_id: str, event_id: str | None, delivery_ids: Sequence[str]) -> None:
     if event_id is not None:
         for delivery in events_dispatch(event_ids=[event_id])[1]:
-            delivery_send(delivery)
+            delivery_send(delivery=delivery)
     for delivery_id in delivery_ids:
         delivery_attempt(delivery_id=delivery_id, account_id=account_id)
 
@@ -468,7 +472,7 @@ def _send_on_thread(delivery: WebhookDelivery) -> None:
     delivery left claimed: when its lease ends, the sweep attempts it again."""
     close_old_connections()
     try:
-        delivery_send(delivery)
+        delivery_send(delivery=delivery)
     except Exception:
         logger.exception("webhook delivery %s of account %s: the attempt failed", delivery.id, delivery.account_id)
 

@@ -4,9 +4,10 @@ import signal
 import sys
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
-import pytest
 import psycopg
+import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -78,6 +79,18 @@ def test_a_commit_wakes_the_dispatcher_which_delivers_at_once(manager, receiver)
         assert arrived(receiver, 2, within=3), "the commit did not wake the dispatcher"
         assert eventually(lambda: WebhookDelivery.objects.filter(status="succeeded").count() == 2, within=3)
     assert receiver.requests[1].headers["webhook-id"] == second.id
+
+
+def test_a_replay_wakes_the_dispatcher(manager, receiver):
+    webhook = create_webhook(manager, receiver.url)
+    with running_dispatcher(interval=60):
+        first = emit_committed(manager.account, "task_1")
+        assert arrived(receiver, 1, within=10), "the dispatcher never delivered"
+        response = manager.client.post(f"/webhooks/{webhook['id']}/replay",
+                                       {"since": (timezone.now() - timedelta(hours=1)).isoformat()})
+        assert response.status_code == 200 and response.json()["replayed"] == 1
+        assert arrived(receiver, 2, within=3), "the replay did not wake the dispatcher"
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [first.id, first.id]
 
 
 def test_a_slow_receiver_does_not_hold_back_another_endpoints_delivery(manager, receiver):
