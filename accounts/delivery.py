@@ -1,9 +1,12 @@
 """Delivering events to webhook endpoints, as the Standard Webhooks specification describes.
 
-Each delivery is claimed by a conditional UPDATE (`claimed_until`, a lease longer than the request
-timeout), sent, and its outcome recorded. A worker that dies mid-attempt leaves a claim that expires;
-the sweep then takes the delivery again. Receivers may therefore see an event twice (the same
-`webhook-id`), never zero times.
+A commit that wrote events wakes the dispatcher (`manage.py deliver_webhooks --loop`, through
+PostgreSQL's LISTEN/NOTIFY), which fans them out into deliveries and makes their attempts on a pool of
+threads; on the embedded default the attempts run in-process after the commit instead. Every attempt is
+made under a claim (`claimed_until`, a lease longer than an attempt can last), taken with the delivery's
+creation or by a conditional UPDATE, and its outcome recorded. A dispatcher that dies mid-attempt leaves
+a claim that expires; the sweep then takes the delivery again. Receivers may therefore see an event
+twice (the same `webhook-id`), never zero times.
 """
 import base64
 import hashlib
@@ -13,14 +16,20 @@ import logging
 import random
 import socket
 import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from email.utils import parsedate_to_datetime
 
 import httpcore
 import httpx
 import orjson
+import psycopg
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -129,22 +138,32 @@ def _http_client() -> httpx.Client:
 # -- fan-out ----------------------------------------------------------------------------------
 
 @transaction.atomic
-def event_dispatch(*, event_id: str, account_id: str) -> list[str]:
-    """Create one pending delivery per enabled endpoint of the account that wants this event type.
+def events_dispatch(*, limit: int = SWEEP_BATCH, event_ids: Sequence[str] | None = None
+                    ) -> tuple[int, list[WebhookDelivery]]:
+    """Fan undispatched events out into one delivery per enabled endpoint of their account that wants their
+    type; answer (events dispatched, the deliveries), each delivery claimed for the caller, with its
+    endpoint and event loaded, ready for `delivery_send`.
 
-    Claimed by a conditional UPDATE of `dispatched_at`, so the task and the sweep never both fan out.
+    Steps: lock up to `limit` undispatched events, oldest first (only `event_ids`, when given), skipping
+    those another dispatcher has locked; mark them dispatched; load their accounts' enabled endpoints in
+    one query; create every delivery in one INSERT, already claimed. A dispatcher that dies before its
+    attempts leaves claims that expire, and the sweep takes those deliveries.
     """
+    pending = Event.objects.select_for_update(skip_locked=True).filter(dispatched_at__isnull=True)
+    if event_ids is not None:
+        pending = pending.filter(id__in=event_ids)
+    events = list(pending.order_by("created_at")[:limit])
+    if not events:
+        return 0, []
     now = timezone.now()
-    if not Event.objects.filter(id=event_id, account_id=account_id, dispatched_at__isnull=True).update(
-            dispatched_at=now):
-        return []
-    event_type = Event.objects.filter(id=event_id).values_list("type", flat=True).get()
-    webhooks = [webhook for webhook in Webhook.objects.filter(account_id=account_id, enabled=True)
-                if webhook.receives(event_type)]
-    deliveries = [WebhookDelivery(account_id=account_id, webhook=webhook, event_id=event_id, next_attempt_at=now)
-                  for webhook in webhooks]
-    WebhookDelivery.objects.bulk_create(deliveries)
-    return [delivery.id for delivery in deliveries]
+    Event.objects.filter(id__in=[event.id for event in events]).update(dispatched_at=now)
+    endpoints = defaultdict(list)
+    for webhook in Webhook.objects.filter(account_id__in={event.account_id for event in events}, enabled=True):
+        endpoints[webhook.account_id].append(webhook)
+    deliveries = [WebhookDelivery(account_id=event.account_id, webhook=webhook, event=event, next_attempt_at=now,
+                                  claimed_until=now + claim_lease())
+                  for event in events for webhook in endpoints[event.account_id] if webhook.receives(event.type)]
+    return len(events), WebhookDelivery.objects.bulk_create(deliveries)
 
 
 # -- one attempt ------------------------------------------------------------------------------
@@ -153,6 +172,27 @@ def claim_lease() -> timedelta:
     """Longer than an attempt can last: the timeout bounds the connect, the send and each read, and the
     body read stops at the timeout overall, so three timeouts plus a margin for recording the outcome."""
     return timedelta(seconds=3 * settings.TSKR_WEBHOOK_TIMEOUT_SECONDS + 10)
+
+
+def _due(now: datetime):
+    return (WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+                                           webhook__enabled=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)))
+
+
+@transaction.atomic
+def deliveries_claim_due(*, limit: int = SWEEP_BATCH) -> list[WebhookDelivery]:
+    """Claim up to `limit` pending deliveries that are due and that no live worker holds (retries, replays,
+    those of dead workers), oldest due first, with their endpoint and event loaded for `delivery_send`.
+    Rows another dispatcher has locked are skipped, so concurrent dispatchers share the work."""
+    now = timezone.now()
+    deliveries = list(_due(now).select_for_update(skip_locked=True, of=("self",)).select_related("webhook", "event")
+                      .order_by("next_attempt_at")[:limit])
+    claimed_until = now + claim_lease()
+    WebhookDelivery.objects.filter(id__in=[delivery.id for delivery in deliveries]).update(claimed_until=claimed_until)
+    for delivery in deliveries:
+        delivery.claimed_until = claimed_until
+    return deliveries
 
 
 def _claim(delivery_id: str, account_id: str, now: datetime, *, force: bool) -> bool:
@@ -164,18 +204,23 @@ def _claim(delivery_id: str, account_id: str, now: datetime, *, force: bool) -> 
 
 
 def delivery_attempt(*, delivery_id: str, account_id: str, force: bool = False) -> WebhookDelivery | None:
-    """Send one due delivery and record the outcome; None when it was not due or another worker has it.
+    """Claim one due delivery (a conditional UPDATE) and send it; None when it was not due or another worker
+    has it. `force` sends a pending delivery that is not due yet, or whose endpoint is disabled (the test
+    endpoint)."""
+    if not _claim(delivery_id, account_id, timezone.now(), force=force):
+        return None
+    return delivery_send(delivery=WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id))
 
-    Steps: claim it (conditional UPDATE); sign the event's body with the endpoint's secret(s); POST it
-    without following redirects, reading at most RESPONSE_BODY_LIMIT bytes of the answer; record
-    success, or schedule the next attempt, or fail it after the last; disable the endpoint on 410 or
-    after TSKR_WEBHOOK_DISABLE_AFTER_DAYS of failures. `force` sends a pending delivery that is not due
-    yet, or whose endpoint is disabled (the test endpoint).
+
+def delivery_send(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Make one attempt of a delivery this process has claimed, its endpoint and event loaded, and record it.
+
+    Steps: sign the event's body with the endpoint's secret(s); POST it without following redirects,
+    reading at most RESPONSE_BODY_LIMIT bytes of the answer; record success, or schedule the next
+    attempt, or fail it after the last; disable the endpoint on 410 or after
+    TSKR_WEBHOOK_DISABLE_AFTER_DAYS of failures.
     """
     now = timezone.now()
-    if not _claim(delivery_id, account_id, now, force=force):
-        return None
-    delivery = WebhookDelivery.objects.select_related("webhook", "event").get(id=delivery_id)
     webhook, event = delivery.webhook, delivery.event
     body = event_payload(event)
     timestamp = int(time.time())
@@ -256,7 +301,10 @@ def _record(delivery: WebhookDelivery, webhook: Webhook, *, now: datetime, statu
     succeeded = status_code is not None and 200 <= status_code < 300
     if succeeded:
         delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.SUCCEEDED, None
-        Webhook.objects.filter(id=webhook.id, failing_since__isnull=False).update(failing_since=None)
+        # Only when the endpoint, as loaded with the claim, was failing: most successes then cost no UPDATE
+        # of the endpoint. A failure recorded since that load is cleared by the endpoint's next success.
+        if webhook.failing_since is not None:
+            Webhook.objects.filter(id=webhook.id, failing_since__isnull=False).update(failing_since=None)
     else:
         delay = None if status_code == 410 else next_delay(attempts=delivery.attempts, status_code=status_code,
                                                           retry_after=retry_after)
@@ -285,32 +333,148 @@ def _note_failure(webhook: Webhook, *, now: datetime, gone: bool) -> None:
         logger.warning("webhook %s of account %s disabled: %s", webhook.id, webhook.account_id, reason)
 
 
-# -- the sweep --------------------------------------------------------------------------------
+# -- the sweep and the dispatcher -------------------------------------------------------------
 
-def deliveries_due(*, now: datetime, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
-    """(delivery id, account id) of pending deliveries that are due and that no live worker holds."""
-    return list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
-                                               webhook__enabled=True)
-                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                .order_by("next_attempt_at").values_list("id", "account_id")[:limit])
+def webhooks_sweep(*, submit: Callable[[WebhookDelivery], object] | None = None, limit: int = SWEEP_BATCH,
+                   expire: bool = True) -> dict:
+    """One pass: fan out undispatched events and hand their deliveries, then every due delivery (retries,
+    replays, those of dead workers), to `submit` (the dispatcher queues them on its threads; by default
+    they are sent in turn, here); with `expire`, drop events older than TSKR_EVENT_RETENTION_DAYS. Takes
+    up to `limit` of each."""
+    dispatched, first = events_dispatch(limit=limit)
+    due = deliveries_claim_due(limit=max(0, limit - len(first)))
+    for delivery in first + due:
+        if submit is None:
+            delivery_send(delivery=delivery)
+        else:
+            submit(delivery)
+    expired = _events_expire() if expire else 0
+    return {"dispatched": dispatched, "delivered": len(first) + len(due), "expired": expired}
 
 
-def webhooks_sweep(*, deliver) -> dict:
-    """One pass: fan out events whose dispatch was lost, hand every due delivery to `deliver(delivery_id,
-    account_id)` (inline, or a Celery enqueue), and drop events older than TSKR_EVENT_RETENTION_DAYS."""
-    now = timezone.now()
-    undispatched = list(Event.objects.filter(dispatched_at__isnull=True, created_at__lte=now)
-                        .order_by("created_at").values_list("id", "account_id")[:SWEEP_BATCH])
-    for event_id, account_id in undispatched:
-        event_dispatch(event_id=event_id, account_id=account_id)
-    due = deliveries_due(now=timezone.now())
-    for delivery_id, account_id in due:
-        deliver(delivery_id, account_id)
+def _events_expire() -> int:
     # In batches, so that a sweep after a long pause does not delete months of rows in one statement.
-    expired_ids = list(Event.objects.filter(created_at__lt=now - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS))
-                       .values_list("id", flat=True)[:EXPIRE_BATCH])
+    cutoff = timezone.now() - timedelta(days=settings.TSKR_EVENT_RETENTION_DAYS)
+    expired_ids = list(Event.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:EXPIRE_BATCH])
     Event.objects.filter(id__in=expired_ids).delete()
-    return {"dispatched": len(undispatched), "delivered": len(due), "expired": len(expired_ids)}
+    return len(expired_ids)
+
+
+def deliver_on_commit(*, account_id: str, event_id: str | None = None, delivery_ids: Sequence[str] = ()) -> None:
+    """Have what the current transaction writes (an event, or deliveries queued again) delivered once it
+    commits.
+
+    With TSKR_WEBHOOK_DELIVERY=dispatcher, PostgreSQL wakes the dispatcher at commit: for an event, the
+    events table's trigger (so emitting stays one statement); for deliveries, a NOTIFY sent now. Inline
+    (the embedded default), the attempts run in this process right after the commit.
+    """
+    if settings.TSKR_WEBHOOK_DELIVERY == "dispatcher":
+        if delivery_ids:
+            dispatcher_wake()
+        return
+    # robust: an attempt that fails must not fail a request whose change is committed; the sweep retries.
+    transaction.on_commit(partial(_deliver_inline, account_id=account_id, event_id=event_id,
+                                  delivery_ids=delivery_ids), robust=True)
+
+
+def _deliver_inline(*, account_id: str, event_id: str | None, delivery_ids: Sequence[str]) -> None:
+    if event_id is not None:
+        for delivery in events_dispatch(event_ids=[event_id])[1]:
+            delivery_send(delivery=delivery)
+    for delivery_id in delivery_ids:
+        delivery_attempt(delivery_id=delivery_id, account_id=account_id)
+
+
+#: The PostgreSQL channel the dispatcher LISTENs on (the events table's trigger notifies it too:
+#: migration 0005).
+WAKE_CHANNEL = "tskr_webhooks"
+
+
+def dispatcher_wake() -> None:
+    """Wake the dispatcher when the current transaction commits (PostgreSQL delivers a NOTIFY only then,
+    and once per transaction however often it was sent)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+
+
+class _WakeUps:
+    """Waits for a commit's NOTIFY, or for `timeout` seconds, on a connection of its own that LISTENs (made
+    before the first pass, so no commit between the two goes unheard). Without PostgreSQL it sleeps."""
+
+    def __init__(self):
+        self.listener = None
+        if connection.vendor == "postgresql":
+            self._listen()
+
+    def _listen(self) -> None:
+        self.listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        self.listener.execute(f"LISTEN {WAKE_CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """Whether a wake-up came (or may have been missed: after reconnecting) before `timeout` ran out."""
+        if connection.vendor != "postgresql":
+            time.sleep(max(timeout, 0.0))
+            return False
+        try:
+            if self.listener is None or self.listener.closed:
+                self._listen()
+                return True
+            if not any(True for _ in self.listener.notifies(timeout=max(timeout, 0.0), stop_after=1)):
+                return False
+            for _ in self.listener.notifies(timeout=0):  # the others sent during the same pass: one pass serves all
+                pass
+            return True
+        except psycopg.Error:
+            if self.listener is not None:
+                self.listener.close()
+            self.listener = None
+            raise
+
+
+def webhooks_dispatch_forever(*, threads: int, interval: float, report: Callable[[dict], None]) -> None:
+    """The dispatcher (`manage.py deliver_webhooks --loop`): a pass as soon as a commit wakes it, and at
+    least every `interval` seconds (due retries, claims of dead workers, events whose wake-up was lost,
+    expiry). Attempts run on `threads` threads, since an attempt mostly waits for its receiver; the
+    passes go on while they run, so a slow receiver holds the threads its attempts are on, not the pass.
+    At most two attempts per thread are claimed ahead: a backlog stays in the database, where other
+    dispatchers can take it."""
+    capacity = 2 * threads
+    in_flight: set[Future] = set()
+    wake_ups = _WakeUps()
+    next_sweep = 0.0
+    with ThreadPoolExecutor(threads, thread_name_prefix="webhooks") as pool:
+        while True:
+            in_flight = {future for future in in_flight if not future.done()}
+            if len(in_flight) > threads:  # refill once a thread's worth is free: claims in batches, not one by one
+                futures_wait(in_flight, timeout=interval, return_when=FIRST_COMPLETED)
+                continue
+            close_old_connections()
+            sweeping = time.monotonic() >= next_sweep
+            room = capacity - len(in_flight)
+            try:
+                result = webhooks_sweep(submit=lambda delivery: in_flight.add(pool.submit(_send_on_thread, delivery)),
+                                        limit=room, expire=sweeping)
+                if sweeping:
+                    next_sweep = time.monotonic() + interval
+                if any(result.values()):
+                    report(result)
+                if result["delivered"] < room:  # else more may be waiting: go on at once
+                    while not wake_ups.wait(next_sweep - time.monotonic()) and time.monotonic() < next_sweep:
+                        pass
+            except (DatabaseError, psycopg.Error):
+                # PostgreSQL unreachable for a moment: try again after a pause rather than exit.
+                logger.exception("webhook dispatcher: pass failed; trying again in %s s", interval)
+                time.sleep(interval)
+
+
+def _send_on_thread(delivery: WebhookDelivery) -> None:
+    """One attempt on a dispatcher thread, on that thread's database connection. An error is logged and the
+    delivery left claimed: when its lease ends, the sweep attempts it again."""
+    close_old_connections()
+    try:
+        delivery_send(delivery=delivery)
+    except Exception:
+        logger.exception("webhook delivery %s of account %s: the attempt failed", delivery.id, delivery.account_id)
 
 
 def oldest_due_age_seconds() -> float | None:

@@ -2,19 +2,19 @@
 
 The event row is the outbox: written in the caller's transaction, it exists exactly when the change
 does (a rolled-back change emits nothing, a committed one is never lost). Emitting costs one INSERT on
-the write path; fanning the event out into one delivery per matching endpoint happens after commit, in
-the worker (`delivery.event_dispatch`), and the sweep dispatches any event whose enqueue was lost.
+the write path: on PostgreSQL a trigger on the events table wakes the dispatcher at commit, which fans
+the event out into one delivery per matching endpoint (`delivery.events_dispatch`); its periodic sweep
+dispatches any event whose wake-up was missed.
 """
-from django.db import transaction
-
 from tskr.ids import derived_id
 
+from .delivery import deliver_on_commit
 from .models import Event
 
 
 def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: dict | None = None,
                key: str | None = None) -> Event:
-    """Record `type` with `data` (the resource as the API returns it) and schedule its delivery on commit.
+    """Record `type` with `data` (the resource as the API returns it) and start its delivery on commit.
 
     `previous_attributes`, for updates, holds the changed fields' old values (as Stripe's and Plane's do).
     `key` makes the emission idempotent: the event's id is derived from it, so work that may run twice (a
@@ -30,17 +30,10 @@ def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: d
             return event
     else:
         event = Event.objects.create(account_id=account_id, type=type, data=data)
-    # robust: a broker that is down must not fail a request whose change is committed; the sweep delivers.
-    transaction.on_commit(lambda: _enqueue_dispatch(event.id, account_id), robust=True)
+    deliver_on_commit(account_id=account_id, event_id=event.id)
     return event
 
 
 def changed_attributes(before: dict, after: dict, *, ignore: tuple[str, ...] = ("updatedAt",)) -> dict:
     """The old values of the fields that differ between two API representations of one resource."""
     return {key: value for key, value in before.items() if key not in ignore and after.get(key) != value}
-
-
-def _enqueue_dispatch(event_id: str, account_id: str) -> None:
-    from .tasks import dispatch_event
-
-    dispatch_event.delay(event_id, account_id)

@@ -16,7 +16,7 @@ from tskr.services import model_update
 
 from . import hooks
 from .authentication import certificate_cache, forget_cached_user
-from .delivery import AddressRefused, url_check
+from .delivery import AddressRefused, deliver_on_commit, url_check
 from .models import Account, Assistant, Certificate, Event, EventType, User, Webhook, WebhookDelivery
 
 
@@ -257,11 +257,8 @@ def webhook_test(*, webhook: Webhook) -> WebhookDelivery:
 
 
 def _enqueue_deliveries(deliveries: list[WebhookDelivery]) -> None:
-    from .tasks import deliver_webhook
-
-    for delivery in deliveries:
-        transaction.on_commit(lambda delivery=delivery: deliver_webhook.delay(delivery.id, delivery.account_id),
-                              robust=True)
+    if deliveries:
+        deliver_on_commit(account_id=deliveries[0].account_id, delivery_ids=[delivery.id for delivery in deliveries])
 
 
 @transaction.atomic

@@ -206,7 +206,6 @@ CELERY_BEAT_SCHEDULE = {
     "conversations-fail-stale-chat-jobs": {"task": "conversations.fail_stale_chat_jobs", "schedule": 60},
     "conversations-resend-queued-chat-jobs": {"task": "conversations.resend_queued_chat_jobs", "schedule": 60},
     "tskr-purge-idempotency-keys": {"task": "tskr.purge_idempotency_keys", "schedule": 3600},
-    "accounts-sweep-webhooks": {"task": "accounts.sweep_webhooks", "schedule": 10},
     "tasks-expire-approvals": {"task": "tasks_app.expire_approvals", "schedule": 60},
 }
 # Fernet keys (comma-separated, newest first) encrypting OAuth tokens at rest. Rotate by prepending a
@@ -225,6 +224,14 @@ TSKR_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("TSKR_WEBHOOK_SECRET_OVERLAP_HOURS",
 # Loopback, private and reserved targets (and plain http://) for development and tests only.
 TSKR_WEBHOOKS_ALLOW_PRIVATE = env_bool("TSKR_WEBHOOKS_ALLOW_PRIVATE", False)
 TSKR_EVENT_RETENTION_DAYS = env_int("TSKR_EVENT_RETENTION_DAYS", 30, minimum=1)
+# `dispatcher`: a commit that wrote events wakes `manage.py deliver_webhooks --loop` through PostgreSQL's
+# LISTEN/NOTIFY (nothing more on the write path). `inline`: the first attempts run in the committing
+# process (the embedded default, SQLite).
+_postgresql = _database["ENGINE"] == "django.db.backends.postgresql"
+TSKR_WEBHOOK_DELIVERY = env_choice("TSKR_WEBHOOK_DELIVERY", "dispatcher" if _postgresql else "inline",
+                                   {"dispatcher", "inline"})
+if TSKR_WEBHOOK_DELIVERY == "dispatcher" and not _postgresql:
+    raise ImproperlyConfigured("TSKR_WEBHOOK_DELIVERY=dispatcher needs PostgreSQL (its NOTIFY wakes the dispatcher)")
 
 # --- The assistant's actions (tasks_app) ---------------------------------------------------------
 # How long a supervised action waits for its owner's decision before it expires.

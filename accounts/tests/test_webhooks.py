@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from accounts.delivery import delivery_attempt, webhooks_sweep
+from accounts.delivery import webhooks_sweep
 from accounts.events import event_emit
 from accounts.models import Event, EventType, Webhook, WebhookDelivery
 
@@ -20,9 +20,8 @@ from .webhook_receiver import Answer
 
 
 def deliver_due() -> dict:
-    """One sweep pass delivering inline (what `manage.py deliver_webhooks` does)."""
-    return webhooks_sweep(deliver=lambda delivery_id, account_id: delivery_attempt(delivery_id=delivery_id,
-                                                                                 account_id=account_id))
+    """One sweep pass delivering in turn, in this process (what `manage.py deliver_webhooks` does)."""
+    return webhooks_sweep()
 
 
 def create_webhook(manager, url: str, **fields) -> dict:
@@ -290,20 +289,16 @@ def test_a_rolled_back_change_emits_nothing(manager, receiver):
     assert receiver.requests == [] and WebhookDelivery.objects.count() == 0
 
 
-def test_delivery_starts_on_commit(manager, receiver, django_capture_on_commit_callbacks):
-    from tskr.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True  # the embedded default's in-process Celery, also on the Redis run
-    try:
-        create_webhook(manager, receiver.url)
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            event = emit_task_event(manager.account)
-            assert receiver.requests == []
-        assert len(callbacks) == 1
-    finally:
-        app.conf.task_always_eager = eager
+def test_delivery_starts_on_commit_in_process_on_the_embedded_default(manager, receiver, settings,
+                                                                       django_capture_on_commit_callbacks):
+    settings.TSKR_WEBHOOK_DELIVERY = "inline"  # also on the Redis run
+    create_webhook(manager, receiver.url)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        event = emit_task_event(manager.account)
+        assert receiver.requests == []
+    assert len(callbacks) == 1
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event.id]
+    assert WebhookDelivery.objects.get().status == "succeeded"
 
 
 def test_a_delivery_whose_worker_died_mid_attempt_is_taken_by_the_sweep_after_its_lease(manager, receiver):
