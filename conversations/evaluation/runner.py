@@ -85,6 +85,15 @@ class EvaluationReport:
     def failed_cases(self) -> list[str]:
         return list(dict.fromkeys(miss.case_id for miss in self.misses))
 
+    def body(self) -> dict:
+        """The report as one JSON object (`evaluate_engine --json`)."""
+        return {"engine": self.engine, "cases": self.cases,
+                "decisions": {decision: {"accuracy": round(self.accuracy(decision), 4), "right": self.right[decision],
+                                         "judged": self.judged[decision]} for decision in DECISIONS},
+                "misses": [{"caseId": miss.case_id, "decision": miss.decision, "expected": miss.expected,
+                            "actual": miss.actual} for miss in self.misses],
+                "errors": self.errors, "openTaskCases": self.open_task_cases}
+
     def score(self, case_id: str, decision: str, expected, actual, *, ok: bool | None = None) -> None:
         self.judged[decision] += 1
         if ok if ok is not None else expected == actual:

@@ -65,3 +65,10 @@ def test_the_command_prints_figures_and_misses_and_fails_below_the_minimum(tmp_p
     assert re.search(r"^status +100\.0%  1/1$", run.stdout, re.M)
     assert "mislabelled: skill expected 'travel', got None" in run.stdout
     assert "below 90%: skill" in run.stderr
+    as_json = subprocess.run([sys.executable, "manage.py", "evaluate_engine", "--set", str(path), "--json",
+                              "--min-accuracy", "0.5"], cwd=django_settings.BASE_DIR, env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["decisions"]["skill"] == {"accuracy": 0.5, "right": 1, "judged": 2}
+    assert report["misses"] == [{"caseId": "mislabelled", "decision": "skill", "expected": "travel", "actual": None}]

@@ -1,4 +1,5 @@
 """`manage.py evaluate_engine`: the labelled set through the API on a throwaway database, figures per decision."""
+import json
 import logging
 import os
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--set", dest="path", default=str(DEFAULT_SET), help="JSONL file of labelled cases")
         parser.add_argument("--min-accuracy", type=float, default=0.9,
                             help="Fail (exit 1) when any decision's accuracy is below this (0-1)")
+        parser.add_argument("--json", action="store_true", help="Print the report as one JSON object")
 
     def handle(self, *args, **options):
         if not 0 <= options["min_accuracy"] <= 1:
@@ -39,7 +41,7 @@ class Command(BaseCommand):
 
         engine = options["engine"] or settings.TSKR_AI_ENGINE
         report = self._run(cases, engine=engine)
-        self.stdout.write(format_report(report))
+        self.stdout.write(json.dumps(report.body()) if options["json"] else format_report(report))
         if below := report.below(options["min_accuracy"]):
             raise CommandError(f"below {options['min_accuracy']:.0%}: {', '.join(below)}", returncode=1)
 
