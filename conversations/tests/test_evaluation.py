@@ -43,6 +43,12 @@ def test_a_malformed_set_is_refused_before_anything_runs(tmp_path):
         call_command("evaluate_engine", "--set", str(bad), "--min-accuracy", "90")
 
 
+def test_the_anthropic_engine_is_refused_without_a_key(settings):
+    settings.ANTHROPIC_API_KEY = ""
+    with pytest.raises(CommandError, match="ANTHROPIC_API_KEY is not set"):
+        call_command("evaluate_engine", "--engine", "anthropic")
+
+
 @pytest.mark.django_db
 def test_the_command_prints_figures_and_misses_and_fails_below_the_minimum(tmp_path):
     """A real run (its own throwaway database): one case right, one labelled wrong on purpose."""

@@ -40,6 +40,8 @@ class Command(BaseCommand):
         from django.conf import settings
 
         engine = options["engine"] or settings.TSKR_AI_ENGINE
+        if engine == "anthropic" and not settings.ANTHROPIC_API_KEY:
+            raise CommandError("ANTHROPIC_API_KEY is not set: the anthropic engine cannot run")
         report = self._run(cases, engine=engine)
         self.stdout.write(json.dumps(report.body()) if options["json"] else format_report(report))
         if below := report.below(options["min_accuracy"]):
