@@ -49,14 +49,14 @@ _WHEN = re.compile(
 # -- intents, in the order they are checked --------------------------------------------------------
 _REMINDER = re.compile(
     r"\bremind (me|us)\b|\breminders?\b|\bdon'?t let me forget\b|\bhelp me remember\b"
-    r"|\bmake sure (i|we) (remember|don'?t forget)\b|\b(ping|text|nudge|alert|buzz|notify) (me|us)\b"
+    r"|\bmake sure (i|we) (remember|don'?t forget)\b|\b(set|need) an alarm\b|\b(ping|text|nudge|alert|buzz|notify) (me|us)\b"
     r"|\bheads[- ]up\b",
     re.I,
 )
 _FOLLOWUP = re.compile(
     r"\bfollow(ing)?[\s-]?ups?\b|\bchas(e|ing)\b|\bcircle back\b|\bnudge\b"
     r"|\b(bug|poke|prod) (him|her|them)\b|\bkeep (after|on) (him|her|them)\b|\bstay on (him|her|them|top of)\b"
-    r"|\bcheck (in|back) with\b|\bwhether \w+ (replies|responds|answers|gets back|signs|sends)\b"
+    r"|\b(check (in|back)|touch base) with\b|\b(keep|stay) on \w+ (about|until)\b|\bwhether \w+ (replies|responds|answers|gets back|signs|sends)\b"
     r"|\bremind (?!me\b|us\b)\w+|\bping (?!me\b|us\b)\w+"
     r"|\b(has|have|had)(n'?t| not)( yet)? (replied|responded|answered|gotten back|got back|heard back|sent|signed)"
     r"|\bhaven'?t heard (back )?from\b"
@@ -73,7 +73,7 @@ _TRAVEL = re.compile(
 )
 _MEETING = (r"(meeting|call|chat|sync|1:1|1-on-1|one[- ]on[- ]one|catch[- ]?up|coffee|lunch|breakfast|dinner|demo"
             r"|interview|appointment|stand-?up|retro|kick-?off|session|onsite|huddle|walkthrough|workshop"
-            r"|planning|presentation|conference room|room|invite)")
+            r"|planning|presentation|conference room|room|invite|drinks)")
 _ARRANGE = (r"(schedule|reschedule|set up|setup|book|arrange|organi[sz]e|line up|plan|cancel|move|push|shift|bump"
             r"|postpone|put|get|grab|find|invite|coordinate|block|hold|sort out)")
 _SCHEDULING = re.compile(
@@ -85,7 +85,10 @@ _SCHEDULING = re.compile(
     r"|\bget (me|us|him|her|them) in with\b"
     r"|\breschedul\w*|\bschedule (a|an|the|this|it|that|something|one|them|my|our|some|us|me)\b"
     r"|\b(move|push|shift|bump|cancel|postpone)\b[^.?!\n]{0,20}?\b\d{1,2}(:\d{2})? ?(am|pm)?\b"  # push my 3pm
-    r"|\b(to|can we|could we|let'?s|happy to|want to|like to|free to|time to) meet\b|\bmeet (with|up)\b"
+    r"|(?<!nice to )(?<!great to )(?<!good to )(?<!pleasure to )\bmeet\b"
+    r"(?! (the|our|your|my|this|that) (deadline|target|goal|requirement|expectation)s?)"  # meet as arranging
+    r"|\bset (something|it|this|that|one|a time) up\b"
+    rf"|\b{_MEETING}s? (on |this |next )?({_WEEKDAY}|tomorrow|today|tonight|next week|this week)\b"
     rf"|\b(is|are|am) (\w+ )?(available|free) (for|to|on|at|tomorrow|today|this|next|{_WEEKDAY}\b)"
     r"|\bavailability\b"
     rf"|\b{_MEETING} with\b",

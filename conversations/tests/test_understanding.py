@@ -24,6 +24,9 @@ from conversations.engine.understanding import (
     "would love to meet up with the new VP",
     "Clear my morning tomorrow",
     "Schedule a follow-up call with Dan",  # a follow-up meeting is a meeting
+    "could we do the budget call Monday instead",  # a meeting given a day
+    "set something up with the auditors",
+    "when can the three of us meet?",
 ])
 def test_scheduling_is_a_meeting_asked_for(text):
     assert detect_skill(text) == "scheduling"
@@ -39,6 +42,9 @@ def test_scheduling_is_a_meeting_asked_for(text):
     ("if Dan hasn't replied by Monday, nudge him", "followups"),
     ("check back with Dan tomorrow", "followups"),
     ("poke them again if nothing comes", "followups"),
+    ("touch base with Dan after the holidays", "followups"),
+    ("stay on Dan about the figures", "followups"),
+    ("set an alarm for 7", "reminders"),
     ("book me a flight to Oslo", "travel"),
     ("a train from Leeds to York on Friday", "travel"),
     ("I need a rental car in Rome", "travel"),
@@ -55,6 +61,8 @@ def test_reminders_followups_and_travel_are_told_apart(text, skill):
     "he answered, you can stop chasing",  # calling work off
     "never mind the meeting",
     "write a haiku about Mondays",
+    "Nice to meet you too!",  # a greeting, not a meeting
+    "we have to meet the deadline",
 ])
 def test_no_skill_without_a_request_for_one(text):
     assert detect_skill(text) is None
