@@ -47,7 +47,9 @@ _BASE_PROMPT = ("You are an executive assistant working for the people of a comp
                 "messaging apps. You answer briefly and helpfully, and you turn requests you can act on into tasks.")
 
 _CHAT_RULES = """Rules:
-- Reply in plain text, in your own voice, ending with your signature when you have one.
+- Reply in plain text, in your own voice, in the register of the platform: by email a short letter
+  (greeting, body, your signature when you have one); on SMS, WhatsApp, Slack, Teams and chat one short
+  message with no greeting line and no signature.
 - For each request you can act on with one of your skills, call create_task once. Use status
   "needs_clarification" and put your question in `question` when a date or time you need is missing;
   otherwise status "pending".

@@ -1,8 +1,10 @@
 """The offline engine: deterministic rules, no network, no key. It is not a language model.
 
-It answers in the assistant's voice (professionalism, humour, emoji use, signature), recognises
-requests for the four skills by keywords, creates a task of that type, and asks a clarifying
-question when the request carries no date or time.
+It recognises requests for the four skills (`understanding`: general rules over the words, measured
+by `manage.py evaluate_engine`), creates a task of that type, and asks a clarifying question only
+for what it cannot default (a reminder's time, a trip's dates). It answers in the assistant's voice
+and in the platform's register: a letter by email (greeting, signature), one short message on SMS,
+WhatsApp, Slack, Teams and chat.
 """
 import re
 
@@ -18,31 +20,19 @@ from .types import (
     TaskOutcome,
     TaskResult,
 )
-
-# Checked in this order: "remind me to follow up" is a reminder, "follow up about the flight" a followup.
-_SKILL_PATTERNS = [
-    (Skill.REMINDERS, re.compile(r"\bremind(er|ers)?\b|\bdon'?t let me forget\b", re.I)),
-    (Skill.FOLLOWUPS, re.compile(r"\bfollow[\s-]?ups?\b|\bcheck in with\b|\bchase\b|\bnudge\b", re.I)),
-    (Skill.TRAVEL, re.compile(r"\bflights?\b|\bhotels?\b|\btravel\b|\btrip\b|\bitinerary\b|\btrain to\b|\bfly\b",
-                              re.I)),
-    (Skill.SCHEDULING, re.compile(r"\bschedul\w*|\bmeeting\b|\bmeet\b|\bappointment\b|\bcalendar\b|\bbook (a|an) "
-                                  r"(call|slot|time)\b|\bset up (a|an) (call|sync|meeting)\b|\b(call|sync) with\b",
-                                  re.I)),
-]
-
-_WHEN = re.compile(
-    r"\b(today|tonight|tomorrow|yesterday|noon|midnight|morning|afternoon|evening|weekend|asap|eod|eow)\b"
-    r"|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b"
-    r"|\b(next|this|coming) (week|month|year)\b"
-    r"|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
-    r"|\b\d{1,2}(st|nd|rd|th)? (of )?(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
-    r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}(/\d{2,4})?\b"
-    r"|\b\d{1,2}(:\d{2})? ?(am|pm)\b|\b\d{1,2}:\d{2}\b"
-    r"|\bin \d+ (minutes?|hours?|days?|weeks?)\b",
-    re.I,
+from .understanding import (
+    CONVERSATIONAL_LIMIT,
+    calls_on_assistant,
+    detect_skill,
+    is_letter_platform,
+    mentions_time,
+    needs_clarification,
+    request_sentence,
+    small_talk,
 )
 
-_GROUP_CALL = re.compile(r"\b(assistant|bot)\b", re.I)
+__all__ = ["LocalEngine", "detect_skill", "mentions_time"]
+
 _DONE = re.compile(r"\b(done|completed?|finished|all set|no longer needed|cancel(led)?)\b", re.I)
 _POLITE = re.compile(r"^\s*(please|(can|could|would|will) you( please)?)\s+", re.I)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^,.!\n]*[,.!]?\s*", re.I)
@@ -59,14 +49,6 @@ _QUESTIONS = {
     Skill.FOLLOWUPS: "When should I follow up?",
     Skill.TRAVEL: "What dates are you travelling?",
 }
-
-
-def detect_skill(text: str) -> str | None:
-    return next((skill for skill, pattern in _SKILL_PATTERNS if pattern.search(text)), None)
-
-
-def mentions_time(text: str) -> bool:
-    return bool(_WHEN.search(text))
 
 
 def _summary(text: str, assistant: AssistantProfile, limit: int = 80) -> str:
@@ -99,6 +81,37 @@ def _voice(assistant: AssistantProfile, body: str, *, first_name: str = "") -> s
     return text
 
 
+_CONVERSATIONAL_BODIES = {
+    "thanks": "You're welcome!",
+    "hello": "Hi{name}! What can I do for you?",
+    None: "I can schedule meetings, set reminders, follow up with people and arrange travel. What do you need?",
+}
+_LETTER_BODY = ("Thanks for your message. I've read it and I'm here if you need anything scheduled, a reminder, "
+                "a follow-up or travel arranged.")
+
+
+def _conversational(assistant: AssistantProfile, body: str) -> str:
+    """One short message, as people write on SMS, WhatsApp, Slack, Teams or a chat: no greeting line, no
+    signature; an emoji when the style uses them."""
+    if assistant.style("emojiUse") >= 5:
+        body += " 🙂"
+    return body if len(body) <= CONVERSATIONAL_LIMIT else body[:CONVERSATIONAL_LIMIT - 1].rstrip() + "…"
+
+
+def _reply(context: ChatContext, body: str) -> str:
+    """The body in the register of the message's platform: a letter by email, a short message elsewhere."""
+    if is_letter_platform(context.platform):
+        return _voice(context.assistant, body, first_name=_first_name(context))
+    return _conversational(context.assistant, body)
+
+
+def _no_request_body(context: ChatContext, text: str) -> str:
+    if is_letter_platform(context.platform):
+        return _LETTER_BODY
+    name = _first_name(context)
+    return _CONVERSATIONAL_BODIES[small_talk(text)].format(name=f" {name}" if name else "")
+
+
 def _first_name(context) -> str:
     return context.user.name.split()[0] if context.user and context.user.name and "@" not in context.user.name else ""
 
@@ -113,19 +126,15 @@ class LocalEngine(Engine):
 
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         text = context.latest.content
-        if context.may_ignore and not _GROUP_CALL.search(text):
+        if context.may_ignore and not calls_on_assistant(text):
             return ChatResult(ignored=True)
         skill = detect_skill(text)
-        first_name = _first_name(context)
         if skill is None:
-            body = "Thanks for your message. I've read it and I'm here if you need anything scheduled, " \
-                   "a reminder, a follow-up or travel arranged."
-            return ChatResult(reply=_voice(context.assistant, body, first_name=first_name))
+            return ChatResult(reply=_reply(context, _no_request_body(context, text)))
         if skill not in context.skills:
-            body = f"I'm sorry, I can't help with {skill} requests yet."
-            return ChatResult(reply=_voice(context.assistant, body, first_name=first_name))
-        title = f"{_LABELS[skill]}: {_summary(text, context.assistant)}"
-        if mentions_time(text):
+            return ChatResult(reply=_reply(context, f"I'm sorry, I can't help with {skill} requests yet."))
+        title = f"{_LABELS[skill]}: {_summary(request_sentence(text), context.assistant)}"
+        if not needs_clarification(skill, text):
             task = TaskDraft(title=title, type=skill, status=DraftStatus.PENDING, description=text)
             body = f"I'm on it: {title}."
         else:
@@ -133,7 +142,7 @@ class LocalEngine(Engine):
             task = TaskDraft(title=title, type=skill, status=DraftStatus.NEEDS_CLARIFICATION,
                              description=f"{text}\n\nClarification needed: {question}")
             body = f"Happy to help with that. {question}"
-        return ChatResult(reply=_voice(context.assistant, body, first_name=first_name), tasks=(task,))
+        return ChatResult(reply=_reply(context, body), tasks=(task,))
 
     def process_task(self, context: TaskContext, *, deadline: Deadline) -> TaskResult:
         message = context.message.strip()

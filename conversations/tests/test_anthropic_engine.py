@@ -40,7 +40,8 @@ def test_one_call_carries_persona_cached_prefix_tools_and_transcript(alice, chat
     stable, volatile = sent["system"]
     assert stable["cache_control"] == {"type": "ephemeral"} and "cache_control" not in volatile
     for expected in ("Your name is Tess.", "tess@acme.test", "Personality: Calm and precise",
-                     "professionalism 8, humor 2, emoji use 0", "Signature:\nBest,\nTess"):
+                     "professionalism 8, humor 2, emoji use 0", "Signature:\nBest,\nTess",
+                     "no greeting line and no signature"):  # the platform's register
         assert expected in stable["text"]
     assert "alice@acme.test" not in stable["text"]  # the per-user part stays out of the cached prefix
     assert "Alice Archer <alice@acme.test>" in volatile["text"] and "Platform: sms." in volatile["text"]

@@ -111,7 +111,8 @@ def test_a_real_worker_processes_the_queued_job_and_stores_the_reply(alice, chat
             time.sleep(0.2)
     assert polled["status"] == "succeeded", polled
     reply, = assistant_messages(chat)
-    assert polled["result"]["message"]["id"] == reply.id and reply.content.endswith("Best,\nTess")
+    assert polled["result"]["message"] == {"id": reply.id, "to": ["alice@acme.test"], "content": reply.content,
+                                           "platform": "chat"}
     assert alice.client.get(f"/chats/{chat.id}").json()["chat"]["messageCount"] == 2
 
 

@@ -16,9 +16,9 @@ TESS = AssistantProfile(name="Tess", email="tess@acme.test", signature="Cheers,\
                         writing_style={"professionalism": 3, "humor": 8, "emojiUse": 9})
 
 
-def chat_context(content, *, audience=1, direct=True, user=None):
+def chat_context(content, *, audience=1, direct=True, user=None, platform="chat"):
     latest = TranscriptEntry("user", content)
-    return ChatContext(assistant=TESS, agent=None, user=user, platform="chat", transcript=(latest,), latest=latest,
+    return ChatContext(assistant=TESS, agent=None, user=user, platform=platform, transcript=(latest,), latest=latest,
                        audience=audience, directly_addressed=direct)
 
 
@@ -44,9 +44,10 @@ def test_dates_and_times_are_recognised(text, found):
     assert mentions_time(text) is found
 
 
-def test_replies_follow_the_writing_style_and_signature():
+def test_email_replies_follow_the_writing_style_and_signature():
     result = LocalEngine().process_chat(chat_context("How are you?", user=UserProfile(name="Alice Archer",
-                                                                                       email="a@x.test")),
+                                                                                       email="a@x.test"),
+                                                     platform="email"),
                                         deadline=Deadline(1))
     assert result.reply.startswith("Hi Alice!") and "no coffee required" in result.reply
     assert "🙂" in result.reply and result.reply.endswith("Cheers,\nTess") and result.tasks == ()
@@ -60,11 +61,20 @@ def test_group_messages_are_ignored_unless_direct_or_calling_for_the_assistant()
                                    deadline=Deadline(1)).ignored
 
 
-def test_a_request_without_a_time_asks_for_one():
-    result = LocalEngine().process_chat(chat_context("Tess, please follow up with Dan"), deadline=Deadline(1))
+def test_a_reminder_without_a_time_asks_for_one():
+    result = LocalEngine().process_chat(chat_context("Tess, please remind me to call Dan"), deadline=Deadline(1))
     task, = result.tasks
-    assert (task.type, task.status, task.title) == ("followups", "needs_clarification", "Follow up: Follow up with Dan")
-    assert "When should I follow up?" in result.reply and "When should I follow up?" in task.description
+    assert (task.type, task.status, task.title) == ("reminders", "needs_clarification",
+                                                    "Reminder: Remind me to call Dan")
+    assert "When should I remind you?" in result.reply and "When should I remind you?" in task.description
+
+
+@pytest.mark.parametrize("text, skill", [
+    ("Tess, please follow up with Dan", "followups"), ("Could you find us 30 minutes with Dan?", "scheduling"),
+])
+def test_scheduling_and_followups_without_a_time_start_on_the_owners_defaults(text, skill):
+    task, = LocalEngine().process_chat(chat_context(text), deadline=Deadline(1)).tasks
+    assert (task.type, task.status) == (skill, "pending")
 
 
 def test_process_task_completes_asks_or_proceeds():

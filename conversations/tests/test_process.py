@@ -33,7 +33,7 @@ def test_chat_reply_is_stored_and_addressed_to_the_sender(alice, chat):
     stored, = assistant_messages(chat)
     assert body == {"ok": True, "taskIds": [], "message": {
         "id": stored.id, "to": ["alice@acme.test"], "content": stored.content, "platform": "chat"}}
-    assert stored.content.endswith("Best,\nTess")  # the assistant's signature
+    assert stored.content == "Hi Alice! What can I do for you?"  # a chat is answered as a chat: no letter
     assert stored.metadata["inReplyTo"] == inbound["id"] and stored.metadata["to"] == ["alice@acme.test"]
     assert alice.client.get(f"/chats/{chat.id}").json()["chat"]["messageCount"] == 2
     assert not is_locked(f"chat-process:{chat.id}")
