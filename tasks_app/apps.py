@@ -8,7 +8,7 @@ class TasksAppConfig(AppConfig):
 
     def ready(self):
         from calendars_app.hooks import booked_meetings, events_synced
-        from conversations.hooks import task_requested, tasks_presented
+        from conversations.hooks import message_received, task_requested, tasks_presented
         from tskr.health import register_check
 
         from . import reminders  # registers the kinds of scheduled actions with the dispatcher
@@ -21,4 +21,5 @@ class TasksAppConfig(AppConfig):
         tasks_presented.register(tasks_as_listed)
         booked_meetings.register(meetings_booked)
         events_synced.register(reminders.meeting_reminders_plan)
+        message_received.register(reminders.followups_stop_on_reply)
         register_check("schedule", lambda: {"oldestOverdueSeconds": oldest_overdue_seconds()})

@@ -336,6 +336,30 @@ def _has_written(task: Task, person: str, since: datetime) -> bool:
     return False
 
 
+def followups_stop_on_reply(*, message: Message) -> int:
+    """`conversations.hooks.message_received`: the follow-ups of this chat waiting for the message's author
+    stop, their tasks completed. One query for a message nobody waits for. Returns how many tasks completed."""
+    author = handle_key(handle(message.metadata["from"])) if message.metadata.get("from") else None
+    if author is None:
+        return 0
+    waiting = (ScheduledAction.objects.filter(kind=Kind.FOLLOWUP, status=ScheduledAction.Status.SCHEDULED,
+                                              task_id__in=Task.objects.filter(source_chat_id=message.chat_id)
+                                              .values("id"))
+               .values_list("task_id", "payload"))
+    task_ids = {task_id for task_id, payload in waiting if handle_key(payload["person"]) == author}
+    for task in Task.objects.select_related("owner", "source_chat", "assistant").filter(id__in=task_ids,
+                                                                                        status__in=OPEN):
+        _followups_stop(task, person=handle(message.metadata["from"]))
+    return len(task_ids)
+
+
+def _followups_stop(task: Task, *, person: str) -> None:
+    assistant = services._assistant_of(task)
+    services._activity(task, Activity.Type.MESSAGE, f"{person} replied: no more follow-ups",
+                       actor_assistant=assistant, metadata={"role": "assistant"})
+    services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=assistant)
+
+
 def _followup_target(action: ScheduledAction):
     task = _open_task(action)
     if task is None or task.owner is None:
@@ -378,13 +402,11 @@ def _fire_followup(action: ScheduledAction, target, content: str | None) -> str:
     `followup.due`, an activity, and the next attempt planned."""
     task, preferences = target
     person, attempt = action.payload["person"], action.payload["attempt"]
-    assistant = services._assistant_of(task)
     if content is None or _has_written(task, person, datetime.fromisoformat(action.payload["since"])):
-        services._activity(task, Activity.Type.MESSAGE, f"{person} replied: no more follow-ups",
-                           actor_assistant=assistant, metadata={"role": "assistant", "scheduledActionId": action.id})
-        services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=assistant)
+        _followups_stop(task, person=person)  # a reply the message hook did not see (written behind the API)
         action.last_error = "the person replied"
         return ScheduledAction.Status.CANCELLED
+    assistant = services._assistant_of(task)
     outcome = action_submit(task=task, kind="send_message", key=action.key, payload={
         "content": content, "to": [person], "cc": [], "subject": None, "inReplyTo": None})
     event_emit(account_id=task.account_id, type=EventType.FOLLOWUP_DUE, key=action.key, data={

@@ -99,14 +99,25 @@ def test_followups_repeat_every_interval_up_to_the_count_inside_working_hours(al
     assert not ScheduledAction.objects.filter(kind="followup", payload__attempt=4).exists()  # count reached
 
 
-def test_the_person_writing_stops_the_followups_and_completes_the_task(alice, chat, followup_task, unsupervised):
+def test_the_person_writing_stops_the_followups_at_once_and_completes_the_task(alice, chat, followup_task,
+                                                                                unsupervised):
     _post(alice, chat, "Here it is, signed.", **{"from": f"Raj Patel <{RAJ}>", "to": ["alice@acme.test"]})
+    followup_task.refresh_from_db()
+    assert followup_task.status == "completed"
+    [action] = _actions()
+    assert action.status == "cancelled"
+    assert schedule.actions_dispatch_due(now=action.due_at) == {}
+    assert _events("followup.due") == [] and _events("message.outbound") == []
+    assert not Message.objects.filter(chat=chat, role="assistant", metadata__taskId=followup_task.id).exists()
+
+
+def test_a_reply_the_api_did_not_see_is_found_when_the_followup_falls_due(alice, chat, followup_task, unsupervised):
+    Message.objects.create(account=alice.account, chat=chat, role="user", platform="email", content="Signed.",
+                           metadata={"from": RAJ})  # written behind the API: no hook ran
     [action] = _actions()
     assert schedule.actions_dispatch_due(now=action.due_at) == {"cancelled": 1}
     followup_task.refresh_from_db()
-    assert followup_task.status == "completed"
-    assert _events("followup.due") == [] and _events("message.outbound") == []
-    assert not Message.objects.filter(chat=chat, role="assistant", metadata__taskId=followup_task.id).exists()
+    assert followup_task.status == "completed" and _events("followup.due") == []
 
 
 def test_someone_else_writing_does_not_stop_them(alice, chat, followup_task, unsupervised):
