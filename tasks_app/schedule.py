@@ -56,7 +56,7 @@ class ActionKind:
     load: Callable[[ScheduledAction], object | None]
     version: Callable[[ScheduledAction, object], str]
     fire: Callable[[ScheduledAction, object, object], str]
-    prepare: Callable[[ScheduledAction], object] = lambda action: None
+    prepare: Callable[[ScheduledAction], object] | None = None
 
 
 KINDS: dict[str, ActionKind] = {}
@@ -124,8 +124,8 @@ def _due(now: datetime):
 
 
 @transaction.atomic
-def actions_claim(*, now: datetime, limit: int = CLAIM_BATCH) -> tuple[str, list[str]]:
-    """(claim token, ids) of up to `limit` due actions, oldest due first, leased to the caller for
+def actions_claim(*, now: datetime, limit: int = CLAIM_BATCH) -> tuple[str, list[tuple[str, str]]]:
+    """(claim token, [(id, kind)]) of up to `limit` due actions, oldest due first, leased to the caller for
     LEASE_SECONDS. Rows another dispatcher holds are skipped, not waited for."""
     token = new_id("clm")
     candidates = _due(now).order_by("due_at")
@@ -137,12 +137,12 @@ def actions_claim(*, now: datetime, limit: int = CLAIM_BATCH) -> tuple[str, list
         _due(now).filter(id__in=ids).update(claimed_by=token, claimed_at=now,
                                             locked_until=now + timedelta(seconds=LEASE_SECONDS),
                                             attempts=F("attempts") + 1)
-        ids = list(ScheduledAction.objects.filter(id__in=ids, claimed_by=token).order_by("due_at")
-                   .values_list("id", flat=True))
-    return token, ids
+        return token, list(ScheduledAction.objects.filter(id__in=ids, claimed_by=token).order_by("due_at")
+                           .values_list("id", "kind"))
+    return token, []
 
 
-def action_fire(*, action_id: str, token: str, now: datetime | None = None) -> str:
+def action_fire(*, action_id: str, kind: str, token: str, now: datetime | None = None) -> str:
     """Fire one claimed action; returns what became of it (fired, cancelled, lost, retry, failed).
 
     1. Its kind's `prepare`, outside any transaction (it may call the engine).
@@ -152,25 +152,28 @@ def action_fire(*, action_id: str, token: str, now: datetime | None = None) -> s
     4. The kind's side effects, and the status they answer (fired, or cancelled).
     A failure releases the claim with a back-off, until MAX_ATTEMPTS mark it failed.
     """
-    action = ScheduledAction.objects.filter(id=action_id, claimed_by=token).first()
-    if action is None or action.status != ScheduledAction.Status.SCHEDULED:
-        return "lost"
-    kind = KINDS[action.kind]
+    handler = KINDS[kind]
     try:
-        prepared = kind.prepare(action)
+        prepared = None
+        if handler.prepare is not None:
+            action = ScheduledAction.objects.filter(id=action_id, claimed_by=token,
+                                                    status=ScheduledAction.Status.SCHEDULED).first()
+            if action is None:
+                return "lost"
+            prepared = handler.prepare(action)
         with transaction.atomic():
             action = (ScheduledAction.objects.select_for_update()
                       .filter(id=action_id, claimed_by=token, status=ScheduledAction.Status.SCHEDULED).first())
             if action is None:
                 return "lost"
             action.fired_at = now or timezone.now()  # the moment of the fire, for the kind to plan from
-            target = kind.load(action)
+            target = handler.load(action)
             if target is None:
                 status, action.last_error = ScheduledAction.Status.CANCELLED, "target gone or finished"
-            elif kind.version(action, target) != action.target_version:
+            elif handler.version(action, target) != action.target_version:
                 status, action.last_error = ScheduledAction.Status.CANCELLED, "target changed since planning"
             else:
-                status = kind.fire(action, target, prepared)
+                status = handler.fire(action, target, prepared)
             action.status = status
             if status != ScheduledAction.Status.FIRED:
                 action.fired_at = None
@@ -206,12 +209,13 @@ def actions_dispatch_due(*, now: datetime | None = None, limit: int | None = Non
     stop_at = time.monotonic() + budget_seconds
     while (limit is None or taken < limit) and time.monotonic() < stop_at:
         moment = now or timezone.now()
-        token, ids = actions_claim(now=moment, limit=CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - taken))
-        if not ids:
+        token, claimed = actions_claim(now=moment,
+                                       limit=CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - taken))
+        if not claimed:
             break
-        taken += len(ids)
-        for action_id in ids:
-            outcome = action_fire(action_id=action_id, token=token, now=now)
+        taken += len(claimed)
+        for action_id, kind in claimed:
+            outcome = action_fire(action_id=action_id, kind=kind, token=token, now=now)
             counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

@@ -130,8 +130,10 @@ SCHEDULED_TYPES = ("reminders", "followups")
 def _schedule_in_step(task: Task, *, previous_type: str | None = None) -> None:
     """Plan, move or cancel the task's reminder or follow-up after a write (only for the types that have one,
     so other tasks' writes cost no query)."""
-    if task.type in SCHEDULED_TYPES or previous_type in SCHEDULED_TYPES:
+    types = {task.type, previous_type}
+    if "reminders" in types:
         reminders.task_reminder_plan(task=task)
+    if "followups" in types:
         reminders.task_followup_plan(task=task)
 
 
