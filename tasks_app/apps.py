@@ -9,6 +9,7 @@ class TasksAppConfig(AppConfig):
     def ready(self):
         from calendars_app.hooks import booked_meetings, events_synced
         from conversations.hooks import message_received, task_requested, tasks_presented
+        from directory.hooks import preferences_changed
         from tskr.health import register_check
 
         from . import reminders  # registers the kinds of scheduled actions with the dispatcher
@@ -22,4 +23,5 @@ class TasksAppConfig(AppConfig):
         booked_meetings.register(meetings_booked)
         events_synced.register(reminders.meeting_reminders_plan)
         message_received.register(reminders.followups_stop_on_reply)
+        preferences_changed.register(reminders.meeting_reminders_replan)
         register_check("schedule", lambda: {"oldestOverdueSeconds": oldest_overdue_seconds()})

@@ -194,6 +194,13 @@ def _plan_channels(user: User, zone: ZoneInfo, preferences: dict, now: datetime,
     return planned
 
 
+def meeting_reminders_replan(*, identifier, skill: str) -> None:
+    """`directory.hooks.preferences_changed`: new reminders preferences (or scheduling ones: the calendars
+    read, hence the events reminded) re-plan the user's meeting reminders at once."""
+    if skill in ("reminders", "scheduling") and identifier.user_id:
+        meeting_reminders_plan(account_id=identifier.account_id, user_id=identifier.user_id)
+
+
 def meeting_reminders_plan_all(*, now: datetime | None = None) -> int:
     """The periodic planner: every user with a booked meeting or a linked calendar, their window moved on.
     Returns how many users were planned."""

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import Event
 from calendars_app.models import CalendarEvent
 from calendars_app.tests.conftest import connect, identifier, providers, sync  # noqa: F401  fixtures
+from directory.models import IdentifierPreferences
 from directory.services import preferences_set
 from tasks_app import reminders, schedule
 from tasks_app.models import ScheduledAction
@@ -97,13 +98,23 @@ def test_a_reminder_whose_time_has_passed_is_not_sent_after_the_booking(alice):
     assert _scheduled() == []
 
 
-def test_level_none_plans_nothing_and_a_change_of_preferences_stops_what_was_planned(alice, email_identifier):
+def test_a_change_of_preferences_replans_at_once(alice, email_identifier):
     start = _soon(3)
     _book(alice, start)
+    preferences_set(identifier=email_identifier, skill="reminders", values={"teams": {"enabled": True}})
+    assert [channel for _, channel, _ in _scheduled()] == ["email", "teams"]
     preferences_set(identifier=email_identifier, skill="reminders", values={"level": "none"})
-    assert schedule.actions_dispatch_due(now=_at(start)) == {"cancelled": 1}  # re-read at fire time
-    reminders.meeting_reminders_plan(account_id=alice.account.id, user_id=alice.user.id)
-    assert _scheduled() == [] and _events() == []
+    assert _scheduled() == []
+    assert schedule.actions_dispatch_due(now=_at(start)) == {} and _events() == []
+
+
+def test_preferences_changed_behind_the_api_are_caught_by_the_reread(alice, email_identifier):
+    start = _soon(3)
+    _book(alice, start)
+    IdentifierPreferences.objects.update_or_create(user_identifier=email_identifier, defaults={
+        "account_id": alice.account.id, "data": {"reminders": {"level": "none"}}})
+    assert schedule.actions_dispatch_due(now=_at(start)) == {"cancelled": 1}
+    assert _events() == []
 
 
 def test_meetings_beyond_the_horizon_are_planned_when_it_reaches_them(alice):
