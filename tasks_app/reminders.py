@@ -4,11 +4,13 @@
   task's chat to the owner's handle there, `reminder.due`, an activity) and is completed.
 - Meeting reminders: per the owner's `reminders` preferences, one `reminder.due` per enabled channel
   before each meeting TSKR booked and (level `all-events`) each busy synced event, for the coming
-  TSKR_REMINDER_HORIZON_HOURS; re-planned by bookings, reschedules, cancellations and every sync.
+  REMINDER_HORIZON (48 hours); re-planned by bookings, reschedules, cancellations, preference changes,
+  every sync and a periodic pass.
 - Follow-ups: a `followups` task checks at its time whether the person wrote in the chat since; if not,
   the engine writes a short follow-up, sent through the supervision gate (`action_submit`), and
   `followup.due` fires; repeated every `followups.interval` minutes up to `followups.count` times,
   inside the owner's working hours, and stopped (the task completed) once the person writes.
+  `followup_plan` is the same mechanism for the scheduling agent's nudges.
 
 Planning goes through `schedule.action_plan` (idempotent by key); firing through the dispatcher, which
 calls the kinds registered at the end of this module. Every side effect of a firing carries a key
@@ -293,7 +295,7 @@ def followup_plan(*, task: Task, person: str, due_at: datetime, since: datetime 
     wall = working_time(utc_to_wall(due_at, zone), scheduling)
     return action_plan(
         account_id=task.account_id, kind=Kind.FOLLOWUP, key=f"{Kind.FOLLOWUP}:{task.id}:{handle_key(person)}:{attempt}",
-        wall_time=wall, zone=zone, version=iso_datetime(task.due_at) or "", task_id=task.id, user_id=task.owner_id,
+        wall_time=wall, zone=zone, version=_followup_version_of(task, attempt), task_id=task.id, user_id=task.owner_id,
         payload={"person": person, "attempt": attempt, "since": iso_datetime(since or task.created_at)})
 
 
@@ -304,6 +306,9 @@ def task_followup_plan(*, task: Task) -> ScheduledAction | None:
     if task.type != "followups" or task.due_at is None or task.status not in OPEN or not person:
         actions_cancel(task_id=task.id, kind=Kind.FOLLOWUP, reason="task no longer due")
         return None
+    if ScheduledAction.objects.filter(task_id=task.id, kind=Kind.FOLLOWUP, status__in=(
+            ScheduledAction.Status.FIRED, ScheduledAction.Status.FAILED)).exists():
+        return None  # the first check is past: the repeats follow their interval, whatever the task's edits
     action = followup_plan(task=task, person=person, due_at=task.due_at)
     actions_cancel(task_id=task.id, kind=Kind.FOLLOWUP, keep_keys=[action.key] if action else [],
                    reason="due time moved")
@@ -375,9 +380,15 @@ def _followup_target(action: ScheduledAction):
     return (task, preferences) if preferences["enabled"] and action.payload["attempt"] <= preferences["count"] else None
 
 
+def _followup_version_of(task: Task, attempt: int) -> str:
+    """The first check is planned from the task's due time (moving it re-plans); the repeats from the
+    previous follow-up, whatever the task's due time does meanwhile."""
+    return (iso_datetime(task.due_at) or "") if attempt == 1 else "repeat"
+
+
 def _followup_version(action: ScheduledAction, target) -> str:
     task, _ = target
-    return iso_datetime(task.due_at) or ""
+    return _followup_version_of(task, action.payload["attempt"])
 
 
 def _write_followup(action: ScheduledAction) -> str | None:

@@ -99,6 +99,24 @@ def test_followups_repeat_every_interval_up_to_the_count_inside_working_hours(al
     assert not ScheduledAction.objects.filter(kind="followup", payload__attempt=4).exists()  # count reached
 
 
+def test_editing_the_task_after_the_first_followup_keeps_the_next_one(alice, followup_task, unsupervised):
+    [first] = _actions()
+    schedule.actions_dispatch_due(now=first.due_at)
+    response = alice.client.put(f"/tasks/{followup_task.id}", {"title": "Follow up: contract (Raj)",
+                                                                 "dueAt": "2026-12-20T14:00:00Z"})
+    assert response.status_code == 200
+    second = ScheduledAction.objects.get(payload__attempt=2)
+    assert second.status == "scheduled"
+    assert schedule.actions_dispatch_due(now=second.due_at) == {"fired": 1}
+    assert [event["attempt"] for event in _events("followup.due")] == [1, 2]
+
+
+def test_moving_the_due_time_before_the_first_check_moves_it(alice, followup_task):
+    assert alice.client.put(f"/tasks/{followup_task.id}", {"dueAt": "2026-12-21T15:00:00Z"}).status_code == 200
+    assert [(action.status, action.due_at) for action in _actions()] == [
+        ("scheduled", datetime(2026, 12, 21, 15, tzinfo=UTC))]
+
+
 def test_the_person_writing_stops_the_followups_at_once_and_completes_the_task(alice, chat, followup_task,
                                                                                 unsupervised):
     _post(alice, chat, "Here it is, signed.", **{"from": f"Raj Patel <{RAJ}>", "to": ["alice@acme.test"]})
