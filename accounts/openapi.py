@@ -32,6 +32,18 @@ _SYNC = _with("SyncResult", identifierId=_STRING, userId={"type": "string", "nul
               platforms={"type": "array", "items": _ref("CalendarPlatformEnum")})
 
 #: event type -> the schema of its `data`
+_NULLABLE = {"type": "string", "nullable": True}
+_TASK_REMINDER = {"type": "object", "required": ["taskId", "userId", "dueAt", "text", "chatId"], "properties": {
+    "taskId": _STRING, "userId": _NULLABLE, "dueAt": {"type": "string", "format": "date-time"}, "text": _STRING,
+    "chatId": _NULLABLE}}
+_REMINDED = {"type": "object", "required": ["id", "title", "start", "end", "location", "conferenceLink"], "properties": {
+    "id": _STRING, "title": _STRING, "start": {"type": "string", "format": "date-time"},
+    "end": {"type": "string", "format": "date-time"}, "location": _STRING, "conferenceLink": _NULLABLE}}
+_MEETING_REMINDER = {"type": "object", "required": ["channel", "userId", "minutesBefore"], "properties": {
+    "channel": {"type": "string", "enum": ["email", "slack", "teams"]}, "userId": _STRING,
+    "minutesBefore": {"type": "integer"},
+    "meeting": {**_REMINDED, "description": "A meeting TSKR booked (or `event`)"},
+    "event": {**_REMINDED, "description": "A synced calendar event (level all-events)"}}}
 EVENT_DATA_SCHEMAS = {
     EventType.CHAT_CREATED: _ref("Chat"),
     EventType.CHAT_MESSAGE_CREATED: _with("Message", chatId=_STRING),
@@ -56,10 +68,15 @@ EVENT_DATA_SCHEMAS = {
     EventType.APPROVAL_APPROVED: _ref("Approval"),
     EventType.APPROVAL_REJECTED: _ref("Approval"),
     EventType.APPROVAL_EXPIRED: _ref("Approval"),
-    EventType.REMINDER_DUE: {"type": "object", "additionalProperties": True,
-                             "description": "A reminder fell due (see README, Reminders)"},
-    EventType.FOLLOWUP_DUE: {"type": "object", "additionalProperties": True,
-                             "description": "A follow-up fell due (see README, Follow-ups)"},
+    EventType.REMINDER_DUE: {"oneOf": [_TASK_REMINDER, _MEETING_REMINDER],
+                             "description": "A reminder fell due: a reminder task's (the owner was sent it in the "
+                                            "task's chat) or a meeting reminder, one per enabled channel"},
+    EventType.FOLLOWUP_DUE: {
+        "type": "object", "required": ["taskId", "userId", "person", "attempt", "chatId", "messageId", "approvalId"],
+        "description": "A follow-up fell due: the person had not written; its message went out (`messageId`) or "
+                       "waits for the owner's approval (`approvalId`)",
+        "properties": {"taskId": _STRING, "userId": _STRING, "person": _STRING, "attempt": {"type": "integer"},
+                       "chatId": _NULLABLE, "messageId": _NULLABLE, "approvalId": _NULLABLE}},
     EventType.MEMORY_CREATED: _ref("Memory"),
     EventType.MEMORY_UPDATED: _with("Memory", previousAttributes=_PREVIOUS),
     EventType.MEMORY_DELETED: _ref("Memory"),

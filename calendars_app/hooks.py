@@ -19,3 +19,6 @@ class BookedMeetings(NamedTuple):
 
 booked_meetings = Hook("booked_meetings", "The meetings TSKR booked, for availability and conflicts: exactly one "
                                           "receiver (tasks_app) answers a `BookedMeetings`.")
+
+events_synced = Hook("events_synced", "A sync of `user_id`'s (of `account_id`) calendars wrote their events: the "
+                                      "apps above re-plan what depends on them (tasks_app's meeting reminders).")

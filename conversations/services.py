@@ -181,8 +181,11 @@ def message_add(*, chat: Chat, actor: User | None, content: str, role: str = Mes
                 metadata: dict | None = None) -> Message:
     metadata = metadata or {}
     sender = _resolve_sender(account=chat.account, actor=actor, role=role, metadata=metadata)
-    return _message_create(chat=chat, sender=sender, posted_by=actor, role=role, platform=platform, content=content,
-                           files=files, metadata=metadata)
+    message = _message_create(chat=chat, sender=sender, posted_by=actor, role=role, platform=platform, content=content,
+                              files=files, metadata=metadata)
+    if role == Message.Role.USER:
+        hooks.message_received(message=message)
+    return message
 
 
 def message_outbound_add(*, chat: Chat, message_id: str, platform: str, content: str,

@@ -3,3 +3,6 @@ from tskr.hooks import Hook
 
 identifier_deleted = Hook("identifier_deleted", "An identifier of `account_id` and the rows that cascade from "
                                                 "it (OAuth grants, calendar links) were deleted.")
+preferences_changed = Hook("preferences_changed", "`skill`'s preferences of `identifier` were changed: the apps above "
+                                                  "re-plan what follows them (tasks_app's meeting reminders). Runs in "
+                                                  "the changing transaction.")

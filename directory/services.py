@@ -515,4 +515,5 @@ def preferences_set(*, identifier: UserIdentifier, skill: str, values: dict) -> 
         user_identifier=identifier, defaults={"account_id": identifier.account_id})
     stored.data = {**stored.data, skill: skill_preferences.deep_merge(stored.data.get(skill, {}), values)}
     stored.save(update_fields=["data", "updated_at"])
+    hooks.preferences_changed(identifier=identifier, skill=skill)
     return skill_preferences.skill_view(stored.data, skill)

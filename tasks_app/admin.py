@@ -5,7 +5,7 @@ an activity naming who made them, which a bare admin form would bypass.
 """
 from django.contrib import admin
 
-from .models import Activity, Approval, Meeting, Task
+from .models import Activity, Approval, Meeting, ScheduledAction, Task
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -67,4 +67,26 @@ class ApprovalAdmin(admin.ModelAdmin):
         return [field.name for field in Approval._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ScheduledAction)
+class ScheduledActionAdmin(admin.ModelAdmin):
+    """The schedule, to see what will fire when and what became of what fired. Read-only: plans change
+    through their sources (a task's due time, a meeting, the preferences)."""
+
+    list_display = ["kind", "due_at", "wall_time", "zone", "status", "attempts", "task_id", "meeting_id",
+                    "event_id", "account", "last_error"]
+    list_filter = ["status", "kind"]
+    search_fields = ["id", "key", "task_id", "meeting_id", "event_id", "account__id"]
+    list_select_related = ["account"]
+    ordering = ["-due_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in ScheduledAction._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -7,13 +7,21 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Tasks"  # the staff screens' heading (the default would read "Tasks_App")
 
     def ready(self):
-        from calendars_app.hooks import booked_meetings
-        from conversations.hooks import task_requested, tasks_presented
+        from calendars_app.hooks import booked_meetings, events_synced
+        from conversations.hooks import message_received, task_requested, tasks_presented
+        from directory.hooks import preferences_changed
+        from tskr.health import register_check
 
+        from . import reminders  # registers the kinds of scheduled actions with the dispatcher
         from .api.serializers import tasks_as_listed
+        from .schedule import oldest_overdue_seconds
         from .selectors import meetings_booked
-        from .services import task_create
+        from .services import task_create_requested
 
-        task_requested.register(task_create)
+        task_requested.register(task_create_requested)
         tasks_presented.register(tasks_as_listed)
         booked_meetings.register(meetings_booked)
+        events_synced.register(reminders.meeting_reminders_plan)
+        message_received.register(reminders.followups_stop_on_reply)
+        preferences_changed.register(reminders.meeting_reminders_replan)
+        register_check("schedule", lambda: {"oldestOverdueSeconds": oldest_overdue_seconds()})

@@ -203,3 +203,63 @@ class Approval(models.Model):
 
     def __str__(self):
         return f"{self.kind} ({self.status})"
+
+
+class ScheduledAction(models.Model):
+    """Something the assistant will do at a set time: remind a task's owner, remind a user of a meeting or
+    calendar event, follow up with a person. The schedule is these rows, scanned by the dispatcher
+    (`tasks_app.schedule`); no Celery ETA holds a future action.
+
+    `key` names one intended firing (task + kind + occurrence), so planning twice never schedules twice.
+    `due_at` is the UTC instant; `wall_time` and `zone` are the local time it was derived from, kept so a
+    reminder set for 09:00 local stays 09:00 local across a DST change. `target_version` fingerprints what
+    the plan was based on (a due time, a meeting's start): the dispatcher re-reads the target before
+    firing and cancels the action when it no longer matches. `claimed_at`/`locked_until` are a dispatcher's
+    claim: a worker that dies mid-fire leaves a claim that expires, and another dispatcher takes the row.
+    """
+
+    class Kind(models.TextChoices):
+        TASK_REMINDER = "task_reminder"
+        MEETING_REMINDER = "meeting_reminder"
+        EVENT_REMINDER = "event_reminder"
+        FOLLOWUP = "followup"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"
+        FIRED = "fired"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    id = PublicIdField("sac")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The targets are kept as ids, not foreign keys: a deleted target must leave the row (cancelled, for
+    # the record and for the dispatcher's re-read), not cascade it away or null the id it was about.
+    task_id = models.CharField(max_length=40, blank=True, db_index=True)
+    meeting_id = models.CharField(max_length=40, blank=True, db_index=True)
+    event_id = models.CharField(max_length=40, blank=True, db_index=True)
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                             help_text="Whom a reminder is for")
+    key = models.CharField(max_length=300, unique=True)
+    due_at = models.DateTimeField()
+    wall_time = models.CharField(max_length=19, help_text="The local time due_at was derived from, in `zone`: "
+                                                          "YYYY-MM-DDTHH:MM:SS")
+    zone = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    target_version = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_by = models.CharField(max_length=40, blank=True, help_text="The token of the dispatcher's claim")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    fired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # the dispatcher's scan: only rows still to fire, oldest due first
+        indexes = [models.Index(fields=["due_at"], condition=models.Q(status="scheduled"), name="action_due_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.due_at:%Y-%m-%d %H:%M}Z ({self.status})"

@@ -8,7 +8,7 @@ from admin_catalog.models import TaskTemplate
 from calendars_app.hooks import BookedMeetings
 from tskr.exceptions import NotFound
 
-from .models import Activity, Approval, Meeting, Task
+from .models import Activity, Approval, Meeting, ScheduledAction, Task
 
 
 def task_list(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
@@ -50,6 +50,12 @@ def task_detail(*, queryset: QuerySet[Task]) -> QuerySet[Task]:
                  .order_by("created_at", "id")),
         Prefetch("meetings", queryset=Meeting.objects.order_by("start_at", "id")),
     )
+
+
+def task_next_action(*, task_id: str) -> ScheduledAction | None:
+    """The task's earliest action still to fire (its reminder, its next follow-up), or None."""
+    return (ScheduledAction.objects.filter(task_id=task_id, status=ScheduledAction.Status.SCHEDULED)
+            .order_by("due_at", "id").first())
 
 
 _UNSET = object()

@@ -26,7 +26,7 @@ from conversations.engine import (
     get_engine,
     user_profile,
 )
-from conversations.models import EngineCall
+from conversations.models import EngineCall, Message
 from conversations.usage import EngineCallRecorder
 from calendars_app.providers.records import EventWrite
 from calendars_app.selectors import booking_conflicts, participants_load
@@ -38,7 +38,9 @@ from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, Va
 from tskr.locks import hold_lock, try_acquire
 from tskr.services import model_update
 
+from . import reminders
 from .models import TRANSITIONS, Activity, Meeting, Task
+from .schedule import actions_cancel
 
 #: The contract's processing lock: 30 seconds; the engine's budget fits inside it, and it is
 #: extended before the result is written.
@@ -117,7 +119,45 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
     _activity(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
               actor_assistant=actor_assistant, metadata={"status": status})
     event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=_task_data(task))
+    _schedule_in_step(task)
     return task
+
+
+#: The task types whose due time plans a scheduled action (a reminder, a follow-up).
+SCHEDULED_TYPES = ("reminders", "followups")
+
+
+def _schedule_in_step(task: Task, *, previous_type: str | None = None) -> None:
+    """Plan, move or cancel the task's reminder or follow-up after a write (only for the types that have one,
+    so other tasks' writes cost no query)."""
+    types = {task.type, previous_type}
+    if "reminders" in types:
+        reminders.task_reminder_plan(task=task)
+    if "followups" in types:
+        reminders.task_followup_plan(task=task)
+
+
+@transaction.atomic
+def task_create_requested(*, account: Account, title: str, description: str, type: str, status: str,
+                          owner: User | None, source_chat, metadata: dict, **fields) -> Task:
+    """`task_create` for a task the engine asked for while answering a chat (`conversations.hooks.task_requested`).
+
+    A pending `reminders` or `followups` request's time ("tomorrow at 9am", "on Friday", "in 2 hours", read
+    from the message that asked, in the owner's zone; a date alone is 09:00) becomes the task's `dueAt`,
+    and a follow-up's person (a human of the chat the request names) its `metadata.followupWith`.
+    """
+    if type in SCHEDULED_TYPES and status == Task.Status.PENDING:
+        message = Message.objects.filter(id=metadata.get("sourceMessageId"), account_id=account.id).first()
+        text, said_at = (message.content, message.timestamp) if message else (description, timezone.now())
+        fields["due_at"] = reminders.requested_due_at(text=text, owner=owner, said_at=said_at)
+        if type == "followups" and source_chat is not None:
+            assistant = fields.get("assistant")
+            person = reminders.followup_person(chat_id=source_chat.id, text=text, owner=owner,
+                                               exclude=(assistant.email,) if assistant else ())
+            if person:
+                metadata = {**metadata, "followupWith": person}
+    return task_create(account=account, title=title, description=description, type=type, status=status, owner=owner,
+                       source_chat=source_chat, metadata=metadata, **fields)
 
 
 @transaction.atomic
@@ -192,7 +232,7 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
     # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
     task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
             .get(pk=task.pk))
-    before = _task_data(task)
+    before, previous_type = _task_data(task), task.type
     actor = {"actor_user": actor_user, "actor_assistant": actor_assistant}
     if "type" in fields:
         task_validate_type(fields["type"])
@@ -217,6 +257,7 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
         task.status = new_status
     model_update(task, fields)
     _emit_task_changes(task, before)
+    _schedule_in_step(task, previous_type=previous_type)
     return task
 
 
@@ -239,6 +280,8 @@ def task_delete(*, task: Task) -> None:
     with hold_lock(task_lock_name(task.id), PROCESS_LOCK_TTL_MS, on_busy=task_processing_conflict()):
         with transaction.atomic():
             event_emit(account_id=task.account_id, type=EventType.TASK_DELETED, data=_task_data(task))
+            actions_cancel(task_id=task.id, reason="task deleted")
+            actions_cancel(meeting_id__in=list(task.meetings.values_list("id", flat=True)), reason="task deleted")
             task.delete()
 
 
@@ -343,6 +386,8 @@ def _meeting_confirm(*, meeting: Meeting, written, event: str, actor_user: User 
         metadata["previousAttributes"] = previous
     _activity(meeting.task, Activity.Type.MEETING, content, actor_user=actor_user, metadata=metadata)
     _meeting_event(event, meeting, previous)
+    if meeting.owner_id:
+        reminders.meeting_reminders_plan(account_id=meeting.account_id, user_id=meeting.owner_id)
     return meeting
 
 
@@ -518,6 +563,7 @@ def meeting_cancel(*, task: Task, meeting_id: str, actor_user: User | None, remo
             _activity(task, Activity.Type.MEETING, f'Meeting "{meeting.title}" cancelled', actor_user=actor_user,
                       metadata={"meetingId": meeting.id, "sequence": meeting.sequence})
             _meeting_event("meeting.cancelled", meeting)
+        actions_cancel(meeting_id=meeting.id, reason="meeting cancelled")
         if remove:
             meeting.delete()
     return meeting

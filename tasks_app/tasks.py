@@ -1,7 +1,7 @@
 """Background entry points of the tasks app: each calls a service."""
 from celery import shared_task
 
-from . import approvals, services
+from . import approvals, reminders, schedule, services
 
 
 @shared_task(name="tasks_app.meetings_finish_pending", soft_time_limit=240, time_limit=270)
@@ -18,3 +18,18 @@ def expire_approvals() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE, every minute): expire the approvals left pending past their
     `expiresAt`, each with its `approval.expired` event. Returns how many."""
     return approvals.approvals_expire()
+
+
+@shared_task(name="tasks_app.dispatch_due_actions", soft_time_limit=110, time_limit=120, ignore_result=True)
+def dispatch_due_actions() -> dict:
+    """Periodic (CELERY_BEAT_SCHEDULE, every TSKR_DISPATCH_INTERVAL_SECONDS): fire the scheduled actions
+    that fell due. Several passes may run at once on several workers: each row is claimed by one of them
+    (SKIP LOCKED) and fired in a transaction guarded by its claim, so nothing fires twice."""
+    return schedule.actions_dispatch_due()
+
+
+@shared_task(name="tasks_app.plan_meeting_reminders", soft_time_limit=240, time_limit=270, ignore_result=True)
+def plan_meeting_reminders() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE, every 15 minutes): move every user's meeting-reminder window on
+    (reminders are planned 48 hours ahead). Idempotent: planning is keyed by meeting, channel and start."""
+    return reminders.meeting_reminders_plan_all()

@@ -65,6 +65,10 @@ _check_schema = inline_serializer("HealthCheck", {
     "oldestUndeliveredAgeSeconds": serializers.FloatField(
         required=False, allow_null=True,
         help_text="`webhooks` only: age of the oldest event due for delivery and not delivered yet"),
+    "oldestOverdueSeconds": serializers.FloatField(
+        required=False, allow_null=True,
+        help_text="`schedule` only: how late the oldest scheduled action (reminder, follow-up) still waiting to "
+                  "fire is; null when none is overdue"),
 })
 
 

@@ -199,7 +199,13 @@ TSKR_SYNC_EVENTS_FUTURE_DAYS = env_int("TSKR_SYNC_EVENTS_FUTURE_DAYS", 180, mini
 # before the periodic sweep finishes it (so the sweep does not race a request still writing).
 TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS = env_int("TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS", 10, minimum=1)
 TSKR_BOOKING_SWEEP_AFTER_SECONDS = env_int("TSKR_BOOKING_SWEEP_AFTER_SECONDS", 60, minimum=0)
+# How often the dispatcher looks for scheduled actions (reminders, follow-ups) that fell due.
+TSKR_DISPATCH_INTERVAL_SECONDS = env_int("TSKR_DISPATCH_INTERVAL_SECONDS", 2, minimum=1)
 CELERY_BEAT_SCHEDULE = {
+    # expires: a pass still queued when the next is due is dropped rather than piled up behind busy workers
+    "tasks-dispatch-due-actions": {"task": "tasks_app.dispatch_due_actions", "schedule": TSKR_DISPATCH_INTERVAL_SECONDS,
+                                   "options": {"expires": TSKR_DISPATCH_INTERVAL_SECONDS}},
+    "tasks-plan-meeting-reminders": {"task": "tasks_app.plan_meeting_reminders", "schedule": 15 * 60},
     "tasks-meetings-finish-pending": {"task": "tasks_app.meetings_finish_pending", "schedule": 60},
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",
                                        "schedule": TSKR_SYNC_INTERVAL_MINUTES * 60},

@@ -23,7 +23,7 @@ from directory.services import MAX_IMPORT_CONTACTS, contacts_bulk_import
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, ServiceUnavailable
 from tskr.locks import Lock, hold_lock
 
-from .. import crypto, providers
+from .. import crypto, hooks, providers
 from ..models import Calendar, CalendarEvent, OAuthAccess, UserCalendar
 from ..providers.base import (
     ApiSession, ProviderError, ProviderUnavailable, ReconsentRequired, SyncTokenExpired, TokenSet, provider_config,
@@ -297,6 +297,8 @@ def identifier_sync_resources(*, account: Account, identifier: UserIdentifier, p
     with _sync_lock(identifier.id) as lock:
         for access in accesses:
             _sync_access(access=access, identifier=identifier, lock=lock, result=result, contacts=contacts)
+    if identifier.user_id and result.calendars_synced:
+        hooks.events_synced(account_id=account.id, user_id=identifier.user_id)
     event_emit(account_id=account.id, data={"identifierId": identifier.id, "userId": identifier.user_id,
                                             "platforms": [access.platform for access in accesses], **result.as_dict()},
                type=EventType.IDENTIFIER_SYNC_FAILED if result.errors else EventType.IDENTIFIER_SYNC_SUCCEEDED)

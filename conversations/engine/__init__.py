@@ -5,6 +5,7 @@ Interface (`base.Engine`), every entry point a pure function of its context (no 
     engine = get_engine()
     result = engine.process_chat(ChatContext(...), deadline=Deadline(25))   # -> ChatResult
     result = engine.process_task(TaskContext(...), deadline=Deadline(25))   # -> TaskResult
+    result = engine.write_followup(FollowupContext(...), deadline=Deadline(25))   # -> TaskResult (reply only)
     # process_chat, the reply also handed to `on_text` in pieces as it is written (streamed answers):
     result = engine.stream_chat(ChatContext(...), deadline=Deadline(25), on_text=callback)
 
@@ -39,6 +40,7 @@ from .types import (
     ChatResult,
     DraftStatus,
     EngineUsage,
+    FollowupContext,
     Skill,
     TaskContext,
     TaskDraft,
@@ -50,7 +52,7 @@ from .types import (
 
 __all__ = [
     "ALL_SKILLS", "AssistantProfile", "ChatContext", "ChatResult", "Deadline", "DraftStatus", "Engine",
-    "EngineBadResponse", "EngineError", "EngineTimeout", "EngineUnavailable", "EngineUsage", "Skill", "TaskContext", "TaskDraft",
+    "EngineBadResponse", "EngineError", "EngineTimeout", "EngineUnavailable", "EngineUsage", "FollowupContext", "Skill", "TaskContext", "TaskDraft",
     "TaskOutcome", "TaskResult", "TranscriptEntry", "UserProfile", "agent_for", "assistant_profile",
     "engine_status", "get_engine", "user_profile",
 ]

@@ -31,6 +31,7 @@ from .types import (
     ChatResult,
     DraftStatus,
     EngineUsage,
+    FollowupContext,
     TaskContext,
     TaskDraft,
     TaskOutcome,
@@ -60,6 +61,11 @@ _CHAT_RULES = """Rules:
 _TASK_RULES = """You are working on one task. Reply to the user in plain text about the task.
 Call set_task_status with "needs_clarification" when you need an answer from the user to go on,
 "completed" when the task is done or no longer needed, "in_progress" when you are working on it."""
+
+
+_FOLLOWUP_RULES = """Write a short, polite follow-up message to the person named below, who has not answered
+the conversation. Refer to what the thread asked of them, in one to three sentences, in your own voice,
+ending with your signature when you have one. Answer with the message only."""
 
 
 def _style_line(assistant: AssistantProfile) -> str:
@@ -280,6 +286,19 @@ class AnthropicEngine(Engine):
         if not reply:
             raise EngineBadResponse("The AI engine returned no reply")
         return TaskResult(reply=reply, new_status=new_status, usage=_usage(response))
+
+    def write_followup(self, context: FollowupContext, *, deadline: Deadline) -> TaskResult:
+        agent = context.agent
+        stable = _persona(context.assistant, agent.system_prompt if agent else "") + "\n\n" + _FOLLOWUP_RULES
+        situation = "\n".join([_about_user(context.user, context.now), f"Task: {context.title}", context.description,
+                               f"Follow up with: {context.person} (follow-up number {context.attempt})"])
+        response = self._create(deadline=deadline, agent=agent, system=_system(stable, situation),
+                                messages=_messages(context.thread, f"Write follow-up number {context.attempt} to "
+                                                                   f"{context.person} now."))
+        reply, _ = _split(response)
+        if not reply:
+            raise EngineBadResponse("The AI engine returned no follow-up")
+        return TaskResult(reply=reply, usage=_usage(response))
 
     # -- the call --------------------------------------------------------------------------------
     def _create(self, *, deadline: Deadline, agent, **request):

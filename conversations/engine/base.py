@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from tskr.exceptions import ApplicationError
 
-from .types import ChatContext, ChatResult, TaskContext, TaskResult
+from .types import ChatContext, ChatResult, FollowupContext, TaskContext, TaskResult
 
 
 class EngineError(ApplicationError):
@@ -90,3 +90,8 @@ class Engine(ABC):
     @abstractmethod
     def process_task(self, context: TaskContext, *, deadline: Deadline) -> TaskResult:
         """Reply on a task and say whether its status changes (needs_clarification, completed...)."""
+
+    @abstractmethod
+    def write_followup(self, context: FollowupContext, *, deadline: Deadline) -> TaskResult:
+        """Write a short follow-up to `context.person`, who has not answered the thread; its `reply` is the
+        message (no status: the caller decides what happens to the task)."""

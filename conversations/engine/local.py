@@ -14,6 +14,7 @@ from .types import (
     ChatContext,
     ChatResult,
     DraftStatus,
+    FollowupContext,
     Skill,
     TaskContext,
     TaskDraft,
@@ -158,3 +159,10 @@ class LocalEngine(Engine):
         new_status = TaskOutcome.IN_PROGRESS if context.status != TaskOutcome.IN_PROGRESS else None
         return TaskResult(reply=_voice(context.assistant, f"Thanks, I'm working on \"{context.title}\".",
                                        first_name=first_name), new_status=new_status)
+
+    def write_followup(self, context: FollowupContext, *, deadline: Deadline) -> TaskResult:
+        subject = context.title.removeprefix(f"{_LABELS[Skill.FOLLOWUPS]}: ")
+        owner = context.user.name if context.user and context.user.name else "us"
+        body = (f"Just following up on my earlier message about \"{subject}\" on behalf of {owner}. "
+                "Could you let me know when you have a moment?")
+        return TaskResult(reply=_voice(context.assistant, body))

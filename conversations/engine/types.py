@@ -171,6 +171,25 @@ class TaskContext:
 
 
 @dataclass(frozen=True)
+class FollowupContext:
+    """What the engine needs to write a follow-up to someone who has not answered (`write_followup`)."""
+
+    assistant: AssistantProfile
+    agent: AgentConfig | None
+    #: The task's owner, on whose behalf the assistant follows up.
+    user: UserProfile | None
+    #: The handle (email, phone...) of the person followed up with.
+    person: str
+    title: str
+    description: str
+    #: The chat's recent messages, oldest first: what the follow-up refers to.
+    thread: tuple[TranscriptEntry, ...] = ()
+    #: 1 for the first follow-up, 2 for the second...
+    attempt: int = 1
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
 class TaskResult:
     """The engine's reply on a task and, when it decided so, the task's new status."""
 

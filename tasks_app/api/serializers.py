@@ -6,8 +6,8 @@ from tskr.rows import RowShape
 from tskr.scoping import scoped
 from tskr.serializers import DeletedSerializer, InputSerializer
 
-from ..models import TRANSITIONS, Activity, Approval, Meeting, Task
-from ..selectors import task_get
+from ..models import TRANSITIONS, Activity, Approval, Meeting, ScheduledAction, Task
+from ..selectors import task_get, task_next_action
 from ..services import TASK_TYPE_PATTERN, TASK_TYPE_RULE
 
 
@@ -140,16 +140,30 @@ class MeetingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class NextActionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ScheduledAction.Kind.choices)
+    dueAt = serializers.DateTimeField(source="due_at")
+
+
 class TaskDetailSerializer(TaskSerializer):
-    """`GET /tasks/:id`: the task with its subtasks, its history (oldest first) and its meetings."""
+    """`GET /tasks/:id`: the task with its subtasks, its history (oldest first), its meetings and the next
+    thing the assistant is scheduled to do for it."""
 
     subtasks = TaskSerializer(many=True)
     activities = ActivitySerializer(many=True)
     meetings = MeetingSerializer(many=True)
+    nextAction = serializers.SerializerMethodField(help_text=(
+        "The task's next scheduled action (a reminder at `dueAt`, a follow-up), null when none is scheduled"))
 
     class Meta(TaskSerializer.Meta):
-        fields = TaskSerializer.Meta.fields[:-2] + ["subtasks", "activities", "meetings", "createdAt", "updatedAt"]
+        fields = TaskSerializer.Meta.fields[:-2] + ["subtasks", "activities", "meetings", "nextAction", "createdAt",
+                                                    "updatedAt"]
         read_only_fields = fields
+
+    @extend_schema_field(NextActionSerializer(allow_null=True))
+    def get_nextAction(self, task: Task) -> dict | None:
+        action = task_next_action(task_id=task.id)
+        return None if action is None else NextActionSerializer(action).data
 
 
 class ImageFileSerializer(FileSerializer):

@@ -8,7 +8,7 @@ def test_health_reports_each_dependency(db):
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True and body["status"] == "healthy"
-    assert set(body["checks"]) == {"database", "cache", "broker", "ai", "webhooks"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "ai", "webhooks", "schedule"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 
