@@ -41,11 +41,17 @@ def _clock(phrase: str) -> time | None:
     return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
+def _in_context(text: str, phrase: str) -> str:
+    """The phrase with what follows it in the text: "Sun" is a day in "Sun 3pm", a name in "Sun Li"."""
+    start = text.find(phrase)
+    return phrase if start < 0 else text[start:start + len(phrase) + 12]
+
+
 def reminder_time(text: str, *, now: datetime, zone: ZoneInfo) -> datetime | None:
     """The local wall time (naive, in `zone`) `text` asks for, measured from `now`; None when it names none."""
     base = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
     found = search_dates(text, languages=["en"], settings=_settings(base)) or []
-    phrases = [phrase for phrase, _ in found if mentions_time(phrase)]
+    phrases = [phrase for phrase, _ in found if mentions_time(_in_context(text, phrase))]
     if not phrases:
         return None
     parser = DateDataParser(languages=["en"], settings=_settings(base))

@@ -27,7 +27,11 @@ from .types import Skill
 CONVERSATIONAL_LIMIT = 320
 
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_WEEKDAY = r"(mon|tues?|wed(nes)?|thu(rs?)?|fri|sat(ur)?|sun)(day)?s?"
+#: A weekday by name ("Friday", "fridays"), or abbreviated when a time, a date or the end of a phrase
+#: follows ("Fri 3pm", "Sat, Dec 5", "on Thu"): a bare "Sun" or "Wed" before a word is a name or a verb.
+_WEEKDAY = (r"((mon|tues|wednes|thurs|fri|satur|sun)days?"
+            r"|(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?(?=\s*(\d|,|@|at\b|am\b|pm\b|morning\b|afternoon\b"
+            r"|evening\b|night\b|$|[.!?;)])))")
 _DURATION = r"(\d+\s*(-\s*)?(min|mins|minutes?|hours?|hrs?|hr|h)\b|an? (hour|half[- ]hour)|half an hour|some time|time)"
 _WITH = r"(with|w/)"
 
