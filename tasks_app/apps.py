@@ -8,12 +8,14 @@ class TasksAppConfig(AppConfig):
 
     def ready(self):
         from calendars_app.hooks import booked_meetings
-        from conversations.hooks import task_requested, tasks_presented
+        from conversations.hooks import open_tasks, task_requested, task_step, tasks_presented
 
+        from .agent import open_tasks_for_chat, task_requested as agent_task_requested, task_step_apply
         from .api.serializers import tasks_as_listed
         from .selectors import meetings_booked
-        from .services import task_create
 
-        task_requested.register(task_create)
+        task_requested.register(agent_task_requested)
+        open_tasks.register(open_tasks_for_chat)
+        task_step.register(task_step_apply)
         tasks_presented.register(tasks_as_listed)
         booked_meetings.register(meetings_booked)

@@ -199,6 +199,8 @@ TSKR_SYNC_EVENTS_FUTURE_DAYS = env_int("TSKR_SYNC_EVENTS_FUTURE_DAYS", 180, mini
 # before the periodic sweep finishes it (so the sweep does not race a request still writing).
 TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS = env_int("TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS", 10, minimum=1)
 TSKR_BOOKING_SWEEP_AFTER_SECONDS = env_int("TSKR_BOOKING_SWEEP_AFTER_SECONDS", 60, minimum=0)
+#: The scheduling agent proposes no time sooner than this after it runs (its default window starts here).
+TSKR_AGENT_MINIMUM_NOTICE_MINUTES = env_int("TSKR_AGENT_MINIMUM_NOTICE_MINUTES", 120, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "tasks-meetings-finish-pending": {"task": "tasks_app.meetings_finish_pending", "schedule": 60},
     "calendars-sync-all-identifiers": {"task": "calendars_app.sync_all_identifiers",

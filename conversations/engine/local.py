@@ -7,6 +7,7 @@ question when the request carries no date or time.
 import re
 
 from .base import Deadline, Engine
+from .continuation import open_task_step
 from .types import (
     AssistantProfile,
     ChatContext,
@@ -113,6 +114,8 @@ class LocalEngine(Engine):
 
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         text = context.latest.content
+        if context.open_tasks and (step := open_task_step(context, detect_skill=detect_skill)) is not None:
+            return ChatResult(step=step)
         if context.may_ignore and not _GROUP_CALL.search(text):
             return ChatResult(ignored=True)
         skill = detect_skill(text)
