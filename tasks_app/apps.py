@@ -10,12 +10,15 @@ class TasksAppConfig(AppConfig):
         from calendars_app.hooks import booked_meetings
         from conversations.hooks import open_tasks, task_requested, task_step, tasks_presented
 
+        from .agent import approval_decided as agent_approval_decided
         from .agent import open_tasks_for_chat, task_requested as agent_task_requested, task_step_apply
+        from .approvals import approval_decided
         from .api.serializers import tasks_as_listed
         from .selectors import meetings_booked
 
         task_requested.register(agent_task_requested)
         open_tasks.register(open_tasks_for_chat)
         task_step.register(task_step_apply)
+        approval_decided.register(agent_approval_decided)
         tasks_presented.register(tasks_as_listed)
         booked_meetings.register(meetings_booked)

@@ -56,6 +56,8 @@ def describe_open_tasks(tasks: tuple[OpenTask, ...]) -> str:
     lines = ["Open tasks of this conversation (newest first):"]
     for task in tasks:
         waiting = f", waiting for {task.waiting_for}" if task.waiting_for else ""
+        if task.propose_next:
+            waiting += "; the owner declined a time: propose others unless the message picks a slot"
         lines.append(f"- {task.id} ({task.type}, {task.status}{waiting}): {task.title}")
         zone = _zone(task.timezone)
         for slot in task.slots:

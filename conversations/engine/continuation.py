@@ -2,7 +2,7 @@
 
 A message continues at most one task: the newest open scheduling task that can take it. Picking a
 proposed slot books it; turning them all down proposes others; naming another precise time books
-that time when it is free; a task waiting for a clarification or for its owner takes any answer
+that time when it is free; after the owner turned a booking down, any other reply gets new times; a task waiting for a clarification or for its owner takes any answer
 naming a day, a time or a part of the day (then its step runs again with it). A message asking for
 something of another skill is a new request, never a continuation.
 """
@@ -46,6 +46,8 @@ def _scheduling_step(task: OpenTask, text: str, now: datetime) -> TaskStep | Non
             return TaskStep(task_id=task.id, action=StepAction.PROPOSE_TIMES)
     if when.instant and task.waiting_for in ("reply", "owner", ""):
         return TaskStep(task_id=task.id, action=StepAction.BOOK_TIME, start=when.at(zone))
+    if task.propose_next and task.waiting_for == "reply":
+        return TaskStep(task_id=task.id, action=StepAction.PROPOSE_TIMES)
     waiting_for_answer = task.status == "needs_clarification" or task.waiting_for == "owner"
     if waiting_for_answer and (when.day or when.clock or when.part or _AGREE.search(text)
                                or read_window(text, zone=zone, now=now)):

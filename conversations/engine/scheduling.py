@@ -139,10 +139,10 @@ def choose_slot(text: str, slots: tuple[SlotOption, ...], *, zone: ZoneInfo, now
     numbers = {slot.number for slot in slots}
     if (match := _BY_NUMBER.search(text)) and int(match.group(1) or match.group(2)) in numbers:
         return int(match.group(1) or match.group(2))
-    if match := _BY_ORDINAL.search(text):
+    if match := _BY_ORDINAL.search(text):  # as listed: "the first one" is number 1, even once withdrawn
         word = (match.group(1) or match.group(2)).lower()
-        index = len(slots) if word == "last" else _ORDINALS[word]
-        return slots[index - 1].number if index <= len(slots) else None
+        number = slots[-1].number if word == "last" else _ORDINALS[word]
+        return number if number in numbers else None
     when = read_when(text, zone=zone, now=now)
     local = [(slot, slot.start.astimezone(zone)) for slot in slots]
 

@@ -119,6 +119,9 @@ class OpenTask:
     timezone: str = "UTC"
     #: Free times not yet proposed, numbered after `slots`: candidates computed before a model call.
     candidates: tuple[SlotOption, ...] = ()
+    #: The owner turned a booking down: unless the next reply picks a remaining slot or names a time,
+    #: other times are proposed.
+    propose_next: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@
 from .steps import (
     AgentBusy,
     WaitingFor,
+    approval_decided,
     open_tasks_for_chat,
     task_requested,
     task_start,
@@ -14,5 +15,5 @@ from .steps import (
     travel_brief,
 )
 
-__all__ = ["AgentBusy", "WaitingFor", "open_tasks_for_chat", "task_requested", "task_start", "task_step_apply",
+__all__ = ["AgentBusy", "WaitingFor", "approval_decided", "open_tasks_for_chat", "task_requested", "task_start", "task_step_apply",
            "travel_brief"]

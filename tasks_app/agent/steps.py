@@ -35,7 +35,7 @@ from tskr.locks import hold_lock
 
 from .. import services
 from ..approvals import action_submit
-from ..models import Meeting, Task
+from ..models import Approval, Meeting, Task
 from . import texts
 from .plan import Plan, plan_build, source_message
 
@@ -127,7 +127,7 @@ def _open_task(task: Task, proposal: Meeting | None, *, with_candidates: bool) -
                            for index, (start, end) in enumerate(free, start=1))
     return OpenTask(id=task.id, type=task.type, title=task.title, status=task.status,
                     waiting_for=(task.metadata or {}).get("waitingFor") or "", slots=slots, timezone=zone,
-                    candidates=candidates)
+                    candidates=candidates, propose_next=bool((task.metadata or {}).get("proposeNext")))
 
 
 # -- entry points ----------------------------------------------------------------------------------
@@ -204,6 +204,39 @@ def _widened(plan: Plan, message: Message) -> Plan:
     return Plan(**{**plan.__dict__, "window_start": start, "window_end": end, "fixed_start": None})
 
 
+def approval_decided(*, approval: Approval, outcome) -> None:
+    """The owner decided on an action the agent submitted (`approvals.approval_decided`, inside the
+    decision's transaction). Approved: a proposal now waits for the reply; a booking is confirmed to
+    everyone and the task completed. Rejected or expired: a dropped proposal leaves the task waiting on
+    nobody; a refused booking's time is withdrawn from the proposal, and the next reply gets other times."""
+    if not approval.key.startswith(_key_prefix(approval.task_id)):
+        return
+    task = _locked(account_id=approval.account_id, task_id=approval.task_id)
+    stored = (task.metadata or {}).get("scheduling") if task is not None else None
+    if task is None or stored is None or task.status not in OPEN_STATUSES:
+        return
+    plan, what = Plan.from_stored(stored), approval.key.removeprefix(_key_prefix(task.id)).split(":")[0]
+    approved = approval.status == Approval.Status.APPROVED
+    if approval.kind == Approval.Kind.BOOK_MEETING and approved:
+        _confirm(task, plan, outcome, in_reply_to=approval.payload.get("inReplyTo"))
+    elif approval.kind == Approval.Kind.BOOK_MEETING:
+        _withdraw(task, approval.payload["start"])
+        _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.REPLY, approvalId=None,
+                proposeNext=True)
+    elif what == "propose":
+        _update(task, status=task.status, waiting_for=WaitingFor.REPLY if approved else None, approvalId=None)
+
+
+def _withdraw(task: Task, start: str) -> None:
+    """Take a refused time out of the task's proposal (numbers kept) and out of any later one."""
+    meeting = Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).first()
+    if meeting is not None:
+        meeting.slots = [slot for slot in meeting.slots
+                         if datetime.fromisoformat(slot["start"]) != datetime.fromisoformat(start)]
+        meeting.save(update_fields=["slots", "updated_at"])
+    task.metadata = {**task.metadata, "offered": sorted({*(task.metadata.get("offered") or []), start})}
+
+
 # -- the steps -------------------------------------------------------------------------------------
 def _first(task: Task, plan: Plan, contexts: list[ParticipantContext], *, in_reply_to: str | None) -> _Said:
     if plan.fixed_start is not None:
@@ -229,7 +262,7 @@ def _propose(task: Task, plan: Plan, contexts: list[ParticipantContext], *, in_r
     _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL if said.approval_id else WaitingFor.REPLY,
             scheduling=plan.stored(), round=round_, meetingId=meeting.id,
             offered=sorted(offered | {slot["start"] for slot in slots}),
-            approvalId=said.approval_id)
+            approvalId=said.approval_id, proposeNext=None)
     return said
 
 
@@ -303,6 +336,9 @@ def _book(task: Task, plan: Plan, contexts: list[ParticipantContext], *, start: 
                                     key=_key(task, f"book:{start.isoformat()}"))
     except services.SlotUnavailable:
         return _propose(task, plan, contexts, in_reply_to=in_reply_to, lead=texts.busy(plan=plan, start=start))
+    if outcome.approval is not None and outcome.approval.status != Approval.Status.PENDING:
+        # this very booking was turned down (or expired) before: never asked twice, other times instead
+        return _propose(task, plan, contexts, in_reply_to=in_reply_to)
     if outcome.approval is not None:
         _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL, scheduling=plan.stored(),
                 approvalId=outcome.approval.id)
@@ -332,8 +368,12 @@ def _ask_owner(task: Task, plan: Plan, *, question: str, in_reply_to: str | None
 
 
 # -- writing ---------------------------------------------------------------------------------------
+def _key_prefix(task_id: str) -> str:
+    return f"agent:{task_id}:"
+
+
 def _key(task: Task, what: str) -> str:
-    return f"agent:{task.id}:{what}"
+    return _key_prefix(task.id) + what
 
 
 def _send(task: Task, plan: Plan, body: str, *, to: list[str], cc: list[str], key: str,
@@ -357,8 +397,12 @@ def _platform(task: Task) -> str:
 
 def _update(task: Task, *, status: str, waiting_for: str | None, **metadata) -> Task:
     """Status and agent metadata in one `task_update` (its activity and webhook events)."""
-    merged = {**(task.metadata or {}), **metadata, "waitingFor": waiting_for}
-    merged = {key: value for key, value in merged.items() if value is not None or key == "waitingFor"}
+    merged = {**(task.metadata or {}), "waitingFor": waiting_for}
+    for key, value in metadata.items():  # None removes the agent's key (the integrator's keys stay)
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
     updated = services.task_update(task=task, actor_assistant=services._assistant_of(task), status=status,
                                    metadata=merged)
     task.status, task.metadata = updated.status, updated.metadata

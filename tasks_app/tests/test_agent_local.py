@@ -213,3 +213,61 @@ def test_two_internal_participants_in_different_zones_get_times_in_the_recipient
     assert {a["email"] for a in booked.attendees} == {"carol@partner.test", "bob@acme.test"}
     assert body["message"]["to"] == ["carol@partner.test"] and body["message"]["cc"] == ["alice@acme.test",
                                                                                        "bob@acme.test"]
+
+
+# -- supervision -------------------------------------------------------------------------------------
+def test_supervised_the_proposal_and_the_booking_wait_for_the_owners_approval(
+        alice, inbox, alice_calendar, django_capture_on_commit_callbacks):
+    from tasks_app.models import Approval
+
+    from .agent_fixtures import set_supervision
+
+    set_supervision(alice, "supervised")
+    _, task = start_request(alice, inbox, django_capture_on_commit_callbacks)
+    task.refresh_from_db()
+    assert task.metadata["waitingFor"] == "approval" and outbound(inbox) == []
+    held = Approval.objects.get(task=task, status="pending")
+    assert held.kind == "send_message" and held.payload["to"] == ["carol@partner.test"]
+    approved = alice.client.post(f"/approvals/{held.id}/approve", {"content": "Edited: " + held.payload["content"]})
+    assert approved.status_code == 200, approved.json()
+    task.refresh_from_db()
+    [sent] = outbound(inbox)
+    assert sent.content.startswith("Edited: ") and task.metadata["waitingFor"] == "reply"
+    second = proposal_of(task).slots[1]
+
+    email(alice, inbox, "Option 2 works", sender="carol@partner.test", cc=("alice@acme.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    booking = Approval.objects.get(task=task, status="pending")
+    assert body == {"ok": True, "message": None, "taskIds": [task.id], "approvalId": booking.id}
+    assert booking.kind == "book_meeting" and booking.payload["start"] == second["start"]
+    assert booking.payload["slotNumber"] == 2 and not Meeting.objects.filter(task=task, status="booked").exists()
+    assert alice.client.post(f"/approvals/{booking.id}/approve").status_code == 200
+    task.refresh_from_db()
+    booked = Meeting.objects.get(task=task, status="booked")
+    assert booked.start_at == datetime.fromisoformat(second["start"]) and task.status == "completed"
+    confirmation = Approval.objects.get(task=task, status="pending")  # a message to others: held too
+    assert confirmation.kind == "send_message" and "booked for" in confirmation.payload["content"]
+    assert not Meeting.objects.filter(task=task, status="proposed").exists()
+
+
+def test_a_rejected_booking_withdraws_that_time_and_the_next_reply_gets_other_times(
+        alice, inbox, alice_calendar, django_capture_on_commit_callbacks):
+    from tasks_app.models import Approval
+
+    from .agent_fixtures import set_supervision
+
+    _, task = start_request(alice, inbox, django_capture_on_commit_callbacks)  # proposal sent unsupervised
+    set_supervision(alice, "supervised")
+    first = proposal_of(task).slots[0]
+    email(alice, inbox, "The first one please", sender="carol@partner.test", cc=("alice@acme.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    rejected = alice.client.post(f"/approvals/{body['approvalId']}/reject", {"reason": "I'm busy then"})
+    assert rejected.status_code == 200, rejected.json()
+    task.refresh_from_db()
+    assert task.metadata["waitingFor"] == "reply" and task.status == "in_progress"
+    assert [slot["number"] for slot in proposal_of(task).slots] == [2, 3]
+    email(alice, inbox, "Hm, what about the first one?", sender="carol@partner.test", cc=("alice@acme.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    approval = Approval.objects.get(id=body["approvalId"])  # the new proposal, held (a message to Carol)
+    assert approval.kind == "send_message" and first["start"] not in {s["start"] for s in proposal_of(task).slots}
+    assert not Meeting.objects.filter(task=task, status="booked").exists()
