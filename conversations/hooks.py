@@ -22,8 +22,8 @@ tasks_presented = Hook("tasks_presented", "Tasks a processing created, as the AP
                                           "streamed `task` events.")
 
 open_tasks = Hook("open_tasks", "The chat's open tasks as the engine sees them (tasks_app answers a tuple of "
-                                "`engine.OpenTask`, newest first, for `account` and `chat`), so a message may "
-                                "continue one of them.")
+                                "`engine.OpenTask`, newest first, for `account` and `chat`; the candidate slots of "
+                                "the one waiting for a reply `with_candidates`), so a message may continue one.")
 
 task_step = Hook("task_step", "The engine decided the latest message continues an open task of the chat: act on "
                               "it (tasks_app answers a `StepResult` for `account`, `chat`, `message` and `step`, or "

@@ -361,6 +361,7 @@ def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callab
     assistant = chat.assistant
     profile = assistant_profile(assistant)
     addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
+    engine = get_engine()
     context = ChatContext(
         assistant=profile, agent=agent_for(assistant), platform=latest.platform,
         # the sender's memories only when they posted the message themselves (not a teammate naming them)
@@ -368,15 +369,17 @@ def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callab
         transcript=tuple(_entry(message) for message in selectors.message_transcript(chat=chat, until=latest)),
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
-        open_tasks=tuple(task for found in hooks.open_tasks(account=chat.account, chat=chat) for task in found),
+        open_tasks=tuple(task for found in hooks.open_tasks(account=chat.account, chat=chat,
+                                                            with_candidates=engine.uses_candidates)
+                         for task in found),
     )
     deadline = Deadline(ENGINE_BUDGET_SECONDS)
     held: list[str] = []
     if on_delta is None:
-        result = call.run(get_engine(), context, deadline=deadline)
+        result = call.run(engine, context, deadline=deadline)
     else:
         live = latest.platform != Message.Platform.EMAIL and not context.may_ignore
-        result = call.run(get_engine(), context, deadline=deadline, on_text=on_delta if live else held.append)
+        result = call.run(engine, context, deadline=deadline, on_text=on_delta if live else held.append)
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
     outcome = _write_outcome(chat=chat, latest=latest, addressing=addressing, result=result,

@@ -243,6 +243,7 @@ def _client(api_key: str, base_url: str | None, timeout: float) -> anthropic.Ant
 
 class AnthropicEngine(Engine):
     name = "anthropic"
+    uses_candidates = True
 
     def __init__(self, *, api_key: str, base_url: str | None, model: str, timeout: float, max_retries: int):
         self.model, self.timeout, self.max_retries = model, timeout, max_retries

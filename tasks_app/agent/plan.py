@@ -44,6 +44,8 @@ class Plan:
     timezone: str
     #: A precise time the request named, to check and book (None: propose slots).
     fixed_start: datetime | None = None
+    #: The platform of the request (the register the agent writes in).
+    platform: str = "email"
 
     @property
     def to(self) -> list[str]:
@@ -63,7 +65,8 @@ class Plan:
         return {"internal": self.internal, "internalEmails": self.internal_emails, "outside": self.outside,
                 "duration": self.duration, "meetingType": self.meeting_type,
                 "window": {"start": self.window_start.isoformat(), "end": self.window_end.isoformat()},
-                "timezone": self.timezone, "fixedStart": self.fixed_start.isoformat() if self.fixed_start else None}
+                "timezone": self.timezone, "fixedStart": self.fixed_start.isoformat() if self.fixed_start else None,
+                "platform": self.platform}
 
     @classmethod
     def from_stored(cls, data: dict) -> "Plan":
@@ -72,7 +75,8 @@ class Plan:
                    duration=data["duration"], meeting_type=data["meetingType"],
                    window_start=datetime.fromisoformat(data["window"]["start"]),
                    window_end=datetime.fromisoformat(data["window"]["end"]), timezone=data["timezone"],
-                   fixed_start=datetime.fromisoformat(fixed) if fixed else None)
+                   fixed_start=datetime.fromisoformat(fixed) if fixed else None,
+                   platform=data.get("platform") or "email")
 
 
 def source_message(task: Task) -> Message | None:
@@ -154,10 +158,11 @@ def default_window(owner: ParticipantContext, *, now: datetime) -> tuple[datetim
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=owner.zone)
 
 
-def plan_build(task: Task, *, text: str | None = None) -> tuple[Plan, list[ParticipantContext]]:
-    """The plan of a task that has none yet, from its source message and description (or `text`, an
-    answer to a clarification, read first), and the participants' scheduling contexts."""
-    message = source_message(task)
+def plan_build(task: Task, *, text: str | None = None, source: Message | None = None,
+               ) -> tuple[Plan, list[ParticipantContext]]:
+    """The plan of a task that has none yet, from its source message (`source`, else loaded) and
+    description (or `text`, an answer to a clarification, read first), and the participants' contexts."""
+    message = source or source_message(task)
     internal, outside = _people(task, message)
     contexts = participants_load(account=task.account, references=[user.id for user in internal])
     owner = contexts[0]
@@ -179,5 +184,6 @@ def plan_build(task: Task, *, text: str | None = None) -> tuple[Plan, list[Parti
     plan = Plan(internal=[context.user.id for context in contexts],
                 internal_emails=[context.user.email for context in contexts], outside=outside,
                 duration=duration, meeting_type=meeting_type, window_start=start, window_end=end,
-                timezone=zone.key, fixed_start=fixed)
+                timezone=zone.key, fixed_start=fixed,
+                platform=message.platform if message is not None else Message.Platform.EMAIL)
     return plan, contexts
