@@ -149,3 +149,21 @@ def test_two_internal_participants_in_different_zones(alice, bob, inbox, alice_c
     assert Meeting.objects.get(task=task, status="booked").start_at == datetime.fromisoformat(slots[2]["start"])
     first = datetime.fromisoformat(slots[0]["start"]).astimezone(ADELAIDE).isoformat()
     assert f"slot 1 (proposed): {first}" in anthropic_api.requests[-1]["body"]["system"][1]["text"]
+
+
+def test_a_clarification_answered_in_the_chat_continues_the_same_task(alice, inbox, alice_calendar, anthropic_api,
+                                                                       django_capture_on_commit_callbacks):
+    anthropic_api.answer(text("When would suit you?"), tool_use("create_task", {
+        "title": "Meet Carol", "type": "scheduling", "status": "needs_clarification", "question": "When?"}))
+    email(alice, inbox, "Ava, set up a call with Carol", sender="alice@acme.test", cc=("carol@partner.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    task = Task.objects.get(id=body["taskIds"][0])
+    assert task.status == "needs_clarification" and body["message"]["to"] == ["alice@acme.test"]
+    when = reading("Thursday at 11am", LONDON)
+    anthropic_api.answer(tool_use("book_slot", {"taskId": task.id, "start": when.isoformat()}))
+    email(alice, inbox, "Thursday at 11am works", sender="alice@acme.test", cc=("carol@partner.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    task.refresh_from_db()
+    assert Task.objects.count() == 1 and body["taskIds"] == [task.id] and task.status == "completed"
+    assert Meeting.objects.get(task=task).start_at == when and "booked for" in body["message"]["content"]
+    assert f"- {task.id} (scheduling, needs_clarification)" in anthropic_api.requests[-1]["body"]["system"][1]["text"]

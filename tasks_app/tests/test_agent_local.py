@@ -271,3 +271,18 @@ def test_a_rejected_booking_withdraws_that_time_and_the_next_reply_gets_other_ti
     approval = Approval.objects.get(id=body["approvalId"])  # the new proposal, held (a message to Carol)
     assert approval.kind == "send_message" and first["start"] not in {s["start"] for s in proposal_of(task).slots}
     assert not Meeting.objects.filter(task=task, status="booked").exists()
+
+
+def test_on_sms_the_proposal_addresses_everyone_without_an_email_greeting(alice, inbox, alice_calendar,
+                                                                          django_capture_on_commit_callbacks):
+    response = alice.client.post(f"/chats/{inbox.id}/messages", {
+        "content": "Ava, set up a meeting with Sam and me next week", "platform": "sms",
+        "metadata": {"from": "alice@acme.test", "participants": ["+14155550199"]}})
+    assert response.status_code == 201
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    task = Task.objects.get(id=body["taskIds"][0])
+    assert task.metadata["scheduling"]["outside"] == ["+14155550199"]
+    reply, sent = outbound(inbox)  # on SMS the request is answered too, then the agent speaks
+    assert body["message"]["id"] == reply.id and sent.metadata["taskId"] == task.id
+    assert sent.platform == "sms" and sent.metadata["to"] == ["+14155550199", "alice@acme.test"]
+    assert not sent.content.startswith("Hi") and "Acme" not in sent.content and "1. " in sent.content
