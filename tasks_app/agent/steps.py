@@ -27,6 +27,7 @@ from accounts.models import Account
 from calendars_app.availability.slots import Participant, Rules, find_slots
 from calendars_app.selectors import ParticipantContext, booking_conflicts, participants_busy_load, participants_load
 from conversations.engine import Skill
+from conversations.engine.scheduling import read_window
 from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskStep
 from conversations.hooks import StepResult
 from conversations.models import Chat, Message
@@ -188,21 +189,17 @@ def _continue(task: Task, step: TaskStep, message: Message) -> _Said:
         return _book(task, plan, contexts, start=step.start, slot_number=None, in_reply_to=reply_to)
     if step.action == StepAction.ASK_OWNER:
         return _ask_owner(task, plan, question=step.text or texts.widen_question(plan=plan), in_reply_to=reply_to)
-    if step.action == StepAction.CONTINUE and stored is not None:
+    if step.action == StepAction.CONTINUE:
         if waiting_for == WaitingFor.OWNER:
             plan = _widened(plan, message)
-        else:
+        elif stored is not None:  # the answer may change the duration, the window or name a time
             plan, contexts = plan_build(task, text=message.content)
-        return _first(task, plan, contexts, in_reply_to=reply_to)
-    if step.action == StepAction.CONTINUE:
         return _first(task, plan, contexts, in_reply_to=reply_to)
     return _propose(task, plan, contexts, in_reply_to=reply_to)
 
 
 def _widened(plan: Plan, message: Message) -> Plan:
     """The window the owner agreed to: the days their answer names, else a week past the old end."""
-    from conversations.engine.scheduling import read_window
-
     named = read_window(message.content, zone=plan.zone, now=message.timestamp)
     start, end = named or (max(plan.window_end, timezone.now()), plan.window_end + WIDEN_BY)
     return Plan(**{**plan.__dict__, "window_start": start, "window_end": end, "fixed_start": None})
@@ -385,11 +382,9 @@ def _key(task: Task, what: str) -> str:
 
 def _send(task: Task, plan: Plan, body: str, *, to: list[str], cc: list[str], key: str,
           in_reply_to: str | None) -> _Said:
-    platform = plan.platform
-    to_name = ""
-    if len(to) == 1 and to[0] in plan.internal_emails and task.owner and to[0] == task.owner.email:
-        to_name = task.owner.first_name
-    content = texts.wrap(body, platform=platform, assistant=services._assistant_of(task), to_name=to_name)
+    to_owner = to == plan.internal_emails[:1] and task.owner is not None  # greeted by name; others: "Hello,"
+    content = texts.wrap(body, platform=plan.platform, assistant=services._assistant_of(task),
+                         to_name=task.owner.first_name if to_owner else "")
     outcome = action_submit(task=task, kind="send_message", key=_key(task, key),
                             payload={"content": content, "to": to, "cc": cc, "subject": None, "inReplyTo": in_reply_to})
     if outcome.approval is not None:

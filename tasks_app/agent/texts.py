@@ -29,11 +29,6 @@ def slot_lines(slots: list[dict], zone: ZoneInfo) -> str:
     return "\n".join(f"{slot['number']}. {when(datetime.fromisoformat(slot['start']), zone)}" for slot in slots)
 
 
-def _first_name(handle: str, names: dict[str, str]) -> str:
-    name = names.get(handle, "")
-    return name.split()[0] if name else ""
-
-
 def wrap(body: str, *, platform: str, assistant: Assistant | None, to_name: str = "") -> str:
     """The body in the platform's register: email with a greeting and a signature; elsewhere short."""
     if platform != "email":

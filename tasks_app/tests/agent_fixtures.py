@@ -1,6 +1,6 @@
 """Shared set-up of the scheduling agent's tests: an assistant, a chat, calendars on the fake providers,
 the agent's step run inline, and helpers to talk to the chat as an email gateway would."""
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,10 +110,3 @@ def reading(text: str, zone: ZoneInfo) -> datetime:
 def iso(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-
-def utc_wall(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def plus(moment: datetime, minutes: int) -> datetime:
-    return moment + timedelta(minutes=minutes)

@@ -10,7 +10,7 @@ from tasks_app.models import Meeting, Task
 
 from .agent_fixtures import (  # noqa: F401  fixtures
     ADELAIDE, KOLKATA, LONDON, agent_inline, alice_calendar, ava, bob_calendar, email, event_types, inbox, iso,
-    outbound, process, reading, resync, utc_wall,
+    outbound, process, reading, resync,
 )
 
 REQUEST = "Ava, can you set up a meeting with Carol and me next week?"
