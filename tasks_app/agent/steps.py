@@ -32,7 +32,8 @@ from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskSte
 from conversations.hooks import StepResult
 from conversations.models import Chat, Message
 from directory.selectors import user_preferences
-from tskr.exceptions import Conflict
+from calendars_app.services.booking import CalendarProviderError
+from tskr.exceptions import ApplicationError, Conflict
 from tskr.locks import hold_lock
 
 from .. import services
@@ -87,7 +88,8 @@ def task_requested(**fields) -> Task:
     task = services.task_create(**fields)
     if task.type == Skill.SCHEDULING and task.status == Task.Status.PENDING and task.owner_id:
         task_id, account_id = task.id, task.account_id
-        transaction.on_commit(lambda: agent_task_start.delay(task_id, account_id))
+        # robust: run inline (eager, the embedded default), a failing step must not fail the committed request
+        transaction.on_commit(lambda: agent_task_start.delay(task_id, account_id), robust=True)
     return task
 
 
@@ -340,6 +342,14 @@ def _book(task: Task, plan: Plan, contexts: list[ParticipantContext], *, start: 
                                     key=_key(task, f"book:{start.isoformat()}"))
     except services.SlotUnavailable:
         return _propose(task, plan, contexts, in_reply_to=in_reply_to, lead=texts.busy(plan=plan, start=start))
+    except CalendarProviderError as exc:
+        if exc.transient:  # the provider may still write it: the step fails and is tried again
+            raise
+        return _ask_owner(task, plan, question=texts.booking_failed(plan=plan, start=start, reason=exc.message),
+                          in_reply_to=in_reply_to)
+    except ApplicationError as exc:  # the owner's calendar refused (not writable, consent to renew...)
+        return _ask_owner(task, plan, question=texts.booking_failed(plan=plan, start=start, reason=exc.message),
+                          in_reply_to=in_reply_to)
     if outcome.approval is not None and outcome.approval.status != Approval.Status.PENDING:
         # this very booking was turned down (or expired) before: never asked twice, other times instead
         return _propose(task, plan, contexts, in_reply_to=in_reply_to)

@@ -63,3 +63,8 @@ def widen_question(*, plan: Plan) -> str:
     return (f"I couldn't find a time when everyone is free between {when(plan.window_start, zone)} and "
             f"{when(plan.window_end, zone)} ({zone.key}). Shall I look further out, or is there a day that "
             f"would work?")
+
+
+def booking_failed(*, plan: Plan, start: datetime, reason: str) -> str:
+    return (f"I couldn't book {when(start, plan.zone)} ({plan.zone.key}) on your calendar: {reason}. "
+            f"Could you check your calendar connection, then tell me when to try again?")

@@ -286,3 +286,16 @@ def test_on_sms_the_proposal_addresses_everyone_without_an_email_greeting(alice,
     assert body["message"]["id"] == reply.id and sent.metadata["taskId"] == task.id
     assert sent.platform == "sms" and sent.metadata["to"] == ["+14155550199", "alice@acme.test"]
     assert not sent.content.startswith("Hi") and "Acme" not in sent.content and "1. " in sent.content
+
+
+def test_a_booking_the_calendar_refuses_is_told_to_the_owner_and_the_request_still_answers(
+        alice, inbox, alice_calendar, django_capture_on_commit_callbacks):
+    alice_calendar.fail("/events", 403, times=5)
+    body, task = start_request(alice, inbox, django_capture_on_commit_callbacks,
+                               content="Ava, please set up a meeting with Carol next Tuesday at 10am.")
+    assert body["suppressed"] is True
+    task.refresh_from_db()
+    assert task.status == "needs_clarification" and task.metadata["waitingFor"] == "owner"
+    [question] = outbound(inbox)
+    assert question.metadata["to"] == ["alice@acme.test"] and "couldn't book" in question.content
+    assert not Meeting.objects.filter(task=task).exists()
