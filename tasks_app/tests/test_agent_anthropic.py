@@ -53,7 +53,8 @@ def test_the_whole_flow_makes_one_model_call_per_message_and_books_the_slot_the_
     stable, volatile = sent["system"]
     assert {"book_slot", "propose_times", "ask_owner", "continue_task", "create_task", "ignore_message"} == {
         tool["name"] for tool in sent["tools"]}
-    assert task.id not in stable["text"]  # the open tasks stay out of the cached prefix
+    assert task.id not in stable["text"]  # the open tasks stay out of the cached prefix...
+    assert len(anthropic_api.cached_prefixes) == 1  # ...so the second call reads the first one's cache
     first = datetime.fromisoformat(slots[0]["start"]).astimezone(LONDON).isoformat()
     assert f"- {task.id} (scheduling, in_progress, waiting for reply): Meet Carol" in volatile["text"]
     assert f"slot 1 (proposed): {first}" in volatile["text"]
