@@ -303,7 +303,9 @@ def spread(free: list[tuple[datetime, datetime]], plan: Plan, count: int) -> lis
 
 def _hold_proposal(task: Task, plan: Plan, slots: list[dict]) -> Meeting:
     """The task's `proposed` meeting, its slots replaced by the new ones (it holds no one's time)."""
-    meeting = Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).first()
+    held = (task.metadata or {}).get("meetingId")  # none before the first proposal: nothing to look up
+    meeting = Meeting.objects.filter(account_id=task.account_id, task=task, id=held,
+                                     status=Meeting.Status.PROPOSED).first() if held else None
     meeting = meeting or Meeting(account_id=task.account_id, task=task, owner=task.owner, title=task.title,
                                  status=Meeting.Status.PROPOSED)
     meeting.start_at = datetime.fromisoformat(slots[0]["start"])

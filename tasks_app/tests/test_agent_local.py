@@ -299,3 +299,23 @@ def test_a_booking_the_calendar_refuses_is_told_to_the_owner_and_the_request_sti
     [question] = outbound(inbox)
     assert question.metadata["to"] == ["alice@acme.test"] and "couldn't book" in question.content
     assert not Meeting.objects.filter(task=task).exists()
+
+
+def test_an_expired_booking_approval_is_withdrawn_like_a_rejected_one(alice, inbox, alice_calendar,
+                                                                      django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from tasks_app.approvals import approvals_expire
+    from tasks_app.models import Approval
+
+    from .agent_fixtures import set_supervision
+
+    _, task = start_request(alice, inbox, django_capture_on_commit_callbacks)
+    set_supervision(alice, "supervised")
+    email(alice, inbox, "Option 3", sender="carol@partner.test", cc=("alice@acme.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    Approval.objects.filter(id=body["approvalId"]).update(expires_at=timezone.now())
+    assert approvals_expire() == 1
+    task.refresh_from_db()
+    assert task.metadata["waitingFor"] == "reply" and task.metadata["proposeNext"] is True
+    assert [slot["number"] for slot in proposal_of(task).slots] == [1, 2]
