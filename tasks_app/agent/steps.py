@@ -31,9 +31,10 @@ from conversations.engine.scheduling import read_window
 from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskStep
 from conversations.hooks import StepResult
 from conversations.models import Chat, Message
+from conversations.services import ChatBusy
 from directory.selectors import user_preferences
 from calendars_app.services.booking import CalendarProviderError
-from tskr.exceptions import ApplicationError, Conflict
+from tskr.exceptions import ApplicationError
 from tskr.locks import hold_lock
 
 from .. import services
@@ -59,8 +60,9 @@ class WaitingFor(TextChoices):
     APPROVAL = "approval"
 
 
-class AgentBusy(Conflict):
-    """Another step, a task processing or a deletion holds the task: the step is tried again later."""
+class AgentBusy(ChatBusy):
+    """Another step, a task processing or a deletion holds the task: the step is tried again later (a
+    ChatBusy, so that a queued chat job meeting it is deferred and retried as for a busy chat)."""
 
     error_code = "task_processing"
     default_message = "Task is already being processed"

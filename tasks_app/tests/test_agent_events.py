@@ -109,3 +109,24 @@ def test_concurrent_process_calls_on_a_reply_book_once(alice, inbox, alice_calen
     assert {response.status_code for response in responses} <= {200, 409}
     assert Meeting.objects.filter(status="booked").count() == 1
     assert not Approval.objects.exists()
+
+
+def test_a_queued_job_meeting_a_busy_task_is_deferred_not_failed(alice, inbox, alice_calendar,
+                                                                 django_capture_on_commit_callbacks):
+    from conversations import services as chat_services
+    from conversations.models import ChatJob
+    from tasks_app.services import task_lock_name
+    from tskr.locks import try_acquire
+
+    _, task = start_request(alice, inbox, django_capture_on_commit_callbacks)
+    email(alice, inbox, "Option 1", sender="carol@partner.test")
+    held = try_acquire(task_lock_name(task.id), 30_000)
+    job = ChatJob.objects.create(account=alice.account, chat=inbox, message_id=Message.objects.filter(
+        chat=inbox, role="user").order_by("-timestamp").first().id)
+    with pytest.raises(chat_services.ChatJobDeferred):
+        chat_services.chat_job_run(job_id=job.id, account_id=alice.account.id)
+    assert ChatJob.objects.get(id=job.id).status == "queued"
+    assert held.release()
+    chat_services.chat_job_run(job_id=job.id, account_id=alice.account.id)
+    assert ChatJob.objects.get(id=job.id).status == "succeeded"
+    assert Meeting.objects.filter(task=task, status="booked").count() == 1
