@@ -711,6 +711,70 @@ def scheduled_actions(ctx: Context) -> list[dict]:
                      f"100 with SKIP LOCKED; each fire: outbound-less reminder (event, activity, task completed)")]
 
 
+# -- 13: chat processing with the scheduling agent's first step ---------------------------------------
+def agent_first_step(ctx: Context) -> list[dict]:
+    """An email asking for a meeting, processed with the model stubbed (it answers create_task at once),
+    then the agent's first step as the worker runs it after the commit: the owner's availability over
+    their 1,000 seeded occurrences, three slots, the proposed meeting and the outbound message.
+
+    Measured in-process, the request and the step back to back (on a worker setup the step is not part of
+    the HTTP request): their time minus the stub's direct round trip, and their queries together. The
+    webhook deliveries they queue go to the broker, as in production, not run inline."""
+    from conversations.models import Chat
+    from conversations.tests.fake_anthropic import Answer, text, tool_use
+    from tasks_app.agent import task_start
+    from tasks_app.models import Task
+
+    label = "13 POST /chats/:id/process + the agent's first step (model stubbed, 1,000 events)"
+    if not route_exists(ctx, "POST", f"/chats/{ctx.seeded.process_chat_ids[0]}/process"):
+        return [row(label, "API", note="endpoint missing: not measured")]
+    count = 30 if ctx.quick else 200
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {ctx.token()}")
+    assistant_id = Chat.objects.values_list("assistant_id", flat=True).get(id=ctx.seeded.process_chat_ids[0])
+    stub_probe = {"model": "bench", "max_tokens": 16, "messages": [{"role": "user", "content": "ping"}]}
+    default = ctx.stub.default
+    ctx.stub.default = Answer([text("On it."), tool_use("create_task", {
+        "title": "Meet Dana", "type": "scheduling", "status": "pending", "description": "30 minutes with Dana"})])
+    total_ms, step_ms, stub_ms, queries, statuses = [], [], [], 0, set()
+    try:
+        for i in range(count + 2):
+            # a new email thread per request, as a new request usually is (a chat without open tasks)
+            chat = client.post("/chats", data=_json({"assistantId": assistant_id}),
+                               content_type="application/json").json()["chat"]["id"]
+            client.post(f"/chats/{chat}/messages", data=_json({
+                "content": f"Tess, can you find 30 minutes for Dana and me? ({i})", "platform": "email",
+                "metadata": {"from": ctx.seeded.user_email, "to": ["tess@bench.test"],
+                             "cc": [f"dana{i}@partner.test"], "subject": "Intro"}}), content_type="application/json")
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.post(f"/chats/{chat}/process", data=b"{}", content_type="application/json")
+                if response.status_code != 200:
+                    raise RuntimeError(f"process answered {response.status_code}: {response.content[:300]}")
+                [task_id] = response.json()["taskIds"]
+                stepped = time.perf_counter()
+                task_start(account_id=ctx.seeded.account_id, task_id=task_id)
+                finished = time.perf_counter()
+            statuses.add(Task.objects.get(id=task_id).status)
+            started_stub = time.perf_counter()
+            request(ctx.stub.server.server_address[1], "POST", "/v1/messages", body=stub_probe)
+            if i >= 2:
+                total_ms.append((finished - started) * 1000)
+                step_ms.append((finished - stepped) * 1000)
+                stub_ms.append((time.perf_counter() - started_stub) * 1000)
+                queries = len(captured.captured_queries)
+    finally:
+        ctx.stub.default = default
+    total, step, stub = summarize(total_ms), summarize(step_ms), summarize(stub_ms)
+    overhead = total.p50_ms - stub.p50_ms
+    return [
+        row(label, "in-process, process + first step, sequential", total, queries=queries,
+            target="overhead <= 30 ms p50", passed=overhead <= 30,
+            note=f"overhead {overhead:.1f} ms p50; tasks left {', '.join(sorted(statuses))}"),
+        row(label, "the first step alone", step),
+        row(label, "stub model round trip (direct)", stub),
+    ]
+
+
 SCENARIOS = {"1": messages_and_auth, "2": lists, "3": messages_and_auth, "4": bulk_import, "5": process, "6": deep_pages,
              "7": idempotency_key, "8": availability, "9": first_delta, "10": webhooks, "11": booking,
-             "12": scheduled_actions}
+             "12": scheduled_actions, "13": agent_first_step}

@@ -258,6 +258,8 @@ class ProcessOutcome:
     #: The engine call's tokens (`EngineUsage.body()`): in the async job's result, never in the sync body;
     #: None when nothing was called (a replay).
     usage: dict | None = None
+    #: The message continued a supervised task whose action is held as this approval (`message` is None).
+    approval_id: str | None = None
 
     @classmethod
     def from_record(cls, stored: dict) -> "ProcessOutcome":
@@ -362,6 +364,7 @@ def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callab
     assistant = chat.assistant
     profile = assistant_profile(assistant)
     addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
+    engine = get_engine()
     context = ChatContext(
         assistant=profile, agent=agent_for(assistant), platform=latest.platform,
         # the sender's memories only when they posted the message themselves (not a teammate naming them)
@@ -369,14 +372,17 @@ def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callab
         transcript=tuple(_entry(message) for message in selectors.message_transcript(chat=chat, until=latest)),
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
+        open_tasks=tuple(task for found in hooks.open_tasks(account=chat.account, chat=chat,
+                                                            with_candidates=engine.uses_candidates)
+                         for task in found),
     )
     deadline = Deadline(ENGINE_BUDGET_SECONDS)
     held: list[str] = []
     if on_delta is None:
-        result = call.run(get_engine(), context, deadline=deadline)
+        result = call.run(engine, context, deadline=deadline)
     else:
         live = latest.platform != Message.Platform.EMAIL and not context.may_ignore
-        result = call.run(get_engine(), context, deadline=deadline, on_text=on_delta if live else held.append)
+        result = call.run(engine, context, deadline=deadline, on_text=on_delta if live else held.append)
     if not lock.extend():
         raise Conflict("Processing outlived the chat's lock; nothing was written. Retry.", error_code="lock_expired")
     outcome = _write_outcome(chat=chat, latest=latest, addressing=addressing, result=result,
@@ -434,13 +440,17 @@ def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: Chat
     were created (the tasks carry the conversation on), except a clarification request, which must
     reach the sender (and only the sender).
     """
+    if result.step is not None and (continued := _continue(chat=chat, latest=latest, result=result)) is not None:
+        return continued
     tasks = [  # tasks_app creates them (`hooks.task_requested`): it sits above conversations
         task
         for draft in result.tasks
         for task in hooks.task_requested(
             account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
             status=str(draft.status), owner=latest.sender or latest.posted_by, assistant=chat.assistant,
-            source_chat=chat, actor_assistant=chat.assistant, metadata={"sourceMessageId": latest.id})
+            source_chat=chat, actor_assistant=chat.assistant,
+            metadata={"sourceMessageId": latest.id, **({"requestedStart": draft.start.isoformat()}
+                                                       if draft.start else {})})
     ]
     task_ids = [task.id for task in tasks]
     clarifying = result.needs_clarification
@@ -454,6 +464,17 @@ def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: Chat
                                        "taskIds": task_ids})
     return ProcessOutcome(message={"id": stored.id, **recipients, "content": stored.content,
                                    "platform": stored.platform}, task_ids=task_ids)
+
+
+def _continue(*, chat: Chat, latest: Message, result: ChatResult) -> ProcessOutcome | None:
+    """The message continues an open task: its agent acts (`hooks.task_step`, tasks_app) and the answer is
+    what the agent sent, or the approval holding it. None when the step names no open task of this chat
+    (a model's mistake): the engine's reply, if any, is then answered as usual."""
+    done = [found for found in hooks.task_step(account=chat.account, chat=chat, message=latest, step=result.step)
+            if found is not None]
+    if not done:
+        return None if result.reply else ProcessOutcome()
+    return ProcessOutcome(message=done[0].message, task_ids=[done[0].task_id], approval_id=done[0].approval_id)
 
 
 # -- asynchronous processing ----------------------------------------------------------------------

@@ -8,17 +8,22 @@ class TasksAppConfig(AppConfig):
 
     def ready(self):
         from calendars_app.hooks import booked_meetings, events_synced
-        from conversations.hooks import message_received, task_requested, tasks_presented
+        from conversations.hooks import message_received, open_tasks, task_requested, task_step, tasks_presented
         from directory.hooks import preferences_changed
         from tskr.health import register_check
 
         from . import reminders  # registers the kinds of scheduled actions with the dispatcher
+        from .agent import approval_decided as agent_approval_decided
+        from .agent import open_tasks_for_chat, task_requested as agent_task_requested, task_step_apply
+        from .approvals import approval_decided
         from .api.serializers import tasks_as_listed
         from .schedule import oldest_overdue_seconds
         from .selectors import meetings_booked
-        from .services import task_create_requested
 
-        task_requested.register(task_create_requested)
+        task_requested.register(agent_task_requested)
+        open_tasks.register(open_tasks_for_chat)
+        task_step.register(task_step_apply)
+        approval_decided.register(agent_approval_decided)
         tasks_presented.register(tasks_as_listed)
         booked_meetings.register(meetings_booked)
         events_synced.register(reminders.meeting_reminders_plan)

@@ -143,6 +143,9 @@ class Meeting(TimeStampedModel):
     send_updates = models.BooleanField(default=True)
     sequence = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    #: A `proposed` meeting's offered times, numbered as the participants saw them:
+    #: `[{"number", "start", "end"}]` (ISO 8601). Empty once booked, and for meetings booked directly.
+    slots = models.JSONField(default=list, blank=True)
 
     #: the statuses that hold the owner's time (the exclusion constraint's condition)
     ACTIVE = (Status.PENDING, Status.BOOKED)

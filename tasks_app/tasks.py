@@ -1,7 +1,8 @@
 """Background entry points of the tasks app: each calls a service."""
 from celery import shared_task
 
-from . import approvals, reminders, schedule, services
+from . import agent, approvals, reminders, schedule, services
+from .agent import AgentBusy
 
 
 @shared_task(name="tasks_app.meetings_finish_pending", soft_time_limit=240, time_limit=270)
@@ -33,3 +34,12 @@ def plan_meeting_reminders() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE, every 15 minutes): move every user's meeting-reminder window on
     (reminders are planned 48 hours ahead). Idempotent: planning is keyed by meeting, channel and start."""
     return reminders.meeting_reminders_plan_all()
+
+
+@shared_task(name="tasks_app.agent_task_start", acks_late=True, autoretry_for=(AgentBusy,), retry_backoff=1,
+             retry_backoff_max=30, retry_jitter=True, max_retries=5, soft_time_limit=45, time_limit=60)
+def agent_task_start(task_id: str, account_id: str) -> None:
+    """The scheduling agent's first step on a task chat processing created (queued after its commit).
+    Idempotent (a planned task is left alone), so `acks_late` redelivery is safe; a task held by another
+    run (AgentBusy) is retried with jittered backoff."""
+    agent.task_start(account_id=account_id, task_id=task_id)

@@ -201,6 +201,8 @@ TSKR_BOOKING_PROVIDER_TIMEOUT_SECONDS = env_int("TSKR_BOOKING_PROVIDER_TIMEOUT_S
 TSKR_BOOKING_SWEEP_AFTER_SECONDS = env_int("TSKR_BOOKING_SWEEP_AFTER_SECONDS", 60, minimum=0)
 # How often the dispatcher looks for scheduled actions (reminders, follow-ups) that fell due.
 TSKR_DISPATCH_INTERVAL_SECONDS = env_int("TSKR_DISPATCH_INTERVAL_SECONDS", 2, minimum=1)
+#: The scheduling agent proposes no time sooner than this after it runs (its default window starts here).
+TSKR_AGENT_MINIMUM_NOTICE_MINUTES = env_int("TSKR_AGENT_MINIMUM_NOTICE_MINUTES", 120, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     # expires: a pass still queued when the next is due is dropped rather than piled up behind busy workers
     "tasks-dispatch-due-actions": {"task": "tasks_app.dispatch_due_actions", "schedule": TSKR_DISPATCH_INTERVAL_SECONDS,

@@ -125,8 +125,13 @@ class ReplySerializer(serializers.Serializer):
 class ProcessResultSerializer(serializers.Serializer):
     envelope = True
     ok = serializers.BooleanField()
-    message = ReplySerializer(allow_null=True, help_text="null when ignored or suppressed")
+    message = ReplySerializer(allow_null=True, help_text=(
+        "null when ignored or suppressed, or while the answer is held for approval (`approvalId`). A message that "
+        "continues an open task answers with what the task's agent sent (proposed times, a confirmation)"))
     taskIds = serializers.ListField(child=serializers.CharField())
+    approvalId = serializers.CharField(required=False, help_text=(
+        "Present when the message continued a supervised task and what it would send or book is held as an "
+        "approval (`message` is then null): decide it with POST /approvals/:id/approve or /reject"))
     ignored = serializers.BooleanField(required=False, help_text="Present (true) when the message was not meant "
                                                                   "for the assistant")
     suppressed = serializers.BooleanField(required=False, help_text="Present (true) for an email with tasks: the "
@@ -143,8 +148,10 @@ class JobErrorSerializer(serializers.Serializer):
 
 def process_body(outcome: ProcessOutcome) -> dict:
     """The contract's body of a processing (without `ok`): for `POST /chats/:id/process`, a job's result and
-    anything else that answers with it. `ignored`, `suppressed` and `replayed` appear only when true."""
+    anything else that answers with it. `ignored`, `suppressed` and `replayed` appear only when true, `approvalId` only when set."""
     body = {"message": outcome.message, "taskIds": outcome.task_ids}
+    if outcome.approval_id:
+        body["approvalId"] = outcome.approval_id
     if outcome.ignored:
         body["ignored"] = True
     if outcome.suppressed:

@@ -21,12 +21,16 @@ import random
 import time
 from collections.abc import Callable
 
+from zoneinfo import ZoneInfo
+
 import anthropic
 from django.conf import settings
 
+from .anthropic_steps import STEP_RULES, STEP_TOOLS, describe_open_tasks, read_instant, step_of
 from .base import Deadline, Engine, EngineBadResponse, EngineTimeout, EngineUnavailable
 from .types import (
     AssistantProfile,
+    Skill,
     ChatContext,
     ChatResult,
     DraftStatus,
@@ -56,7 +60,8 @@ _CHAT_RULES = """Rules:
   otherwise status "pending".
 - Requests outside your skills get a polite reply and no task.
 - In a group conversation that does not address you, call ignore_message when the message is not meant
-  for you (people talking among themselves), and write nothing else."""
+  for you (people talking among themselves), and write nothing else.
+""" + STEP_RULES
 
 _TASK_RULES = """You are working on one task. Reply to the user in plain text about the task.
 Call set_task_status with "needs_clarification" when you need an answer from the user to go on,
@@ -142,10 +147,14 @@ def _chat_tools(skills: frozenset[str]) -> list[dict]:
                     "type": {"type": "string", "enum": sorted(skills)},
                     "status": {"type": "string", "enum": list(DraftStatus.values)},
                     "question": {"type": "string", "description": "For needs_clarification: what to ask"},
+                    "start": {"type": "string", "description": "Scheduling: the precise time asked for, ISO 8601 "
+                                                               "with offset"},
                 },
                 "required": ["title", "type", "status"],
             },
         })
+    if Skill.SCHEDULING in skills:
+        tools.extend(STEP_TOOLS)
     return tools
 
 
@@ -166,12 +175,16 @@ def _chat_request(context: ChatContext) -> dict:
         situation.append(f"Subject: {context.subject}")
     situation.append(f"The latest message reached {context.audience} people besides you"
                      + (" and addresses you directly: answer it." if context.directly_addressed else "."))
+    if context.open_tasks:
+        situation.append(describe_open_tasks(context.open_tasks))
     return {"system": _system(stable, "\n".join(situation)), "tools": _chat_tools(context.skills),
             "messages": _messages(context.transcript)}
 
 
 def _chat_result(context: ChatContext, response) -> ChatResult:
     reply, calls = _split(response)
+    if (step := step_of(context, calls)) is not None:
+        return ChatResult(reply=reply, step=step, usage=_usage(response))
     if context.may_ignore and any(name == "ignore_message" for name, _ in calls):
         return ChatResult(ignored=True, usage=_usage(response))
     tasks, questions = [], []
@@ -238,6 +251,7 @@ def _client(api_key: str, base_url: str | None, timeout: float) -> anthropic.Ant
 
 class AnthropicEngine(Engine):
     name = "anthropic"
+    uses_candidates = True
 
     def __init__(self, *, api_key: str, base_url: str | None, model: str, timeout: float, max_retries: int):
         self.model, self.timeout, self.max_retries = model, timeout, max_retries
@@ -384,4 +398,6 @@ def _draft(arguments: dict, skills: frozenset[str]) -> tuple[TaskDraft | None, s
     description = str(arguments.get("description") or "").strip()
     if question:
         description = f"{description}\n\nClarification needed: {question}".strip()
-    return TaskDraft(title=title, type=skill, status=status, description=description), question
+    start = read_instant(arguments["start"], zone=ZoneInfo("UTC")) if arguments.get("start") else None
+    return TaskDraft(title=title, type=skill, status=status, description=description,
+                     start=start if skill == Skill.SCHEDULING else None), question

@@ -64,6 +64,9 @@ class Engine(ABC):
     must be stateless and thread-safe."""
 
     name: str
+    #: The engine picks among candidate slots computed before its call (`OpenTask.candidates`); the local
+    #: engine reads replies against the proposed slots only, so nobody computes candidates for it.
+    uses_candidates: bool = False
 
     @abstractmethod
     def model_name(self, agent) -> str:

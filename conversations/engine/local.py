@@ -9,6 +9,7 @@ WhatsApp, Slack, Teams and chat.
 import re
 
 from .base import Deadline, Engine
+from .continuation import open_task_step
 from .types import (
     AssistantProfile,
     ChatContext,
@@ -127,6 +128,8 @@ class LocalEngine(Engine):
 
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
         text = context.latest.content
+        if context.open_tasks and (step := open_task_step(context, detect_skill=detect_skill)) is not None:
+            return ChatResult(step=step)
         if context.may_ignore and not calls_on_assistant(text):
             return ChatResult(ignored=True)
         skill = detect_skill(text)

@@ -78,6 +78,65 @@ class TranscriptEntry:
     timestamp: datetime | None = None
 
 
+class StepAction(models.TextChoices):
+    """What an engine decided a message does to an open task of its chat (`TaskStep.action`)."""
+
+    #: The message picks one of the task's numbered slots.
+    BOOK_SLOT = "book_slot"
+    #: The message names another precise time: booked when everyone is free, else new slots.
+    BOOK_TIME = "book_time"
+    #: The message turns the slots down ("none of these work"): propose the next ones.
+    PROPOSE_TIMES = "propose_times"
+    #: The owner must say something (a wider window): ask them, and only them.
+    ASK_OWNER = "ask_owner"
+    #: The message answers what the task waited for without naming a slot or time: run its step again.
+    CONTINUE = "continue_task"
+
+
+@dataclass(frozen=True)
+class SlotOption:
+    """A numbered time offered to the participants (or to the model, as a candidate)."""
+
+    number: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A task of the chat still in hand (pending, in progress or waiting for clarification), as the
+    engine sees it to decide whether a message continues it."""
+
+    id: str
+    type: str
+    title: str
+    status: str
+    #: "reply" (the participants' answer to proposed slots), "owner", "approval", or "" (nothing yet).
+    waiting_for: str = ""
+    #: The slots proposed and still open, numbered as the participants saw them.
+    slots: tuple[SlotOption, ...] = ()
+    #: The zone the slots were written in, in which a reply's times are read (IANA name).
+    timezone: str = "UTC"
+    #: Free times not yet proposed, numbered after `slots`: candidates computed before a model call.
+    candidates: tuple[SlotOption, ...] = ()
+    #: The owner turned a booking down: unless the next reply picks a remaining slot or names a time,
+    #: other times are proposed.
+    propose_next: bool = False
+
+
+@dataclass(frozen=True)
+class TaskStep:
+    """An engine's decision that the latest message continues one open task of its chat. The agent
+    validates it (a slot number must be one of the task's, a time must be free) before acting."""
+
+    task_id: str
+    action: str
+    slot: int | None = None
+    start: datetime | None = None
+    #: For ASK_OWNER: the question; otherwise the model's note, if any.
+    text: str = ""
+
+
 @dataclass(frozen=True)
 class ChatContext:
     """Everything the engine needs to answer the latest inbound message of a chat."""
@@ -97,6 +156,8 @@ class ChatContext:
     directly_addressed: bool
     subject: str = ""
     now: datetime | None = None
+    #: The chat's open tasks, newest first: a message may continue one of them.
+    open_tasks: tuple[OpenTask, ...] = ()
 
     @property
     def skills(self) -> frozenset[str]:
@@ -117,6 +178,9 @@ class TaskDraft:
     type: str
     status: str = DraftStatus.PENDING
     description: str = ""
+    #: For a scheduling request: a fixed time the request names (the model read it), else None (the
+    #: agent reads the description).
+    start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +209,9 @@ class ChatResult:
     reply: str = ""
     tasks: tuple[TaskDraft, ...] = ()
     usage: EngineUsage = EngineUsage()
+    #: The message continues an open task of the chat (then `tasks` is empty and `reply` unused: the
+    #: agent writes what is sent, from what it validated).
+    step: TaskStep | None = None
 
     @property
     def needs_clarification(self) -> bool:

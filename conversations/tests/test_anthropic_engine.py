@@ -45,7 +45,8 @@ def test_one_call_carries_persona_cached_prefix_tools_and_transcript(alice, chat
         assert expected in stable["text"]
     assert "alice@acme.test" not in stable["text"]  # the per-user part stays out of the cached prefix
     assert "Alice Archer <alice@acme.test>" in volatile["text"] and "Platform: sms." in volatile["text"]
-    assert {tool["name"] for tool in sent["tools"]} == {"ignore_message", "create_task"}
+    assert {tool["name"] for tool in sent["tools"]} == {"ignore_message", "create_task", "book_slot", "propose_times",
+                                                        "ask_owner", "continue_task"}
     create_task = next(tool for tool in sent["tools"] if tool["name"] == "create_task")
     assert create_task["input_schema"]["properties"]["type"]["enum"] == ["followups", "reminders", "scheduling",
                                                                          "travel"]

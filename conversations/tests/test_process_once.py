@@ -75,7 +75,8 @@ def test_the_outcome_is_stored_with_the_inbound_message(alice, chat):
     message = Message.objects.get(id=inbound["id"])
     assert message.processed_at is not None
     assert message.process_outcome == {"message": body["message"], "task_ids": body["taskIds"], "ignored": False,
-                                       "suppressed": False, "replayed": False, "usage": message.process_outcome["usage"]}
+                                       "suppressed": False, "replayed": False, "usage": message.process_outcome["usage"],
+                                       "approval_id": None}
 
 
 def test_a_failed_processing_stores_nothing_and_may_be_retried(alice, chat, anthropic_api, settings):

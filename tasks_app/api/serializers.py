@@ -113,6 +113,12 @@ class AttendeeSerializer(serializers.Serializer):
     name = serializers.CharField(allow_blank=True)
 
 
+class ProposedSlotSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
 class MeetingSerializer(serializers.ModelSerializer):
     taskId = serializers.CharField(source="task_id")
     start = serializers.DateTimeField(source="start_at")
@@ -127,8 +133,12 @@ class MeetingSerializer(serializers.ModelSerializer):
     providerEventId = serializers.CharField(source="provider_event_id", help_text="Empty until written")
     htmlLink = OptionalURLField(source="html_link", help_text="The event in the provider's web calendar")
     status = serializers.ChoiceField(choices=Meeting.Status.choices, help_text=(
-        "booked; pending while the provider write is unconfirmed (finished by the sweep); cancelled. "
-        "proposed/scheduled/completed: meetings recorded before booking existed"))
+        "booked; pending while the provider write is unconfirmed (finished by the sweep); cancelled; proposed: "
+        "times the scheduling agent offered (`slots`), holding no one's time. scheduled/completed: meetings "
+        "recorded before booking existed"))
+    slots = ProposedSlotSerializer(many=True, help_text=(
+        "A proposed meeting's offered times, numbered as the participants saw them (start/end of the meeting "
+        "are the first one's); empty otherwise"))
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -136,7 +146,7 @@ class MeetingSerializer(serializers.ModelSerializer):
         model = Meeting
         fields = ["id", "taskId", "title", "start", "end", "timezone", "attendees", "meetingType", "location",
                   "conference", "conferenceLink", "link", "calendarId", "providerEventId", "htmlLink", "status",
-                  "sequence", "createdAt", "updatedAt"]
+                  "slots", "sequence", "createdAt", "updatedAt"]
         read_only_fields = fields
 
 
