@@ -53,7 +53,7 @@ FOLLOWUP_ENGINE_SECONDS = 25
 REMINDER_LABEL = "Reminder: "
 
 
-def _zone_and_scheduling(task_or_user) -> tuple[ZoneInfo, dict | None]:
+def zone_and_scheduling(task_or_user) -> tuple[ZoneInfo, dict | None]:
     user = task_or_user.owner if isinstance(task_or_user, Task) else task_or_user
     if user is None:
         return ZoneInfo("UTC"), None
@@ -69,7 +69,7 @@ def task_reminder_plan(*, task: Task) -> ScheduledAction | None:
     if task.type != "reminders" or task.due_at is None or task.status not in OPEN:
         actions_cancel(task_id=task.id, kind=Kind.TASK_REMINDER, reason="task no longer due")
         return None
-    zone, _ = _zone_and_scheduling(task)
+    zone, _ = zone_and_scheduling(task)
     due = iso_datetime(task.due_at)
     key = f"{Kind.TASK_REMINDER}:{task.id}:{due}"
     action = action_plan(account_id=task.account_id, kind=Kind.TASK_REMINDER, key=key, due_at=task.due_at, zone=zone,
@@ -81,7 +81,7 @@ def task_reminder_plan(*, task: Task) -> ScheduledAction | None:
 def requested_due_at(*, text: str, owner: User | None, said_at: datetime) -> datetime | None:
     """The instant a reminder or follow-up request (`text`, said at `said_at`) names, in its owner's zone
     (`reminder_times`); a date alone is 09:00 there. None when it names none."""
-    zone, _ = _zone_and_scheduling(owner) if owner is not None else (ZoneInfo("UTC"), None)
+    zone, _ = zone_and_scheduling(owner) if owner is not None else (ZoneInfo("UTC"), None)
     wall = reminder_time(text, now=said_at, zone=zone)
     return None if wall is None else wall.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
@@ -95,7 +95,7 @@ def _task_reminder_version(action: ScheduledAction, task: Task) -> str:
     return iso_datetime(task.due_at) if task.type == "reminders" and task.due_at else ""
 
 
-def _owner_handle(task: Task) -> str:
+def owner_handle(task: Task) -> str:
     """The owner's handle on the chat's platform: the `from` of the message that asked for the task (theirs,
     as the task's owner is its sender or poster), else of their latest message there, else their email."""
     theirs = Message.objects.filter(chat_id=task.source_chat_id, role=Message.Role.USER).filter(
@@ -111,7 +111,7 @@ def _fire_task_reminder(action: ScheduledAction, task: Task, prepared) -> str:
     text = task.title.removeprefix(REMINDER_LABEL)
     assistant = services._assistant_of(task)
     if task.source_chat_id and task.owner_id:  # the outbound message writes the activity
-        outbound_message_send(task=task, content=f"{REMINDER_LABEL}{text}", to=[_owner_handle(task)],
+        outbound_message_send(task=task, content=f"{REMINDER_LABEL}{text}", to=[owner_handle(task)],
                               key=f"{action.key}:message")
     else:
         services._activity(task, Activity.Type.MESSAGE, f"{REMINDER_LABEL}{text}", actor_assistant=assistant,
@@ -291,7 +291,7 @@ def followup_plan(*, task: Task, person: str, due_at: datetime, since: datetime 
     preferences = user_preferences(user=task.owner, skill="followups") if task.owner_id else {"enabled": False}
     if not preferences["enabled"] or attempt > preferences["count"]:
         return None
-    zone, scheduling = _zone_and_scheduling(task)
+    zone, scheduling = zone_and_scheduling(task)
     wall = working_time(utc_to_wall(due_at, zone), scheduling)
     return action_plan(
         account_id=task.account_id, kind=Kind.FOLLOWUP, key=f"{Kind.FOLLOWUP}:{task.id}:{handle_key(person)}:{attempt}",

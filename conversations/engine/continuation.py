@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .scheduling import choose_slot, read_when, read_window, rejects_all
 from .types import ChatContext, OpenTask, Skill, StepAction, TaskStep
+from .understanding import mentions_time
 
 _AGREE = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|please do|go ahead|sounds good|fine)\b", re.I)
 
@@ -33,6 +34,10 @@ def open_task_step(context: ChatContext, *, detect_skill: Callable[[str], str | 
     for task in context.open_tasks:
         if task.type == Skill.SCHEDULING and (step := _scheduling_step(task, text, now)) is not None:
             return step
+    for task in context.open_tasks:  # a reminder or follow-up that asked for its time, and got one
+        if task.type in (Skill.REMINDERS, Skill.FOLLOWUPS) and task.status == "needs_clarification" \
+                and mentions_time(text):
+            return TaskStep(task_id=task.id, action=StepAction.CONTINUE, text=text)
     return None
 
 

@@ -33,7 +33,8 @@ _WEEKDAY_ONLY = re.compile(rf"(?:(?:next|this|coming)\s+)?{_WEEKDAY}", re.I)
 _CLOCK = re.compile(
     r"\b(?P<h>\d{1,2})(?::(?P<m>[0-5]\d))?\s*(?P<ap>a\.?m\.?|p\.?m\.?)(?!\w)"
     r"|\b(?P<h2>\d{1,2}):(?P<m2>[0-5]\d)\b"
-    rf"|(?:\bat\s+|@\s*|\b{_WEEKDAY}\s+)(?P<h3>\d{{1,2}})\b(?![:\d]|\s*(?:min|hour|hr|day|week|/|[ap]\.?m\b|st\b|nd\b|rd\b|th\b))",
+    rf"|(?:\bat\s+|@\s*|\b{_WEEKDAY}\s+)(?P<h3>\d{{1,2}})\b"
+    rf"(?![:\d]|\s*(?:min|hour|hr|day|week|/|[ap]\.?m\b|st\b|nd\b|rd\b|th\b|(?:of\s+)?{_MONTH}))",
     re.I)
 _NOON = re.compile(r"\b(noon|midday)\b", re.I)
 _PARTS = {"morning": (time(9), time(12)), "afternoon": (time(12), time(17)), "evening": (time(17), time(20))}
@@ -113,9 +114,12 @@ def read_when(text: str, *, zone: ZoneInfo, now: datetime) -> When:
     A clock time without a day is today's when still ahead, else tomorrow's (left to the caller:
     `day` stays None)."""
     day, weekday = None, None
-    for match in _DAY_PHRASE.finditer(text):
-        if (day := _read_day(match.group(0), zone=zone, now=now)) is not None:
-            weekday = day.weekday() if _WEEKDAY_ONLY.fullmatch(match.group(0)) else None
+    # a date named in full wins over the weekday beside it ("Monday 14 December" is the 14th)
+    phrases = sorted((match.group(0) for match in _DAY_PHRASE.finditer(text)),
+                     key=lambda phrase: bool(_WEEKDAY_ONLY.fullmatch(phrase)))
+    for phrase in phrases:
+        if (day := _read_day(phrase, zone=zone, now=now)) is not None:
+            weekday = day.weekday() if _WEEKDAY_ONLY.fullmatch(phrase) else None
             break
     clock = next((found for match in _CLOCK.finditer(text) if (found := _clock(match)) is not None), None)
     if clock is None and _NOON.search(text):

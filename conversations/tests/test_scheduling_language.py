@@ -28,6 +28,10 @@ OFFERED = slots(datetime(2026, 12, 1, 10, 0, tzinfo=NY), datetime(2026, 12, 2, 1
     ("Thursday 11 works", date(2026, 12, 3), time(11)),
     ("Wednesday at 2:30", date(2026, 12, 2), time(14, 30)),
     ("How about Dec 4 at 3pm?", date(2026, 12, 4), time(15)),
+    # a full date wins over the weekday beside it, and the day of the month is not a clock time
+    ("Monday 14 December at 11am works", date(2026, 12, 14), time(11)),
+    ("Mon 14 Dec at 11am", date(2026, 12, 14), time(11)),
+    ("Monday, December 14 at 11am", date(2026, 12, 14), time(11)),
     ("tomorrow at noon", date(2026, 12, 1), time(12)),
     ("can we do 4pm?", None, time(16)),
     ("let's talk next week", None, None),

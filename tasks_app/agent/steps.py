@@ -31,13 +31,14 @@ from conversations.engine.scheduling import read_window
 from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskStep
 from conversations.hooks import StepResult
 from conversations.models import Chat, Message
+from conversations.selectors import chat_thread
 from conversations.services import ChatBusy
 from directory.selectors import user_preferences
 from calendars_app.services.booking import CalendarProviderError
 from tskr.exceptions import ApplicationError
 from tskr.locks import hold_lock
 
-from .. import services
+from .. import reminders, services
 from ..approvals import action_submit
 from ..models import Approval, Meeting, Task
 from . import texts
@@ -50,6 +51,8 @@ SLOT_INTERVAL = 30
 #: How far a widened window reaches past the previous one when the owner agrees to look further out.
 WIDEN_BY = timedelta(days=7)
 OPEN_STATUSES = (Task.Status.PENDING, Task.Status.IN_PROGRESS, Task.Status.NEEDS_CLARIFICATION)
+#: Tasks that wait for a time (`dueAt`), asked for when the request named none.
+DATED_SKILLS = (Skill.REMINDERS, Skill.FOLLOWUPS)
 
 
 class WaitingFor(TextChoices):
@@ -161,15 +164,35 @@ def task_step_apply(*, account: Account, chat: Chat, message: Message, step: Tas
     with hold_lock(services.task_lock_name(step.task_id), services.PROCESS_LOCK_TTL_MS, on_busy=AgentBusy()):
         task = _locked(account_id=account.id, task_id=step.task_id)
         if (task is None or task.source_chat_id != chat.id or task.status not in OPEN_STATUSES
-                or task.type != Skill.SCHEDULING or task.owner_id is None):
+                or task.type not in (Skill.SCHEDULING, *DATED_SKILLS) or task.owner_id is None):
             return None
-        said = _continue(task, step, message)
+        said = _continue_dated(task, message) if task.type in DATED_SKILLS else _continue(task, step, message)
+        if said is None:
+            return None
         return StepResult(task_id=task.id, message=_reply_body(said.message), approval_id=said.approval_id)
 
 
 def _locked(*, account_id: str, task_id: str) -> Task | None:
     return (Task.objects.select_for_update(of=("self",)).select_related("owner", "assistant", "source_chat__assistant")
             .filter(account_id=account_id, id=task_id).first())
+
+
+def _continue_dated(task: Task, message: Message) -> _Said | None:
+    """A reminder or follow-up that was waiting for its time: the answer sets its `dueAt` (the schedule
+    plans the firing), the task is pending again and the owner is told when. None when no time is named."""
+    due_at = reminders.requested_due_at(text=message.content, owner=task.owner, said_at=message.timestamp)
+    if due_at is None:
+        return None
+    assistant = services._assistant_of(task)
+    services.task_update(task=task, actor_assistant=assistant, status=Task.Status.PENDING, due_at=due_at)
+    zone, _ = reminders.zone_and_scheduling(task.owner)
+    local = due_at.astimezone(zone)
+    body = texts.dated_confirmation(skill=task.type, local=local)
+    platform, _ = chat_thread(chat_id=task.source_chat_id)
+    content = texts.wrap(body, platform=platform, assistant=assistant, to_name=task.owner.first_name)
+    outcome = action_submit(task=task, kind="send_message", key=_key(task, f"dated:{message.id}"), payload={
+        "content": content, "to": [reminders.owner_handle(task)], "cc": [], "subject": None, "inReplyTo": message.id})
+    return _Said(message=outcome.result, approval_id=outcome.approval.id if outcome.approval else None)
 
 
 def _continue(task: Task, step: TaskStep, message: Message) -> _Said:

@@ -68,3 +68,9 @@ def widen_question(*, plan: Plan) -> str:
 def booking_failed(*, plan: Plan, start: datetime, reason: str) -> str:
     return (f"I couldn't book {when(start, plan.zone)} ({plan.zone.key}) on your calendar: {reason}. "
             f"Could you check your calendar connection, then tell me when to try again?")
+
+
+def dated_confirmation(*, skill: str, local: datetime) -> str:
+    """The owner's answer gave a reminder or a follow-up its time: say when, in the owner's zone."""
+    moment = f"{when(local, local.tzinfo)} ({zone_label(local.tzinfo, local)})"
+    return f"Done: I'll remind you on {moment}." if skill == "reminders" else f"Done: I'll follow up on {moment}."

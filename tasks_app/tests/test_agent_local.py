@@ -152,15 +152,20 @@ def test_another_time_in_the_reply_is_booked_when_everyone_is_free(alice, inbox,
 
 def test_a_clarification_answered_in_the_chat_continues_the_same_task(alice, inbox, alice_calendar,
                                                                        django_capture_on_commit_callbacks):
-    body, task = start_request(alice, inbox, django_capture_on_commit_callbacks,
-                               content="Ava, can you schedule a call with Carol?")
-    assert task.status == "needs_clarification" and body["message"]["to"] == ["alice@acme.test"]
-    when = reading("Thursday at 11am", LONDON)
-    email(alice, inbox, "Thursday at 11am works", sender="alice@acme.test", cc=("carol@partner.test",))
+    # no free time next week: the assistant asks its owner, who answers with a time of their own
+    alice_calendar.google_event("alice@acme.test", "away", "2026-12-07", "2026-12-12")
+    resync(alice)
+    body, task = start_request(alice, inbox, django_capture_on_commit_callbacks)
+    task.refresh_from_db()
+    assert task.status == "needs_clarification" and body["message"] is None  # email: the task speaks
+    [question] = outbound(inbox)
+    assert question.metadata["to"] == ["alice@acme.test"]
+    when = reading("Monday 14 December at 11am", LONDON)
+    email(alice, inbox, "Monday 14 December at 11am works", sender="alice@acme.test", cc=("carol@partner.test",))
     body = process(alice, inbox, django_capture_on_commit_callbacks)
     task.refresh_from_db()
     assert Task.objects.count() == 1 and body["taskIds"] == [task.id] and task.status == "completed"
-    assert Meeting.objects.get(task=task).start_at == when
+    assert Meeting.objects.get(task=task, status="booked").start_at == when
     statuses = [a.metadata.get("to") for a in task.activities.filter(type="status_change").order_by("created_at")]
     assert statuses[-2:] == ["in_progress", "completed"]
 

@@ -97,6 +97,26 @@ def test_a_reminder_request_without_a_time_needs_clarification_and_schedules_not
     assert not ScheduledAction.objects.exists()
 
 
+def test_the_answer_to_a_reminders_clarification_sets_its_due_time_on_the_same_task(alice, chat):
+    _zone(alice, "Australia/Adelaide")  # +10:30 in December (daylight time, southern hemisphere)
+    alice.client.post(f"/chats/{chat.id}/messages", {"content": "Tess, remind me to call the bank"})
+    alice.client.post(f"/chats/{chat.id}/process", {})
+    task = Task.objects.get(type="reminders")
+    assert task.status == "needs_clarification"
+    posted = alice.client.post(f"/chats/{chat.id}/messages", {"content": "tomorrow at 9am please"})
+    body = alice.client.post(f"/chats/{chat.id}/process", {}).json()
+    assert body["taskIds"] == [task.id] and Task.objects.count() == 1
+    said = Message.objects.get(id=posted.json()["message"]["id"]).timestamp.astimezone(ZoneInfo("Australia/Adelaide"))
+    expected = datetime.combine(said.date() + timedelta(days=1), datetime.min.time().replace(hour=9),
+                                tzinfo=ZoneInfo("Australia/Adelaide"))
+    task.refresh_from_db()
+    assert task.status == "pending" and task.due_at == expected
+    assert "9:00 AM" in body["message"]["content"] and "Australia/Adelaide" in body["message"]["content"]
+    [action] = _actions(task_id=task.id)
+    assert action.due_at == expected and action.status == "scheduled"
+    assert schedule.actions_dispatch_due(now=expected) == {"fired": 1}
+
+
 def test_a_reminder_task_without_a_chat_fires_its_event_and_an_activity(alice):
     task = _reminder(alice, "2026-12-03T09:00:00Z")
     assert schedule.actions_dispatch_due(now=_at("2026-12-03T09:00:00Z")) == {"fired": 1}
