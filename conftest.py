@@ -7,7 +7,7 @@ from tskr.testing import ApiClient, make_caller
 
 @pytest.fixture(autouse=True)
 def _clean_process_state():
-    from tskr import locks, ratelimit
+    from tskr.infra import locks, ratelimit
     from accounts.authentication import certificate_cache, delegated_user_cache, verified_tokens
 
     certificate_cache.clear()

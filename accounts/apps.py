@@ -6,7 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from tskr.health import register_check
+        from tskr.infra.health import register_check
 
         from .delivery import oldest_due_age_seconds
 

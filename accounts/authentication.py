@@ -23,9 +23,9 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from tskr.api.principal import Principal
 from tskr.emails import normalize_email
 from tskr.exceptions import Forbidden
-from tskr.principal import Principal
 
 from .models import Certificate
 
@@ -251,7 +251,7 @@ def _storable(value) -> bool:
     return True
 
 
-def _verify(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
+def verify_token(token: str) -> tuple[_CertificateEntry, VerifiedToken]:
     leeway = settings.TSKR_JWT_LEEWAY_SECONDS
     seen = verified_tokens.get(token)
     if seen is not None:
@@ -339,7 +339,7 @@ class CertificateJWTAuthentication(BaseAuthentication):
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != "bearer":
             raise TokenRejected("The Authorization header must be 'Bearer <token>'", "invalid_authorization_header")
-        entry, verified = _verify(parts[1])
+        entry, verified = verify_token(parts[1])
         certificate_cache.touch(entry)
         identity = verified.identity
         user, super_admin = None, False

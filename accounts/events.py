@@ -6,7 +6,7 @@ the write path: on PostgreSQL a trigger on the events table wakes the dispatcher
 the event out into one delivery per matching endpoint (`delivery.events_dispatch`); its periodic sweep
 dispatches any event whose wake-up was missed.
 """
-from tskr.ids import derived_id
+from tskr.infra.ids import derived_id
 
 from .delivery import deliver_on_commit
 from .models import Event

@@ -1,7 +1,7 @@
 import django_filters
 
+from tskr.api.filters import FilterSet
 from tskr.emails import normalize_email
-from tskr.filters import FilterSet
 
 from .models import Assistant, Event, EventType, User, WebhookDelivery
 

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models.functions import Lower
 
-from tskr.ids import PublicIdField
+from tskr.infra.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
 

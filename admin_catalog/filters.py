@@ -1,6 +1,6 @@
 import django_filters
 
-from tskr.filters import FilterSet
+from tskr.api.filters import FilterSet
 
 from .models import Agent, Skill, TaskTemplate
 

@@ -2,7 +2,7 @@
 from django.core.validators import RegexValidator
 from django.db import models
 
-from tskr.ids import PublicIdField
+from tskr.infra.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
 from .task_vocabulary import TaskStatus

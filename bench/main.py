@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from tskr.redis_client import get_redis
+    from tskr.infra.redis_client import get_redis
 
     from . import scenarios
     from .seed import FULL, QUICK, seed

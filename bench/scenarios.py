@@ -171,18 +171,18 @@ def token_verification_us(ctx: Context) -> tuple[float, float]:
     """accounts.authentication._verify on a warm certificate cache, in microseconds: a token never seen
     (header, cache lookup, RS256, claims) and a token verified before (the process's verified-token
     cache; certificate and expiry still checked)."""
-    from accounts.authentication import _verify, verified_tokens
+    from accounts.authentication import verify_token, verified_tokens
 
     token = ctx.token()
-    _verify(token)
+    verify_token(token)
     number = 500 if ctx.quick else 3000
 
     def first_sight():
         verified_tokens.clear()
-        _verify(token)
+        verify_token(token)
 
     new = min(timeit.repeat(first_sight, number=number, repeat=3))
-    seen = min(timeit.repeat(lambda: _verify(token), number=number, repeat=3))
+    seen = min(timeit.repeat(lambda: verify_token(token), number=number, repeat=3))
     return new / number * 1e6, seen / number * 1e6
 
 
@@ -219,7 +219,7 @@ def _contacts(ctx: Context, count: int, tag: str) -> list[dict]:
 def copy_upsert_ms(ctx: Context, contacts: list[dict]) -> float:
     """Baseline (c): COPY the rows into a temp table, then one INSERT ... ON CONFLICT, in a transaction."""
     from directory.models import Contact
-    from tskr.ids import new_id
+    from tskr.infra.ids import new_id
 
     table = Contact._meta.db_table
     started = time.perf_counter()
@@ -489,7 +489,7 @@ def _emit_cost_ms(task_id: str, count: int) -> dict[str, float]:
     NOTIFY that wakes the dispatcher (rolled back here, so nothing is sent)."""
     from accounts.events import event_emit
     from tasks_app.models import Task
-    from tasks_app.services import _task_data
+    from tasks_app.services import task_data
 
     parts: dict[str, list[float]] = {"serialize": [], "insert": []}
     for _ in range(count + 5):
@@ -497,7 +497,7 @@ def _emit_cost_ms(task_id: str, count: int) -> dict[str, float]:
             task = (Task.objects.select_for_update(of=("self",)).select_related("owner")
                     .prefetch_related("followers").get(id=task_id))
             started = time.perf_counter()
-            before, after = _task_data(task), _task_data(task)
+            before, after = task_data(task), task_data(task)
             serialized = time.perf_counter()
             event_emit(account_id=task.account_id, type="task.updated", data=after,
                        previous_attributes={"title": before["title"]})
@@ -667,7 +667,7 @@ def scheduled_actions(ctx: Context) -> list[dict]:
 
     from accounts.models import Event
     from tasks_app.models import ScheduledAction, Task
-    from tskr.rows import iso_datetime
+    from tskr.api.rows import iso_datetime
 
     label = "12 scheduled actions: 10,000 reminders due within one minute"
     count, window, lead = 10_000, 60.0, 20.0

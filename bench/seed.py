@@ -17,7 +17,7 @@ from accounts.services import generate_key_pair
 from conversations.models import Chat, Message
 from directory.models import UserIdentifier
 from tasks_app.models import Task
-from tskr.ids import new_id
+from tskr.infra.ids import new_id
 
 WORDS = ("meeting budget report review schedule call client launch quarter invoice travel design plan hiring "
          "contract deadline follow-up update draft agenda notes lunch demo feedback proposal roadmap").split()

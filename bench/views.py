@@ -18,8 +18,8 @@ from accounts.models import Account, User
 from conversations.api.views import MessageViewSet
 from conversations.models import Chat, Message
 from tasks_app.models import TRANSITIONS, Task
-from tskr.pagination import MAX_PER_PAGE
-from tskr.principal import Principal
+from tskr.api.pagination import MAX_PER_PAGE
+from tskr.api.principal import Principal
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,6 +1,6 @@
 from django.db import models
 
-from tskr.ids import PublicIdField
+from tskr.infra.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
 from . import crypto

@@ -6,7 +6,7 @@ class ConversationsConfig(AppConfig):
     name = "conversations"
 
     def ready(self):
-        from tskr.health import register_check
+        from tskr.infra.health import register_check
 
         from .engine import engine_status
 

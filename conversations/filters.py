@@ -5,8 +5,8 @@ from django.db.models import TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from tskr.api.filters import FilterSet
 from tskr.exceptions import BadRequest
-from tskr.filters import FilterSet
 
 from .models import Chat
 

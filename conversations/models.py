@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from tskr.ids import PublicIdField
+from tskr.infra.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
 

@@ -5,7 +5,7 @@ from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Account
-from tskr.aggregates import PercentileCont
+from tskr.infra.aggregates import PercentileCont
 
 from .models import Chat, ChatJob, EngineCall, Message
 

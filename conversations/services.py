@@ -18,8 +18,8 @@ from accounts.models import Account, Assistant, EventType, User
 from directory.models import UserIdentifier
 from directory.phones import handle_keys
 from tskr.exceptions import ApplicationError, BadRequest, Conflict
+from tskr.infra.locks import Lock, is_locked, try_acquire
 from tskr.jsonlimits import ensure_json_within_limits
-from tskr.locks import Lock, is_locked, try_acquire
 from tskr.scoping import scoped
 
 from . import hooks, selectors

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from tskr.filters import FilterSet
+from tskr.api.filters import FilterSet
 
 from .lookups import json_array_contains_all
 from .models import Contact, Memory, UserIdentifier

@@ -11,8 +11,9 @@ import re
 
 from rest_framework import serializers
 
-from tskr.exceptions import NotFound, _flatten_details
-from tskr.serializers import StrictKeysSerializer
+from tskr.api.exception_handler import flatten_details
+from tskr.api.serializers import StrictKeysSerializer
+from tskr.exceptions import NotFound
 
 from .models import IdentifierPreferences
 from .validation import validation_failed
@@ -209,7 +210,7 @@ def validated_skill_values(skill: str, values) -> dict:
     ensure_skill(skill)
     serializer = SKILL_SERIALIZERS[skill](data=values)
     if not serializer.is_valid():
-        raise validation_failed(_flatten_details({"preferences": serializer.errors}))
+        raise validation_failed(flatten_details({"preferences": serializer.errors}))
     return serializer.validated_data
 
 

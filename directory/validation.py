@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from rest_framework import serializers
 
-from tskr.exceptions import ValidationFailed, _flatten_details
-from tskr.fields import TimezoneField
+from tskr.api.exception_handler import flatten_details
+from tskr.api.fields import TimezoneField
+from tskr.exceptions import ValidationFailed
 
 #: Platforms an identifier can hold OAuth grants for.
 PLATFORMS = ("google", "azure")
@@ -90,7 +91,7 @@ def _is_timezone(value: str) -> bool:
     return True
 
 
-def _row_fast_clean(row) -> dict | None:
+def row_fast_clean(row) -> dict | None:
     """The row as ContactImportRowSerializer would validate it, or None when anything is unusual.
 
     A bulk import validates up to 1000 rows and the serializer is the costly part of it, so well-formed
@@ -125,7 +126,7 @@ def _row_fast_clean(row) -> dict | None:
 
 def contact_row_clean(row) -> tuple[dict | None, str | None]:
     """(clean row with lower-cased addresses, None) or (None, one readable error message)."""
-    data = _row_fast_clean(row)
+    data = row_fast_clean(row)
     if data is None:
         data, error = _row_serializer_clean(row)
         if error:
@@ -139,7 +140,7 @@ def contact_row_clean(row) -> tuple[dict | None, str | None]:
 def _row_serializer_clean(row) -> tuple[dict | None, str | None]:
     serializer = ContactImportRowSerializer(data=row)
     if not serializer.is_valid():
-        field, messages = next(iter(_flatten_details(serializer.errors).items()))
+        field, messages = next(iter(flatten_details(serializer.errors).items()))
         message = messages[0]
         return None, message if field in {"email", "non_field_errors"} else f"{field}: {message}"
     return dict(serializer.validated_data), None

@@ -22,7 +22,7 @@ from conversations.models import Message
 from directory.selectors import user_preferences
 from tskr.exceptions import ApplicationError, Conflict, Forbidden
 from tskr.hooks import Hook
-from tskr.ids import derived_id
+from tskr.infra.ids import derived_id
 
 from .models import Approval, Meeting, Task
 from .outbound import outbound_message_send

@@ -10,7 +10,7 @@ class TasksAppConfig(AppConfig):
         from calendars_app.hooks import booked_meetings, events_synced
         from conversations.hooks import message_received, open_tasks, task_requested, task_step, tasks_presented
         from directory.hooks import preferences_changed
-        from tskr.health import register_check
+        from tskr.infra.health import register_check
 
         from . import reminders  # registers the kinds of scheduled actions with the dispatcher
         from .agent import approval_decided as agent_approval_decided

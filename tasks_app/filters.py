@@ -3,7 +3,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from tskr.filters import FilterSet
+from tskr.api.filters import FilterSet
 
 from .models import Approval, Task
 from .selectors import task_filter_mine

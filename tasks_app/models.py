@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from admin_catalog.task_vocabulary import TaskStatus
-from tskr.ids import PublicIdField
+from tskr.infra.ids import PublicIdField
 from tskr.models import TimeStampedModel
 
 

@@ -12,7 +12,7 @@ from conversations.models import Message
 from conversations.selectors import chat_thread
 from conversations.services import message_outbound_add
 from tskr.exceptions import Conflict
-from tskr.ids import derived_id
+from tskr.infra.ids import derived_id
 
 from .models import Activity, Task
 

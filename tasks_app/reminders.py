@@ -34,7 +34,7 @@ from conversations.engine.reminder_times import reminder_time
 from conversations.models import Message
 from directory.preferences import DAYS
 from directory.selectors import user_preferences
-from tskr.rows import iso_datetime
+from tskr.api.rows import iso_datetime
 
 from . import services
 from .approvals import action_submit

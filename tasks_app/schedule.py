@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from tskr.ids import new_id
+from tskr.infra.ids import new_id
 
 from .models import ScheduledAction
 

@@ -17,6 +17,12 @@ from accounts.models import Account, Assistant, EventType, User
 from admin_catalog.models import TaskTemplate
 from admin_catalog.services import TITLE_MAX_LENGTH, render_template_text, template_step_parts
 from admin_catalog.task_vocabulary import TASK_TYPE_PATTERN, TASK_TYPE_RULE
+from calendars_app.providers.records import EventWrite
+from calendars_app.selectors import booking_conflicts, participants_load
+from calendars_app.services.booking import (
+    CalendarProviderError, calendar_event_cancel, calendar_event_insert, calendar_event_patch, write_target_for_calendar,
+    write_target_get,
+)
 from conversations.engine import (
     Deadline,
     TaskContext,
@@ -28,14 +34,8 @@ from conversations.engine import (
 )
 from conversations.models import EngineCall, Message
 from conversations.usage import EngineCallRecorder
-from calendars_app.providers.records import EventWrite
-from calendars_app.selectors import booking_conflicts, participants_load
-from calendars_app.services.booking import (
-    CalendarProviderError, calendar_event_cancel, calendar_event_insert, calendar_event_patch, write_target_for_calendar,
-    write_target_get,
-)
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, ValidationFailed
-from tskr.locks import hold_lock, try_acquire
+from tskr.infra.locks import hold_lock, try_acquire
 from tskr.services import model_update
 
 from . import reminders
@@ -84,7 +84,7 @@ def _activity(task: Task, type: str, content: str, *, actor_user: User | None = 
                                    actor_user=actor_user, actor_assistant=actor_assistant, **extra)
 
 
-def _task_data(task: Task) -> dict:
+def task_data(task: Task) -> dict:
     """The task as the API answers it: the `data` of its webhook events."""
     from .api.serializers import task_item  # the serializers import this module
 
@@ -93,7 +93,7 @@ def _task_data(task: Task) -> dict:
 
 def _emit_task_changes(task: Task, before: dict) -> None:
     """`task.updated` with the changed fields' old values, and `task.status_changed` when the status moved."""
-    after = _task_data(task)
+    after = task_data(task)
     changed = changed_attributes(before, after)
     if changed:
         event_emit(account_id=task.account_id, type=EventType.TASK_UPDATED, data=after, previous_attributes=changed)
@@ -118,7 +118,7 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
         task.followers.set(followers)
     _activity(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
               actor_assistant=actor_assistant, metadata={"status": status})
-    event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=_task_data(task))
+    event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=task_data(task))
     _schedule_in_step(task)
     return task
 
@@ -232,7 +232,7 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
     # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
     task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
             .get(pk=task.pk))
-    before, previous_type = _task_data(task), task.type
+    before, previous_type = task_data(task), task.type
     actor = {"actor_user": actor_user, "actor_assistant": actor_assistant}
     if "type" in fields:
         task_validate_type(fields["type"])
@@ -279,7 +279,7 @@ def task_delete(*, task: Task) -> None:
     """
     with hold_lock(task_lock_name(task.id), PROCESS_LOCK_TTL_MS, on_busy=task_processing_conflict()):
         with transaction.atomic():
-            event_emit(account_id=task.account_id, type=EventType.TASK_DELETED, data=_task_data(task))
+            event_emit(account_id=task.account_id, type=EventType.TASK_DELETED, data=task_data(task))
             actions_cancel(task_id=task.id, reason="task deleted")
             actions_cancel(meeting_id__in=list(task.meetings.values_list("id", flat=True)), reason="task deleted")
             task.delete()
@@ -684,7 +684,7 @@ def _task_record_run(*, task: Task, actor_user: User | None, message: str, files
     task = Task.objects.select_for_update().filter(pk=task.pk, account_id=task.account_id).first()
     if task is None:
         raise NotFound("Task not found")
-    before = _task_data(task)
+    before = task_data(task)
     assistant = _assistant_of(task)
     if message or files:
         _activity(task, Activity.Type.MESSAGE, message, actor_user=actor_user, files=files,

@@ -8,6 +8,6 @@ class TskrConfig(AppConfig):
     name = "tskr"
 
     def ready(self):
-        from .aggregates import connect_signals
+        from .infra.aggregates import connect_signals
 
         connect_signals()

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_choice, env_int, env_int_list, env_list, env_model_prices, env_str
+from .infra.env import (
+    database_from_url, env_bool, env_choice, env_int, env_int_list, env_list, env_model_prices, env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,19 +50,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "tskr.middleware.SecurityHeadersMiddleware",
-    "tskr.middleware.JsonErrorMiddleware",
-    "tskr.middleware.BodySizeLimitMiddleware",
-    "tskr.ratelimit.RateLimitMiddleware",
+    "tskr.api.middleware.SecurityHeadersMiddleware",
+    "tskr.api.middleware.JsonErrorMiddleware",
+    "tskr.api.middleware.BodySizeLimitMiddleware",
+    "tskr.infra.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the staff screens' and Swagger UI's) from the application itself, under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, CSRF, Django authentication and messages serve the staff screens (/staff/) only.
-    "tskr.middleware.StaffSessionMiddleware",
+    "tskr.api.middleware.StaffSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "tskr.middleware.StaffCsrfViewMiddleware",
-    "tskr.middleware.StaffAuthenticationMiddleware",
-    "tskr.middleware.StaffMessageMiddleware",
+    "tskr.api.middleware.StaffCsrfViewMiddleware",
+    "tskr.api.middleware.StaffAuthenticationMiddleware",
+    "tskr.api.middleware.StaffMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -247,15 +249,15 @@ TSKR_APPROVAL_TTL_HOURS = env_int("TSKR_APPROVAL_TTL_HOURS", 72, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CertificateJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["tskr.permissions.IsAccountMember"],
-    "DEFAULT_THROTTLE_CLASSES": ["tskr.ratelimit.AccountRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["tskr.renderers.EnvelopeRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["tskr.parsers.StrictJSONParser"],
-    "DEFAULT_METADATA_CLASS": "tskr.metadata.MinimalMetadata",
-    "DEFAULT_PAGINATION_CLASS": "tskr.pagination.EnvelopePagination",
+    "DEFAULT_PERMISSION_CLASSES": ["tskr.api.permissions.IsAccountMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["tskr.infra.ratelimit.AccountRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["tskr.api.renderers.EnvelopeRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["tskr.api.parsers.StrictJSONParser"],
+    "DEFAULT_METADATA_CLASS": "tskr.api.metadata.MinimalMetadata",
+    "DEFAULT_PAGINATION_CLASS": "tskr.api.pagination.EnvelopePagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "tskr.openapi.EnvelopeAutoSchema",
-    "EXCEPTION_HANDLER": "tskr.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "tskr.api.openapi.EnvelopeAutoSchema",
+    "EXCEPTION_HANDLER": "tskr.api.exception_handler.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
     "PAGE_SIZE": 20,
@@ -300,9 +302,9 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tskr.openapi.add_error_responses",
-        "tskr.openapi.allow_empty_query_enums",
-        "tskr.openapi.add_idempotency_header",
+        "tskr.api.openapi.add_error_responses",
+        "tskr.api.openapi.allow_empty_query_enums",
+        "tskr.api.openapi.add_idempotency_header",
         "accounts.openapi.add_webhook_event_schemas",
     ],
 }

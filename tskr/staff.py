@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponseRedirect
 
+from .api.middleware import json_error
 from .exceptions import ApplicationError
-from .middleware import json_error
 
 #: Failed sign-ins allowed per client address and username within a window; more are refused.
 STAFF_LOGIN_MAX_FAILURES = 5

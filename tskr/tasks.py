@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .idempotency import idempotency_keys_purge
+from .api.idempotency import idempotency_keys_purge
 
 
 @shared_task(name="tskr.ping")

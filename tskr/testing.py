@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from accounts.models import Account, Certificate, User
 from accounts.services import generate_key_pair, user_get_or_provision
 from accounts.tokens import mint_token
-from tskr.ids import new_id
+from tskr.infra.ids import new_id
 
 
 @lru_cache(maxsize=4)

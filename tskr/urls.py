@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from .health import HealthView
-from .middleware import STAFF_PATH_PREFIX
+from .api.middleware import STAFF_PATH_PREFIX
+from .infra.health import HealthView
 from .staff import staff_login
 
 

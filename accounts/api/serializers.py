@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from tskr.fields import OptionalURLField, TimezoneField
-from tskr.serializers import InputSerializer, StrictKeysSerializer
+from tskr.api.fields import OptionalURLField, TimezoneField
+from tskr.api.serializers import InputSerializer, StrictKeysSerializer
 
 from ..models import Assistant, Event, EventType, User, Webhook, WebhookDelivery
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tskr.routers import ApiRouter
+from tskr.api.routers import ApiRouter
 
 from .views import AssistantViewSet, EventViewSet, UserViewSet, WebhookDeliveryViewSet, WebhookViewSet
 

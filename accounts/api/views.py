@@ -3,9 +3,9 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tskr.permissions import ManagementWrites
-from tskr.renderers import Envelope
-from tskr.viewsets import ScopedViewSet, deleted
+from tskr.api.permissions import ManagementWrites
+from tskr.api.renderers import Envelope
+from tskr.api.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import AssistantFilter, EventFilter, UserFilter, WebhookDeliveryFilter

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.db.models.functions.text
-import tskr.ids
+import tskr.infra.ids
 from django.db import migrations, models
 
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=tskr.ids.IdGenerator('acc'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('acc'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('name', models.CharField(max_length=200)),
                 ('staff', models.BooleanField(default=False)),
             ],
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Certificate',
             fields=[
-                ('id', models.CharField(default=tskr.ids.IdGenerator('cert'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('cert'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('kid', models.CharField(max_length=100, unique=True)),
                 ('name', models.CharField(blank=True, max_length=200)),
                 ('public_key_pem', models.TextField()),
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=tskr.ids.IdGenerator('asst'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('asst'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('name', models.CharField(max_length=200)),
                 ('email', models.EmailField(max_length=254)),
                 ('personality', models.TextField(blank=True)),
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=tskr.ids.IdGenerator('user'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('user'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('email', models.EmailField(max_length=254)),
                 ('external_id', models.CharField(blank=True, max_length=200, null=True)),
                 ('first_name', models.CharField(blank=True, max_length=150)),

@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tskr.serializers import InputSerializer
+from tskr.api.serializers import InputSerializer
 
 from ..models import HEX_COLOR, Agent, Skill, SkillCategory, TaskTemplate
 from ..task_vocabulary import TASK_TYPE_PATTERN, TASK_TYPE_RULE, TaskStatus

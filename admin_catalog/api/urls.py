@@ -1,4 +1,4 @@
-from tskr.routers import ApiRouter
+from tskr.api.routers import ApiRouter
 
 from .views import AgentViewSet, SkillCategoryViewSet, SkillViewSet, TaskTemplateViewSet
 

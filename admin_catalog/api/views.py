@@ -3,9 +3,9 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tskr.permissions import IsSuperAdmin
-from tskr.serializers import DeletedSerializer
-from tskr.viewsets import UnscopedPlatformViewSet, deleted
+from tskr.api.permissions import IsSuperAdmin
+from tskr.api.serializers import DeletedSerializer
+from tskr.api.viewsets import UnscopedPlatformViewSet, deleted
 
 from .. import selectors, services
 from ..filters import AgentFilter, SkillFilter, TaskTemplateFilter

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.utils import timezone
 from rest_framework import serializers
 
-from tskr.serializers import InputSerializer
+from tskr.api.serializers import InputSerializer
 
 from ..availability.slots import EmptyReason, IssueReason
 from ..models import CalendarEvent, OAuthAccess, Platform, UserCalendar

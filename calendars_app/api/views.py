@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory.models import UserIdentifier
-from tskr.permissions import IsDelegated, ensure_identifier_owner
-from tskr.viewsets import ScopedViewSet, deleted
+from tskr.api.permissions import IsDelegated, ensure_identifier_owner
+from tskr.api.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..models import CalendarEvent, OAuthAccess, Platform, UserCalendar

@@ -18,7 +18,7 @@ from ..providers.base import (
 )
 from ..providers.records import EventWrite, WrittenEvent
 from .oauth import granted_access
-from .sync import _mark_reconsent, _tokens_refreshed
+from .sync import mark_reconsent, tokens_refreshed
 
 WRITABLE_ROLES = (UserCalendar.Role.OWNER, UserCalendar.Role.WRITER)
 
@@ -97,7 +97,7 @@ def write_target_get(*, account: Account, user: User, calendar_id: str | None,
 def _session(access: OAuthAccess) -> ApiSession:
     return ApiSession(provider_config(access.platform), access_token=access.access_token,
                       refresh_token=access.refresh_token, expires_at=access.expires_at,
-                      on_refresh=partial(_tokens_refreshed, access_id=access.id), client=shared_client())
+                      on_refresh=partial(tokens_refreshed, access_id=access.id), client=shared_client())
 
 
 def _call(target: WriteTarget, operation, **kwargs):
@@ -109,7 +109,7 @@ def _call(target: WriteTarget, operation, **kwargs):
     try:
         return operation(target.calendar.platform, session, reference_id=target.calendar.reference_id, **kwargs)
     except ReconsentRequired as exc:
-        _mark_reconsent(target.access, str(exc))
+        mark_reconsent(target.access, str(exc))
         raise ReauthorizationRequired() from None
     except NotWritable:
         raise CalendarNotWritable("The provider refused to write to this calendar") from None

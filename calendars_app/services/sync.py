@@ -21,7 +21,7 @@ from accounts.models import Account, EventType
 from directory.models import UserIdentifier
 from directory.services import MAX_IMPORT_CONTACTS, contacts_bulk_import
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, ServiceUnavailable
-from tskr.locks import Lock, hold_lock
+from tskr.infra.locks import Lock, hold_lock
 
 from .. import crypto, hooks, providers
 from ..models import Calendar, CalendarEvent, OAuthAccess, UserCalendar
@@ -74,7 +74,7 @@ def _keep_alive(lock: Lock) -> None:
         raise SyncAlreadyRunning("The sync lock expired while syncing; another sync may have taken over")
 
 
-def _tokens_refreshed(tokens: TokenSet, *, access_id: str) -> None:
+def tokens_refreshed(tokens: TokenSet, *, access_id: str) -> None:
     """Persist refreshed tokens at once, outside the page transactions: Microsoft invalidates the old
     refresh token as soon as it hands out a new one, so losing this write would lose the grant."""
     changes = {"access_token_encrypted": crypto.encrypt(tokens.access_token), "expires_at": tokens.expires_at,
@@ -89,11 +89,11 @@ def _tokens_refreshed(tokens: TokenSet, *, access_id: str) -> None:
 def _open_session(access: OAuthAccess, lock: Lock) -> ApiSession:
     return ApiSession(provider_config(access.platform), access_token=access.access_token,
                       refresh_token=access.refresh_token, expires_at=access.expires_at,
-                      on_refresh=partial(_tokens_refreshed, access_id=access.id), heartbeat=partial(_keep_alive, lock))
+                      on_refresh=partial(tokens_refreshed, access_id=access.id), heartbeat=partial(_keep_alive, lock))
 
 
 @transaction.atomic
-def _mark_reconsent(access: OAuthAccess, message: str) -> None:
+def mark_reconsent(access: OAuthAccess, message: str) -> None:
     OAuthAccess.objects.filter(id=access.id).update(status=OAuthAccess.Status.NEEDS_RECONSENT,
                                                     last_error=message[:500], updated_at=timezone.now())
     identifier_platform_flags_set(identifier_id=access.identifier_id, platform=access.platform, needsReconsent=True)
@@ -260,7 +260,7 @@ def _sync_access(*, access: OAuthAccess, identifier: UserIdentifier, lock: Lock,
                                                         access=access, identifier=identifier, session=session)
         OAuthAccess.objects.filter(id=access.id).update(last_synced_at=timezone.now(), last_error="")
     except ReconsentRequired as exc:
-        _mark_reconsent(access, str(exc))
+        mark_reconsent(access, str(exc))
         result.add_error(access.platform, resource, exc)
     except ProviderError as exc:
         logger.warning("%s %s sync of %s failed: %s", access.platform, resource, identifier.id, exc)

@@ -1,6 +1,6 @@
 from django.db.models import Count, Window
 
-from tskr.pagination import EnvelopePagination
+from tskr.api.pagination import EnvelopePagination
 
 
 class WindowCountPagination(EnvelopePagination):

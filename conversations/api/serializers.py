@@ -3,9 +3,9 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from tskr.fields import FileEntryField, JSONObjectField
-from tskr.rows import RowShape
-from tskr.serializers import DeletedSerializer, InputSerializer
+from tskr.api.fields import FileEntryField, JSONObjectField
+from tskr.api.rows import RowShape
+from tskr.api.serializers import DeletedSerializer, InputSerializer
 
 from ..models import Chat, ChatJob, Message
 from ..selectors import USAGE_GROUPS
@@ -35,7 +35,7 @@ class ChatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-#: The chat list's fast path (tskr/rows.py): `ChatSerializer`'s output for `.values()` rows.
+#: The chat list's fast path (tskr/api/rows.py): `ChatSerializer`'s output for `.values()` rows.
 CHAT_ROWS = RowShape(ChatSerializer)
 
 
@@ -80,7 +80,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-#: The message list's fast path (tskr/rows.py): `MessageSerializer`'s output for `.values()` rows.
+#: The message list's fast path (tskr/api/rows.py): `MessageSerializer`'s output for `.values()` rows.
 MESSAGE_ROWS = RowShape(MessageSerializer)
 
 

@@ -1,7 +1,7 @@
 """`POST /chats/:id/process` answered as Server-Sent Events: the events of one started processing."""
 from collections.abc import Callable
 
-from tskr.sse import EventSink
+from tskr.api.sse import EventSink
 
 from .. import hooks, services
 from .serializers import process_body
@@ -10,7 +10,7 @@ from .serializers import process_body
 def process_events(started: services.StartedProcess) -> Callable[[EventSink], None]:
     """The work streamed for a started processing (its lock held, or a replay): `start`, the reply's
     `delta`s, a `task` for each of its tasks, then `done` carrying exactly the synchronous body. An
-    error raised on the way becomes the `error` event (`tskr.sse`), in place of `done`.
+    error raised on the way becomes the `error` event (`tskr.api.sse`), in place of `done`.
 
     The lock is released when the outcome is stored, before the `task` and `done` events are written,
     so a client reacting to `done` never finds the chat still locked.

@@ -5,11 +5,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Assistant
+from tskr.api.permissions import IsDelegated, IsManagement
+from tskr.api.renderers import Envelope
+from tskr.api.sse import EventStreamNegotiation, accepts_event_stream, event_stream_response
+from tskr.api.viewsets import ScopedViewSet, deleted
 from tskr.exceptions import NotFound
-from tskr.permissions import IsDelegated, IsManagement
-from tskr.renderers import Envelope
-from tskr.sse import EventStreamNegotiation, accepts_event_stream, event_stream_response
-from tskr.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import ChatFilter

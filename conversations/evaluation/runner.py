@@ -31,7 +31,7 @@ from conversations.addressing import handle_key
 from conversations.engine.understanding import CONVERSATIONAL_LIMIT, is_letter_platform
 from directory.models import UserIdentifier
 from directory.services import identifier_create
-from tskr.ids import new_id
+from tskr.infra.ids import new_id
 
 from .cases import DECISIONS, LABELLED, REGISTER, Case
 

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tskr.ids
+import tskr.infra.ids
 from django.db import migrations, models
 
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=tskr.ids.IdGenerator('chat'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('chat'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('title', models.CharField(max_length=300)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('archived', 'Archived')], default='active', max_length=16)),
                 ('metadata', models.JSONField(blank=True, default=dict)),
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Message',
             fields=[
-                ('id', models.CharField(default=tskr.ids.IdGenerator('msg'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('msg'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('role', models.CharField(choices=[('user', 'User'), ('assistant', 'Assistant')], default='user', max_length=16)),
                 ('platform', models.CharField(choices=[('email', 'Email'), ('sms', 'Sms'), ('whatsapp', 'Whatsapp'), ('slack', 'Slack'), ('teams', 'Teams'), ('chat', 'Chat')], default='chat', max_length=16)),
                 ('content', models.TextField()),

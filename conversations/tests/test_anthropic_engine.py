@@ -16,7 +16,7 @@ from conversations.engine import (
 )
 from conversations.models import Message
 from tasks_app.models import Task
-from tskr.locks import is_locked
+from tskr.infra.locks import is_locked
 
 from .fake_anthropic import text, tool_use
 from .test_process import assistant_messages, post, process

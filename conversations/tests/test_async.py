@@ -7,7 +7,7 @@ from django.conf import settings
 from conversations import services
 from conversations.models import ChatJob
 from tasks_app.models import Task
-from tskr.locks import try_acquire
+from tskr.infra.locks import try_acquire
 from tskr.testing import running_celery_worker
 
 from .test_process import assistant_messages, post

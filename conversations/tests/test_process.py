@@ -6,7 +6,7 @@ from admin_catalog.tests.factories import AgentFactory, SkillFactory
 from conversations import services
 from conversations.models import ChatJob, Message
 from tasks_app.models import Task
-from tskr.locks import is_locked
+from tskr.infra.locks import is_locked
 
 
 def post(caller, chat, content, platform="chat", **metadata):
@@ -199,7 +199,7 @@ def test_process_without_a_user_message_is_400(alice, chat):
 
 
 def test_process_answers_409_when_the_chat_is_locked_and_leaves_the_holder_alone(alice, chat):
-    from tskr.locks import try_acquire
+    from tskr.infra.locks import try_acquire
 
     post(alice, chat, "Hi Tess")
     held = try_acquire(f"chat-process:{chat.id}", 30_000)

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 
 from tasks_app.models import Task
-from tskr.locks import is_locked, try_acquire
+from tskr.infra.locks import is_locked, try_acquire
 from tskr.testing import run_together
 
 from .fake_anthropic import text
@@ -52,7 +52,7 @@ def test_a_caller_that_lost_its_lock_writes_nothing_and_leaves_the_new_owner_alo
     stolen = {}
 
     def expire_and_take_over(body):
-        from tskr.redis_client import get_redis
+        from tskr.infra.redis_client import get_redis
 
         get_redis().delete(f"tskr:lock:{LOCK.format(chat.id)}")  # as if the TTL ran out
         stolen["lock"] = try_acquire(LOCK.format(chat.id), 30_000)

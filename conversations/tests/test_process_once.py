@@ -14,7 +14,7 @@ from conversations.models import ChatJob, Message
 from conversations.tasks import resend_queued_chat_jobs
 from tasks_app.models import Task
 from tskr.celery import app
-from tskr.locks import is_locked
+from tskr.infra.locks import is_locked
 from tskr.testing import run_together, running_celery_worker
 
 from .factories import ChatFactory

@@ -12,7 +12,7 @@ import pytest
 
 from conversations.models import Message
 from tasks_app.models import Task
-from tskr.locks import is_locked, try_acquire
+from tskr.infra.locks import is_locked, try_acquire
 from tskr.testing import read_events, running_process
 
 from .factories import ChatFactory

@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import Event
 from conversations import services
 from conversations.models import ChatJob
-from tskr.locks import try_acquire
+from tskr.infra.locks import try_acquire
 
 from .test_process import post, process
 

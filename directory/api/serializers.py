@@ -3,8 +3,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSerializer
-from tskr.fields import JSONObjectField, StringListField, TimezoneField
-from tskr.serializers import InputSerializer
+from tskr.api.fields import JSONObjectField, StringListField, TimezoneField
+from tskr.api.serializers import InputSerializer
 
 from .. import preferences
 from ..models import Contact, Memory, UserIdentifier

@@ -6,9 +6,9 @@ from rest_framework.response import Response
 
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
-from tskr.permissions import ensure_identifier_owner
-from tskr.renderers import Envelope
-from tskr.viewsets import ScopedViewSet, deleted
+from tskr.api.permissions import ensure_identifier_owner
+from tskr.api.renderers import Envelope
+from tskr.api.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..selectors import PageIdsFirstQuerySet

@@ -1,6 +1,6 @@
 import pytest
 
-from directory.validation import ContactImportRowSerializer, _row_fast_clean, contact_row_clean
+from directory.validation import ContactImportRowSerializer, contact_row_clean, row_fast_clean
 
 WELL_FORMED_ROWS = [
     {"email": " Ann@Example.com ", "name": " Ann ", "phone": "+1 555", "company": "", "title": "CEO",
@@ -31,12 +31,12 @@ UNUSUAL_ROWS = [
 def test_import_row_fast_validation_gives_what_the_serializer_gives(row):
     serializer = ContactImportRowSerializer(data=row)
     assert serializer.is_valid()
-    assert _row_fast_clean(row) == dict(serializer.validated_data)
+    assert row_fast_clean(row) == dict(serializer.validated_data)
 
 
 @pytest.mark.parametrize("row", UNUSUAL_ROWS)
 def test_import_row_fast_validation_leaves_unusual_rows_to_the_serializer(row):
-    assert _row_fast_clean(row) is None
+    assert row_fast_clean(row) is None
     serializer = ContactImportRowSerializer(data=row)
     data, error = contact_row_clean(row)
     if serializer.is_valid():

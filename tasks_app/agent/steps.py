@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import Account
 from calendars_app.availability.slots import Participant, Rules, find_slots
 from calendars_app.selectors import ParticipantContext, booking_conflicts, participants_busy_load, participants_load
+from calendars_app.services.booking import CalendarProviderError
 from conversations.engine import Skill
 from conversations.engine.scheduling import read_window
 from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskStep
@@ -34,9 +35,8 @@ from conversations.models import Chat, Message
 from conversations.selectors import chat_thread
 from conversations.services import ChatBusy
 from directory.selectors import user_preferences
-from calendars_app.services.booking import CalendarProviderError
 from tskr.exceptions import ApplicationError
-from tskr.locks import hold_lock
+from tskr.infra.locks import hold_lock
 
 from .. import reminders, services
 from ..approvals import action_submit

@@ -2,9 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tskr.permissions import IsDelegated
-from tskr.renderers import Envelope
-from tskr.viewsets import ScopedViewSet
+from tskr.api.permissions import IsDelegated
+from tskr.api.renderers import Envelope
+from tskr.api.viewsets import ScopedViewSet
 
 from .. import approvals, selectors
 from ..filters import ApprovalFilter

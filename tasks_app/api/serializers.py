@@ -1,10 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tskr.fields import HttpURLField, JSONObjectField, OptionalURLField, TimezoneField
-from tskr.rows import RowShape
+from tskr.api.fields import HttpURLField, JSONObjectField, OptionalURLField, TimezoneField
+from tskr.api.rows import RowShape
+from tskr.api.serializers import DeletedSerializer, InputSerializer
 from tskr.scoping import scoped
-from tskr.serializers import DeletedSerializer, InputSerializer
 
 from ..models import TRANSITIONS, Activity, Approval, Meeting, ScheduledAction, Task
 from ..selectors import task_get, task_next_action
@@ -44,7 +44,7 @@ class TaskSerializer(serializers.ModelSerializer):
 
 _ALLOWED_TRANSITIONS = {str(status): [str(target) for target in targets] for status, targets in TRANSITIONS.items()}
 
-#: The task list's fast path (tskr/rows.py): `TaskSerializer`'s output for `.values()` rows, the followers
+#: The task list's fast path (tskr/api/rows.py): `TaskSerializer`'s output for `.values()` rows, the followers
 #: given by `selectors.task_followers` (link rows, the user's columns under `user__`).
 TASK_ROWS = RowShape(TaskSerializer, related_prefixes={"followers": "user__"}, computed={
     "allowedTransitions": lambda row: list(_ALLOWED_TRANSITIONS[row["status"]])})

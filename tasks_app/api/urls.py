@@ -1,4 +1,4 @@
-from tskr.routers import ApiRouter
+from tskr.api.routers import ApiRouter
 
 from .approvals import ApprovalViewSet
 from .views import TaskViewSet

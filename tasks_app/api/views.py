@@ -5,9 +5,9 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tskr.permissions import IsDelegated
-from tskr.renderers import Envelope
-from tskr.viewsets import ScopedViewSet, deleted
+from tskr.api.permissions import IsDelegated
+from tskr.api.renderers import Envelope
+from tskr.api.viewsets import ScopedViewSet, deleted
 
 from .. import selectors, services
 from ..filters import TaskFilter

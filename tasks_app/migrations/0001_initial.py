@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tskr.ids
+import tskr.infra.ids
 from django.db import migrations, models
 
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=tskr.ids.IdGenerator('task'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('task'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('title', models.CharField(max_length=300)),
                 ('description', models.TextField(blank=True)),
                 ('type', models.CharField(default='task', max_length=64)),
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=tskr.ids.IdGenerator('mtg'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('mtg'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('title', models.CharField(max_length=300)),
                 ('start_at', models.DateTimeField()),
                 ('end_at', models.DateTimeField()),
@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Activity',
             fields=[
-                ('id', models.CharField(default=tskr.ids.IdGenerator('act'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('act'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('type', models.CharField(choices=[('status_change', 'Status Change'), ('edit', 'Edit'), ('message', 'Message'), ('comment', 'Comment'), ('assignment', 'Assignment'), ('meeting', 'Meeting')], max_length=32)),
                 ('content', models.TextField(blank=True)),
                 ('files', models.JSONField(blank=True, default=list)),

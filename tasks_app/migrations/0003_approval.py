@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tskr.ids
+import tskr.infra.ids
 from django.db import migrations, models
 
 
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Approval',
             fields=[
-                ('id', models.CharField(default=tskr.ids.IdGenerator('apr'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('apr'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('kind', models.CharField(choices=[('send_message', 'Send Message'), ('book_meeting', 'Book Meeting'), ('reschedule_meeting', 'Reschedule Meeting'), ('cancel_meeting', 'Cancel Meeting')], max_length=32)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('expired', 'Expired')], default='pending', max_length=16)),
                 ('payload', models.JSONField(default=dict)),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tskr.ids
+import tskr.infra.ids
 from django.db import migrations, models
 
 
@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ScheduledAction',
             fields=[
-                ('id', models.CharField(default=tskr.ids.IdGenerator('sac'), editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=tskr.infra.ids.IdGenerator('sac'), editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('kind', models.CharField(choices=[('task_reminder', 'Task Reminder'), ('meeting_reminder', 'Meeting Reminder'), ('event_reminder', 'Event Reminder'), ('followup', 'Followup')], max_length=32)),
                 ('task_id', models.CharField(blank=True, db_index=True, max_length=40)),
                 ('meeting_id', models.CharField(blank=True, db_index=True, max_length=40)),

@@ -116,7 +116,7 @@ def test_a_queued_job_meeting_a_busy_task_is_deferred_not_failed(alice, inbox, a
     from conversations import services as chat_services
     from conversations.models import ChatJob
     from tasks_app.services import task_lock_name
-    from tskr.locks import try_acquire
+    from tskr.infra.locks import try_acquire
 
     _, task = start_request(alice, inbox, django_capture_on_commit_callbacks)
     email(alice, inbox, "Option 1", sender="carol@partner.test")

@@ -8,7 +8,7 @@ from directory.models import UserIdentifier
 from directory.services import memory_create, preferences_set
 from tasks_app.models import Activity, Task
 from tasks_app.services import task_create, task_lock_name
-from tskr.locks import is_locked, try_acquire
+from tskr.infra.locks import is_locked, try_acquire
 from tskr.testing import ApiClient
 
 

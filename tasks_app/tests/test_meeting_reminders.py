@@ -12,7 +12,7 @@ from directory.models import IdentifierPreferences
 from directory.services import preferences_set
 from tasks_app import reminders, schedule
 from tasks_app.models import ScheduledAction
-from tskr.rows import iso_datetime
+from tskr.api.rows import iso_datetime
 
 
 def _soon(hours: float) -> str:

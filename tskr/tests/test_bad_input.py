@@ -4,7 +4,7 @@ and answers them in the error envelope, or accepts what is valid."""
 import pytest
 from django.db import connection
 
-from tskr.tests.test_isolation import ROUTES, _build, _owner, super_admin  # noqa: F401  (fixture)
+from tskr.tests.test_isolation import ROUTES, build_route_objects, route_owner, super_admin  # noqa: F401  (fixture)
 
 #: Wrong types, impossible dates, unknown zones, unsafe URLs: shapes that have given 500s elsewhere.
 MALFORMED = [[], "x", 1, None, {"start": "nope"}, {"start": "2026-13-40T99:00:00Z", "end": 5},
@@ -23,8 +23,8 @@ def _assert_answered(response, what) -> None:
                     "SQLite test file; the collection and filter tests below still run there")
 @pytest.mark.parametrize("route", [route for route in ROUTES if route.method in ("POST", "PUT", "PATCH")], ids=str)
 def test_a_write_route_answers_malformed_bodies_without_a_500(route, alice, super_admin):  # noqa: F811
-    owner = _owner(route, alice, super_admin)
-    url = route.url(_build(route, owner))
+    owner = route_owner(route, alice, super_admin)
+    url = route.url(build_route_objects(route, owner))
     for client in (owner.client, owner.management().client):
         for body in MALFORMED:
             _assert_answered(client.request(route.method, url, body), (route.method, url, body))

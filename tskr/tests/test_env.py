@@ -1,8 +1,8 @@
-"""Strict environment parsing of the settings that need more than an integer (tskr/env.py)."""
+"""Strict environment parsing of the settings that need more than an integer (tskr/infra/env.py)."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tskr.env import env_model_prices
+from tskr.infra.env import env_model_prices
 
 DEFAULT = {"claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cacheWrite": 3.75, "cacheRead": 0.3}}
 

@@ -73,7 +73,7 @@ def test_an_unexpected_exception_is_a_500_in_the_envelope_without_internals(mana
 
 
 def test_ids_are_prefixed_time_sortable_and_unguessable():
-    from tskr.ids import new_id
+    from tskr.infra.ids import new_id
 
     ids = [new_id("task") for _ in range(200)]
     assert all(i.startswith("task_") and len(i) == 31 for i in ids)

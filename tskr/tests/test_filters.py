@@ -1,4 +1,4 @@
-"""tskr.filters.FilterSet: per-request filter copies are shallow, yet each request filters on its own."""
+"""tskr.api.filters.FilterSet: per-request filter copies are shallow, yet each request filters on its own."""
 import pytest
 from django.http import QueryDict
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key on writes (tskr/idempotency.py): replay, reuse, in flight, 5xx, scoping, TTL, schema, cost."""
+"""Idempotency-Key on writes (tskr/api/idempotency.py): replay, reuse, in flight, 5xx, scoping, TTL, schema, cost."""
 from datetime import timedelta
 
 import pytest

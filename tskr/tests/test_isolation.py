@@ -35,7 +35,7 @@ from directory.preferences import SKILLS
 from directory.tests.factories import ContactFactory, IdentifierFactory, MemoryFactory
 from tasks_app.models import Approval, Meeting
 from tasks_app.tests.factories import TaskFactory
-from tskr.permissions import IsDelegated, IsSuperAdmin
+from tskr.api.permissions import IsDelegated, IsSuperAdmin
 from tskr.testing import ApiClient, Caller, make_caller
 
 pytestmark = pytest.mark.django_db
@@ -167,11 +167,11 @@ def super_admin(db) -> Caller:
     return make_caller("Skej", "sam@skej.com", staff=True)
 
 
-def _owner(route: Route, alice: Caller, super_admin: Caller) -> Caller:
+def route_owner(route: Route, alice: Caller, super_admin: Caller) -> Caller:
     return super_admin if route.permission(IsSuperAdmin) else alice
 
 
-def _build(route: Route, owner: Caller) -> dict[str, str]:
+def build_route_objects(route: Route, owner: Caller) -> dict[str, str]:
     builder = BUILDERS.get(route.prefix)
     assert builder is not None, (
         f"{route}: no builder in BUILDERS for {route.prefix!r}; add one (or an EXEMPT entry saying why)")
@@ -215,8 +215,8 @@ def test_every_exemption_is_still_a_route():
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_another_account_gets_404(route, alice, charlie, super_admin):
-    owner = _owner(route, alice, super_admin)
-    url = route.url(_build(route, owner))
+    owner = route_owner(route, alice, super_admin)
+    url = route.url(build_route_objects(route, owner))
     if route.permission(IsSuperAdmin):  # the platform's catalog: nobody else's to hide, only to refuse
         _assert_error(_call(charlie.client, route, url), 403, "super_admin_required")
     else:
@@ -236,27 +236,27 @@ def test_another_account_gets_404(route, alice, charlie, super_admin):
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_an_anonymous_caller_gets_401(route, alice, super_admin, anonymous):
-    owner = _owner(route, alice, super_admin)
-    url = route.url(_build(route, owner))
+    owner = route_owner(route, alice, super_admin)
+    url = route.url(build_route_objects(route, owner))
     _assert_error(_call(anonymous, route, url), 401)
     _assert_owner_still_reads(route, owner, url)
 
 
 @pytest.mark.parametrize("route", DELEGATED, ids=str)
 def test_a_management_token_gets_403_on_a_delegated_route(route, alice, manager):
-    url = route.url(_build(route, alice))
+    url = route.url(build_route_objects(route, alice))
     _assert_error(_call(manager.client, route, url), 403, "user_context_required")
     _assert_owner_still_reads(route, alice, url)
 
 
 @pytest.mark.parametrize("route", PER_USER, ids=str)
 def test_a_teammate_gets_404_on_a_per_user_resource(route, alice, bob):
-    url = route.url(_build(route, alice))
+    url = route.url(build_route_objects(route, alice))
     _assert_error(_call(bob.client, route, url), 404)
     _assert_owner_still_reads(route, alice, url)
 
 
 @pytest.mark.parametrize("route", TEAMMATE_WRITES, ids=str)
 def test_a_teammate_gets_403_writing_what_another_user_owns(route, alice, bob):
-    url = route.url(_build(route, alice))
+    url = route.url(build_route_objects(route, alice))
     _assert_error(_call(bob.client, route, url), 403, TEAMMATE_WRITE_CODES[route.prefix])

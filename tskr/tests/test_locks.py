@@ -1,7 +1,7 @@
 """Locks: one backend, picked from the settings once, behind every function."""
 from django.conf import settings
 
-from tskr import locks
+from tskr.infra import locks
 
 
 def test_the_backend_is_picked_once_by_whether_redis_is_configured():

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from tskr.ratelimit import WINDOW_SECONDS
+from tskr.infra.ratelimit import WINDOW_SECONDS
 from tskr.testing import ApiClient, run_together
 
 
@@ -111,8 +111,8 @@ def redis_counting(settings):
 
 
 def test_counts_go_over_the_threads_own_connection_not_the_shared_pool(manager, redis_counting):
-    from tskr import ratelimit
-    from tskr.redis_client import get_redis
+    from tskr.infra import ratelimit
+    from tskr.infra.redis_client import get_redis
 
     pool = get_redis().connection_pool
     first = _remaining(manager.client.get("/assistants"))
@@ -126,7 +126,7 @@ def test_counts_go_over_the_threads_own_connection_not_the_shared_pool(manager, 
 
 def test_a_count_nobody_read_does_not_shift_the_next_one(manager, redis_counting):
     """A PendingHit whose request never reached the middleware leaves a reply on the connection."""
-    from tskr import ratelimit
+    from tskr.infra import ratelimit
 
     first = _remaining(manager.client.get("/assistants"))
     ratelimit.PendingHit(manager.account.id)  # counted, never read
@@ -135,8 +135,8 @@ def test_a_count_nobody_read_does_not_shift_the_next_one(manager, redis_counting
 
 
 def test_a_connection_the_server_dropped_is_replaced_and_the_request_counted_once(manager, redis_counting):
-    from tskr import ratelimit
-    from tskr.redis_client import get_redis
+    from tskr.infra import ratelimit
+    from tskr.infra.redis_client import get_redis
 
     first = _remaining(manager.client.get("/assistants"))
     counting = ratelimit._connection()
@@ -151,7 +151,7 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_request_counted_onc
 def test_a_count_whose_reply_times_out_is_a_503_and_the_next_counts_stay_exact(manager, redis_counting):
     """Redis holds the count past the socket timeout: that request answers 503; the late reply, if
     any, is never read as a later request's count."""
-    from tskr.redis_client import get_redis
+    from tskr.infra.redis_client import get_redis
 
     first = _remaining(manager.client.get("/assistants"))
     get_redis().client_pause(2500, all=False)  # writes (the count) wait 2.5 s; the socket timeout is 2 s

@@ -8,7 +8,7 @@ import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 
-from tskr.renderers import Envelope, EnvelopeRenderer
+from tskr.api.renderers import Envelope, EnvelopeRenderer
 
 VIEW = SimpleNamespace(envelope_key="task", envelope_list_key="tasks")
 

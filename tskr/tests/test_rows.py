@@ -8,7 +8,7 @@ from rest_framework import serializers
 from conversations.api.serializers import ChatAssistantSerializer, ChatSerializer
 from conversations.models import Chat
 from conversations.tests.factories import AssistantFactory, ChatFactory
-from tskr.rows import RowShape
+from tskr.api.rows import RowShape
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from directory.api.views import MemoryViewSet
 from directory.models import Memory
 from tasks_app.api.views import TaskViewSet
 from tasks_app.models import Task
+from tskr.api.principal import Principal
+from tskr.api.viewsets import ScopedViewSet, UnscopedPlatformViewSet
 from tskr.exceptions import NotFound
-from tskr.principal import Principal
-from tskr.viewsets import ScopedViewSet, UnscopedPlatformViewSet
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import time
 from django.urls import path
 from rest_framework.response import Response
 
-from tskr.viewsets import ScopedViewSet
+from tskr.api.viewsets import ScopedViewSet
 
 
 class CrashingViewSet(ScopedViewSet):

@@ -1,7 +1,7 @@
 """The one pagination class: `page`/`perPage` query parameters, `page`, `perPage`, `total` in the body."""
 from rest_framework.pagination import BasePagination
 
-from .exceptions import BadRequest
+from ..exceptions import BadRequest
 from .renderers import Envelope
 
 MAX_PER_PAGE = 100
@@ -53,7 +53,7 @@ class EnvelopePagination(BasePagination):
                                   "total": self.total}))
 
     def get_paginated_response_schema(self, schema):
-        list_key = getattr(self, "schema_list_key", "items")  # set by tskr.openapi.EnvelopeAutoSchema
+        list_key = getattr(self, "schema_list_key", "items")  # set by tskr.api.openapi.EnvelopeAutoSchema
         return {
             "type": "object",
             "required": ["ok", list_key, "page", "perPage", "total"],

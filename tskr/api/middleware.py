@@ -7,7 +7,7 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-from .exceptions import error_body, exception_to_response
+from .exception_handler import error_body, exception_to_response
 
 logger = logging.getLogger("tskr.errors")
 

@@ -5,7 +5,7 @@ from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .jsonlimits import MAX_JSON_DEPTH, json_limit_problem
+from ..jsonlimits import MAX_JSON_DEPTH, json_limit_problem
 
 
 class TimezoneField(serializers.CharField):

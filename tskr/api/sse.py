@@ -15,7 +15,8 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 
-from .exceptions import ApplicationError, error_body
+from ..exceptions import ApplicationError
+from .exception_handler import error_body
 from .renderers import EnvelopeRenderer
 
 logger = logging.getLogger("tskr.errors")
@@ -83,7 +84,7 @@ def event_stream_response(work: Callable[[EventSink], None], *, ping_seconds: fl
     sink = EventSink()
     threading.Thread(target=_run, args=(work, sink), name="tskr-sse").start()
     response = StreamingHttpResponse(sink.frames(ping_seconds), content_type=MEDIA_TYPE)
-    response["Cache-Control"] = "no-store"  # an authenticated answer, like every other (tskr.middleware)
+    response["Cache-Control"] = "no-store"  # an authenticated answer, like every other (tskr.api.middleware)
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
     return response
 

@@ -20,8 +20,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutErr
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
-from .exceptions import RATE_LIMITED_MESSAGE
-from .middleware import json_error
+from ..api.middleware import json_error
+from ..exceptions import RATE_LIMITED_MESSAGE
 
 logger = logging.getLogger("tskr.errors")
 

@@ -172,7 +172,7 @@ REPLAYED_HEADER = {"Idempotent-Replayed": {"description": "`true` when this is t
 
 def add_idempotency_header(result, generator, request, public):
     """Postprocessing hook: every authenticated write declares the Idempotency-Key header, the replay
-    header on its responses and the 422 of a reused key (`tskr/idempotency.py`)."""
+    header on its responses and the 422 of a reused key (`tskr/api/idempotency.py`)."""
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in {"post", "put", "patch", "delete"} or operation.get("security") in (None, [], [{}]):

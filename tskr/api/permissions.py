@@ -1,6 +1,6 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .exceptions import Forbidden
+from ..exceptions import Forbidden
 
 
 class IsAccountMember(BasePermission):

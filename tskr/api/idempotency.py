@@ -22,8 +22,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import status
 
-from .exceptions import ApplicationError, BadRequest, Conflict
-from .models import IdempotencyKey
+from ..exceptions import ApplicationError, BadRequest, Conflict
+from ..models import IdempotencyKey
 
 logger = logging.getLogger("tskr.errors")
 

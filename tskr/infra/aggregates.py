@@ -53,4 +53,4 @@ def _register_sqlite_functions(sender, connection, **kwargs):
 
 
 def connect_signals() -> None:
-    connection_created.connect(_register_sqlite_functions, dispatch_uid="tskr.aggregates.sqlite_functions")
+    connection_created.connect(_register_sqlite_functions, dispatch_uid="tskr.infra.aggregates.sqlite_functions")

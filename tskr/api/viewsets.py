@@ -10,10 +10,10 @@ from django.db.models import Model, QuerySet
 from rest_framework import viewsets
 from rest_framework.permissions import SAFE_METHODS
 
+from ..exceptions import NotFound, retry_concurrent_changes
+from ..scoping import scoped
 from . import idempotency
-from .exceptions import NotFound, retry_concurrent_changes
 from .permissions import IsAccountMember, IsDelegated
-from .scoping import scoped
 
 
 #: Methods only ScopedViewSet defines: a subclass overriding one could return rows of any account.
@@ -56,7 +56,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
         self.check_throttles(request)
         super().check_permissions(request)
 
-    # -- idempotency keys (tskr/idempotency.py) and lost deadlocks --------------------------------
+    # -- idempotency keys (tskr/api/idempotency.py) and lost deadlocks --------------------------------
     def initial(self, request, *args, **kwargs):
         """After authentication, permissions and the rate limit (each counted once): claim the write's
         Idempotency-Key, or replay its stored response; then a write action runs again when the database
