@@ -8,7 +8,8 @@ action (a long ETA outlives the broker's visibility timeout and runs twice).
 
 Exactly once: a claim is a lease (`locked_until`) with a token (`claimed_by`), taken with
 `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (several dispatchers never take the same row) and by a
-conditional UPDATE on SQLite (which serialises writers). The fire itself is one transaction that
+conditional UPDATE on SQLite (which serialises writers). The fire itself is one transaction (one for
+a whole claimed batch, `actions_fire_batch`, but for the kinds that call the engine first) that
 re-locks the row, checks it is still scheduled and still ours, writes the side effects (with ids
 derived from the action) and marks it fired: a worker killed before its commit leaves nothing behind
 but a claim that expires, and the next dispatcher fires the action once.
