@@ -638,20 +638,40 @@ def booking(ctx: Context) -> list[dict]:
     ]
 
 
-# -- 12: scheduled actions falling due together, two dispatchers -------------------------------------------
+# -- 12: scheduled actions falling due together, the dispatcher as deployed -------------------------------
+#: The Celery worker's processes in production (docker/compose.yml: `celery worker --concurrency 2`).
+DISPATCH_CONCURRENCY = 2
+
+
 @contextmanager
-def _dispatchers(count: int):
-    """`count` processes running the dispatcher loop (`manage.py dispatch_due_actions`), as two workers would."""
+def _dispatchers():
+    """The scheduled-action dispatcher as production runs it (README, Production; docker/compose.yml): Celery
+    beat sending a `tasks_app.dispatch_due_actions` pass every TSKR_DISPATCH_INTERVAL_SECONDS to one Celery
+    worker of DISPATCH_CONCURRENCY processes. On a queue of their own, so that nothing an earlier scenario
+    queued reaches this worker; beat's state in a temporary folder."""
     root = Path(__file__).resolve().parent.parent
-    logs = [tempfile.NamedTemporaryFile(prefix="bench-dispatch-", suffix=".log", delete=False) for _ in range(count)]
-    processes = [subprocess.Popen([sys.executable, "manage.py", "dispatch_due_actions"], cwd=root, env=dict(os.environ),
-                                  stdout=log, stderr=subprocess.STDOUT) for log in logs]
+    state = tempfile.mkdtemp(prefix="bench-beat-")
+    queue = f"bench-dispatch-{os.getpid()}"
+    env = {**os.environ, "TSKR_CELERY_QUEUE": queue}
+    celery = [sys.executable, "-m", "celery", "-A", "tskr"]
+    commands = [celery + ["worker", "-Q", queue, "--concurrency", str(DISPATCH_CONCURRENCY), "-l", "INFO",
+                          "-n", f"{queue}@%h"],
+                celery + ["beat", "-l", "INFO", "-s", f"{state}/schedule", "--pidfile", f"{state}/beat.pid"]]
+    logs, processes = [], []
     try:
+        for command, ready in zip(commands, (b" ready.", b"beat: Starting...")):
+            logs.append(tempfile.NamedTemporaryFile(prefix="bench-dispatch-", suffix=".log", delete=False))
+            processes.append(subprocess.Popen(command, cwd=root, env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
+            deadline = time.monotonic() + 60
+            while ready not in Path(logs[-1].name).read_bytes():
+                if processes[-1].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"celery {command[4]} did not start:\n" + Path(logs[-1].name).read_text())
+                time.sleep(0.1)
         yield processes
     finally:
         from .main import stop
 
-        for process in processes:
+        for process in reversed(processes):
             stop(process)
         for log in logs:
             log.close()
@@ -660,13 +680,16 @@ def _dispatchers(count: int):
 def scheduled_actions(ctx: Context) -> list[dict]:
     """10,000 reminder tasks (planned as the services plan them: one row each, keyed by task and due time)
     falling due within one minute; a tenth of them completed before their time behind the planner's back (a
-    queryset update, so only the dispatcher's re-read can stop them). Two dispatcher processes fire them."""
+    queryset update, so only the dispatcher's re-read can stop them). The dispatcher as deployed fires them:
+    beat every TSKR_DISPATCH_INTERVAL_SECONDS, a Celery worker of two processes."""
     from datetime import timedelta
 
+    from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import Event
     from tasks_app.models import ScheduledAction, Task
+    from tasks_app.schedule import CLAIM_BATCH
     from tskr.api.rows import iso_datetime
 
     label = "12 scheduled actions: 10,000 reminders due within one minute"
@@ -684,7 +707,7 @@ def scheduled_actions(ctx: Context) -> list[dict]:
     Task.objects.filter(id__in=cancelled).update(status=Task.Status.COMPLETED)
     expected = count - len(cancelled)
     started = time.monotonic()
-    with _dispatchers(2):
+    with _dispatchers():
         deadline = time.monotonic() + lead + window + 120
         while time.monotonic() < deadline:
             left = ScheduledAction.objects.filter(status=ScheduledAction.Status.SCHEDULED,
@@ -707,8 +730,9 @@ def scheduled_actions(ctx: Context) -> list[dict]:
                 passed=late is not None and late.p99_ms <= 5000 and duplicates == 0 and wrongly_fired == 0
                 and len(fired) == expected,
                 note=f"{len(fired)}/{expected} fired, {duplicates} duplicates, {wrongly_fired} fired for a completed "
-                     f"source ({len(cancelled)} completed); 2 dispatcher processes, claims of "
-                     f"100 with SKIP LOCKED; each fire: outbound-less reminder (event, activity, task completed)")]
+                     f"source ({len(cancelled)} completed); Celery beat every {settings.TSKR_DISPATCH_INTERVAL_SECONDS} s "
+                     f"+ a worker of {DISPATCH_CONCURRENCY} processes, claims of {CLAIM_BATCH} with SKIP LOCKED, one "
+                     f"transaction a batch; each fire: outbound-less reminder (event, activity, task completed)")]
 
 
 # -- 13: chat processing with the scheduling agent's first step ---------------------------------------

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.events import event_emit
+from accounts.events import event_emit, events_emit_many
 from accounts.models import EventType, User
 from calendars_app.models import CalendarEvent
 from calendars_app.selectors import participants_load
@@ -45,6 +45,8 @@ from .schedule import ActionKind, action_plan, actions_cancel, register_kind, ut
 Kind = ScheduledAction.Kind
 #: A task's reminders and follow-ups fire only while it is open; a finished or held task's are cancelled.
 OPEN = (Task.Status.PENDING, Task.Status.IN_PROGRESS)
+#: The kinds of action a task's own due time plans.
+TASK_KINDS = (Kind.TASK_REMINDER, Kind.FOLLOWUP)
 #: How far ahead meeting reminders are planned; the periodic planner extends the window.
 REMINDER_HORIZON = timedelta(hours=48)
 CHANNELS = ("email", "slack", "teams")
@@ -91,6 +93,15 @@ def _open_task(action: ScheduledAction) -> Task | None:
             .filter(id=action.task_id, account_id=action.account_id, status__in=OPEN).first())
 
 
+def _open_tasks(actions: list[ScheduledAction]) -> dict[str, Task | None]:
+    """`_open_task` for a batch in one query, with what completing them needs (followers: their events)."""
+    tasks = {task.id: task for task in Task.objects.select_for_update(of=("self",))
+             .select_related("owner", "source_chat__assistant", "assistant").prefetch_related("followers")
+             .filter(id__in=[action.task_id for action in actions], status__in=OPEN)}
+    return {action.id: task if (task := tasks.get(action.task_id)) and task.account_id == action.account_id else None
+            for action in actions}
+
+
 def _task_reminder_version(action: ScheduledAction, task: Task) -> str:
     return iso_datetime(task.due_at) if task.type == "reminders" and task.due_at else ""
 
@@ -108,19 +119,40 @@ def owner_handle(task: Task) -> str:
 
 def _fire_task_reminder(action: ScheduledAction, task: Task, prepared) -> str:
     """The reminder to the owner in the task's chat, `reminder.due`, an activity, the task completed."""
-    text = task.title.removeprefix(REMINDER_LABEL)
-    assistant = services._assistant_of(task)
-    if task.source_chat_id and task.owner_id:  # the outbound message writes the activity
-        outbound_message_send(task=task, content=f"{REMINDER_LABEL}{text}", to=[owner_handle(task)],
-                              key=f"{action.key}:message")
-    else:
-        services._activity(task, Activity.Type.MESSAGE, f"{REMINDER_LABEL}{text}", actor_assistant=assistant,
-                           metadata={"role": "assistant", "scheduledActionId": action.id})
-    event_emit(account_id=task.account_id, type=EventType.REMINDER_DUE, key=action.key, data={
-        "taskId": task.id, "userId": task.owner_id, "dueAt": iso_datetime(task.due_at), "text": text,
-        "chatId": task.source_chat_id})
-    services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=assistant)
+    activity = _remind(action, task)
+    if activity is not None:
+        activity.save()
+    event_emit(**_reminder_due(action, task))
+    services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=services._assistant_of(task))
     return ScheduledAction.Status.FIRED
+
+
+def _fire_task_reminders(due: list[tuple[ScheduledAction, Task]]) -> None:
+    """`_fire_task_reminder` for a dispatcher's batch: the activities, the events and the completions of the
+    whole batch each written in one statement (the outbound messages of tasks with a chat one by one)."""
+    activities = [activity for action, task in due if (activity := _remind(action, task)) is not None]
+    Activity.objects.bulk_create(activities)
+    events_emit_many([_reminder_due(action, task) for action, task in due])
+    services.tasks_complete(tasks=[task for _, task in due])
+
+
+def _remind(action: ScheduledAction, task: Task) -> Activity | None:
+    """The reminder itself: the outbound message in the task's chat (which writes its own activity), else
+    the activity saying it (returned unsaved)."""
+    content = f"{REMINDER_LABEL}{task.title.removeprefix(REMINDER_LABEL)}"
+    if task.source_chat_id and task.owner_id:
+        outbound_message_send(task=task, content=content, to=[owner_handle(task)], key=f"{action.key}:message")
+        return None
+    return Activity(account_id=task.account_id, task=task, type=Activity.Type.MESSAGE, content=content,
+                    actor_assistant=services._assistant_of(task),
+                    metadata={"role": "assistant", "scheduledActionId": action.id})
+
+
+def _reminder_due(action: ScheduledAction, task: Task) -> dict:
+    """`reminder.due` of a task reminder (the keyword arguments of its `event_emit`, keyed by the action)."""
+    return {"account_id": task.account_id, "type": EventType.REMINDER_DUE, "key": action.key, "data": {
+        "taskId": task.id, "userId": task.owner_id, "dueAt": iso_datetime(task.due_at),
+        "text": task.title.removeprefix(REMINDER_LABEL), "chatId": task.source_chat_id}}
 
 
 # -- meeting reminders -----------------------------------------------------------------------------------
@@ -440,7 +472,8 @@ def _fire_followup(action: ScheduledAction, target, content: str | None) -> str:
 
 
 register_kind(Kind.TASK_REMINDER, ActionKind(load=_open_task, version=_task_reminder_version,
-                                             fire=_fire_task_reminder))
+                                             fire=_fire_task_reminder, load_many=_open_tasks,
+                                             fire_many=_fire_task_reminders))
 register_kind(Kind.MEETING_REMINDER, ActionKind(load=_reminder_target, version=_reminder_version,
                                                 fire=_fire_meeting_reminder))
 register_kind(Kind.EVENT_REMINDER, ActionKind(load=_reminder_target, version=_reminder_version,

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.events import changed_attributes, event_emit
+from accounts.events import changed_attributes, event_emit, events_emit_many
 from accounts.models import Account, Assistant, EventType, User
 from admin_catalog.models import TaskTemplate
 from admin_catalog.services import TITLE_MAX_LENGTH, render_template_text, template_step_parts
@@ -91,15 +91,24 @@ def task_data(task: Task) -> dict:
     return task_item(task)
 
 
-def _emit_task_changes(task: Task, before: dict) -> None:
-    """`task.updated` with the changed fields' old values, and `task.status_changed` when the status moved."""
+def _task_changes(task: Task, before: dict) -> list[dict]:
+    """`task.updated` with the changed fields' old values, and `task.status_changed` when the status moved:
+    the keyword arguments of their `event_emit`."""
     after = task_data(task)
     changed = changed_attributes(before, after)
+    events = []
     if changed:
-        event_emit(account_id=task.account_id, type=EventType.TASK_UPDATED, data=after, previous_attributes=changed)
+        events.append({"account_id": task.account_id, "type": EventType.TASK_UPDATED, "data": after,
+                       "previous_attributes": changed})
     if "status" in changed:
-        event_emit(account_id=task.account_id, type=EventType.TASK_STATUS_CHANGED, data=after,
-                   previous_attributes={"status": changed["status"]})
+        events.append({"account_id": task.account_id, "type": EventType.TASK_STATUS_CHANGED, "data": after,
+                       "previous_attributes": {"status": changed["status"]}})
+    return events
+
+
+def _emit_task_changes(task: Task, before: dict) -> None:
+    for event in _task_changes(task, before):
+        event_emit(**event)
 
 
 @transaction.atomic
@@ -259,6 +268,36 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
     _emit_task_changes(task, before)
     _schedule_in_step(task, previous_type=previous_type)
     return task
+
+
+@transaction.atomic
+def tasks_complete(*, tasks: list[Task]) -> None:
+    """Complete `tasks` on their assistant's behalf (a dispatcher's batch of fired reminders) with what
+    `task_update(status="completed")` writes for each (a status-change activity, the row, `task.updated` and
+    `task.status_changed`, its reminder and follow-ups cancelled) in one statement per table for the
+    whole batch rather than seven queries a task.
+
+    The caller passes the tasks locked (`select_for_update`), owner selected and followers prefetched (the
+    events' `data`), each in a status that may move to completed.
+    """
+    if not tasks:
+        return
+    now = timezone.now()
+    activities, events = [], []
+    for task in tasks:
+        task_ensure_transition(task=task, status=Task.Status.COMPLETED)
+        before = task_data(task)
+        activities.append(Activity(account_id=task.account_id, task=task, type=Activity.Type.STATUS_CHANGE,
+                                   content=f"Status changed from {task.status} to {Task.Status.COMPLETED}",
+                                   actor_assistant=_assistant_of(task),
+                                   metadata={"from": task.status, "to": Task.Status.COMPLETED}))
+        task.status, task.updated_at = Task.Status.COMPLETED, now
+        events += _task_changes(task, before)
+    Activity.objects.bulk_create(activities)
+    ids = [task.id for task in tasks]
+    Task.objects.filter(id__in=ids).update(status=Task.Status.COMPLETED, updated_at=now)
+    events_emit_many(events)
+    actions_cancel(task_id__in=ids, kind__in=reminders.TASK_KINDS, reason="task no longer due")
 
 
 def _set_followers(task: Task, followers, actor: dict) -> None:
