@@ -34,6 +34,19 @@ def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: d
     return event
 
 
+def events_emit(*, account_id: str, events: list[tuple[str, dict, dict | None]]) -> list[Event]:
+    """Several events of one change, `(type, data, previous_attributes)` each, recorded in one INSERT (in
+    the order given) and each delivered as `event_emit` delivers it: a task's `task.updated` and
+    `task.status_changed` cost one statement, not two."""
+    rows = Event.objects.bulk_create([
+        Event(account_id=account_id, type=type,
+              data=data if previous is None else {**data, "previousAttributes": previous})
+        for type, data, previous in events])
+    for event in rows:
+        deliver_on_commit(account_id=account_id, event_id=event.id)
+    return rows
+
+
 def changed_attributes(before: dict, after: dict, *, ignore: tuple[str, ...] = ("updatedAt",)) -> dict:
     """The old values of the fields that differ between two API representations of one resource."""
     return {key: value for key, value in before.items() if key not in ignore and after.get(key) != value}

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.events import changed_attributes, event_emit
+from accounts.events import changed_attributes, event_emit, events_emit
 from accounts.models import Account, Assistant, EventType, User
 from admin_catalog.models import TaskTemplate
 from admin_catalog.services import TITLE_MAX_LENGTH, render_template_text, template_step_parts
@@ -95,11 +95,11 @@ def _emit_task_changes(task: Task, before: dict) -> None:
     """`task.updated` with the changed fields' old values, and `task.status_changed` when the status moved."""
     after = _task_data(task)
     changed = changed_attributes(before, after)
-    if changed:
-        event_emit(account_id=task.account_id, type=EventType.TASK_UPDATED, data=after, previous_attributes=changed)
+    events = [(EventType.TASK_UPDATED, after, changed)] if changed else []
     if "status" in changed:
-        event_emit(account_id=task.account_id, type=EventType.TASK_STATUS_CHANGED, data=after,
-                   previous_attributes={"status": changed["status"]})
+        events.append((EventType.TASK_STATUS_CHANGED, after, {"status": changed["status"]}))
+    if events:
+        events_emit(account_id=task.account_id, events=events)
 
 
 @transaction.atomic
@@ -116,6 +116,8 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
                                metadata=metadata or {}, due_at=due_at, template=template, summary=summary)
     if followers:
         task.followers.set(followers)
+    else:  # none: the event's data (and the API's answer) says so without asking the database
+        task._prefetched_objects_cache = {"followers": task.followers.none()}
     _activity(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
               actor_assistant=actor_assistant, metadata={"status": status})
     event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=_task_data(task))
@@ -221,17 +223,22 @@ def _describe_edit(field: str, old: str, new: str) -> str:
 
 @transaction.atomic
 def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: Assistant | None = None,
-                **fields) -> Task:
+                locked: bool = False, **fields) -> Task:
     """Apply a partial update and record it.
 
     Steps: lock the row (a concurrent update or processing run sees the result, not a stale status);
     check the transition against the locked row; write one activity per status change, per edit of
     title/description and per change of owner or followers; save; emit `task.updated` (and
     `task.status_changed`) when the task's API representation changed.
+
+    `locked`: the caller already holds the row's lock in this transaction and passes that row, as
+    loaded then (owner selected, followers prefetched) and changed only through this function, so it is
+    updated as is instead of read again (the agent's steps update their task up to three times a step).
     """
-    # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
-    task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
-            .get(pk=task.pk))
+    if not locked:
+        # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
+        task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
+                .get(pk=task.pk))
     before, previous_type = _task_data(task), task.type
     actor = {"actor_user": actor_user, "actor_assistant": actor_assistant}
     if "type" in fields:
