@@ -267,7 +267,7 @@ def _propose(task: Task, plan: Plan, contexts: list[ParticipantContext], *, in_r
     owner_name = task.owner.full_name if task.owner else ""
     body = texts.proposal(plan=plan, slots=slots, owner_name=owner_name, lead=lead)
     said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"propose:{round_}", in_reply_to=in_reply_to,
-                 supervision=_supervision(contexts))
+                 supervision=_supervision(task, contexts))
     _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL if said.approval_id else WaitingFor.REPLY,
             scheduling=plan.stored(), round=round_, meetingId=meeting.id,
             offered=sorted(offered | {slot["start"] for slot in slots}),
@@ -347,7 +347,8 @@ def _book(task: Task, plan: Plan, contexts: list[ParticipantContext], *, start: 
     try:
         with transaction.atomic():
             outcome = action_submit(task=task, kind="book_meeting", payload=payload,
-                                    key=_key(task, f"book:{start.isoformat()}"), supervision=_supervision(contexts))
+                                    key=_key(task, f"book:{start.isoformat()}"),
+                                    supervision=_supervision(task, contexts))
     except services.SlotUnavailable:
         return _propose(task, plan, contexts, in_reply_to=in_reply_to, lead=texts.busy(plan=plan, start=start))
     except CalendarProviderError as exc:
@@ -398,9 +399,11 @@ def _key(task: Task, what: str) -> str:
     return _key_prefix(task.id) + what
 
 
-def _supervision(contexts: list[ParticipantContext]) -> str:
-    """The owner's supervision, from the preferences loaded with the participants (the owner first)."""
-    return contexts[0].scheduling["defaults"]["supervision"]
+def _supervision(task: Task, contexts: list[ParticipantContext]) -> str | None:
+    """The owner's supervision, from the preferences loaded with the participants (the plan's owner
+    first); None, read again by `action_submit`, when the task changed owner since its plan was made."""
+    owner = contexts[0]
+    return owner.scheduling["defaults"]["supervision"] if owner.user.id == task.owner_id else None
 
 
 def _send(task: Task, plan: Plan, body: str, *, to: list[str], cc: list[str], key: str,
