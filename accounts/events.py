@@ -35,8 +35,9 @@ def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: d
 
 
 def events_emit_many(events: list[dict]) -> list[Event]:
-    """`event_emit` for several events (each a dict of its keyword arguments) in one INSERT, for writes made
-    in batches (the scheduled actions a dispatcher fires together). A keyed event already recorded is left
+    """`event_emit` for several events (each a dict of its keyword arguments) in one INSERT, in the order
+    given: the events of one change (a task's `task.updated` and `task.status_changed`) or of writes made in
+    batches (the scheduled actions a dispatcher fires together). A keyed event already recorded is left
     as it is, as `event_emit` leaves it. Returns the events written."""
     rows = []
     for spec in events:

@@ -741,9 +741,11 @@ def agent_first_step(ctx: Context) -> list[dict]:
     then the agent's first step as the worker runs it after the commit: the owner's availability over
     their 1,000 seeded occurrences, three slots, the proposed meeting and the outbound message.
 
-    Measured in-process, the request and the step back to back (on a worker setup the step is not part of
-    the HTTP request): their time minus the stub's direct round trip, and their queries together. The
-    webhook deliveries they queue go to the broker, as in production, not run inline."""
+    Measured in-process, the request and the step back to back: their time minus the stub's direct round
+    trip, and their queries together (the issue's figure). A second row is what an integrator waits for
+    with a worker: the HTTP request alone, its step queued to the broker after commit (as in production;
+    the step then runs here, untimed in that row). The webhook deliveries they queue go to the broker,
+    not run inline."""
     from conversations.models import Chat
     from conversations.tests.fake_anthropic import Answer, text, tool_use
     from tasks_app.agent import task_start
@@ -759,7 +761,7 @@ def agent_first_step(ctx: Context) -> list[dict]:
     default = ctx.stub.default
     ctx.stub.default = Answer([text("On it."), tool_use("create_task", {
         "title": "Meet Dana", "type": "scheduling", "status": "pending", "description": "30 minutes with Dana"})])
-    total_ms, step_ms, stub_ms, queries, statuses = [], [], [], 0, set()
+    total_ms, request_ms, step_ms, stub_ms, queries, request_queries, statuses = [], [], [], [], 0, 0, set()
     try:
         for i in range(count + 2):
             # a new email thread per request, as a new request usually is (a chat without open tasks)
@@ -776,6 +778,7 @@ def agent_first_step(ctx: Context) -> list[dict]:
                     raise RuntimeError(f"process answered {response.status_code}: {response.content[:300]}")
                 [task_id] = response.json()["taskIds"]
                 stepped = time.perf_counter()
+                requested = len(captured.captured_queries)
                 task_start(account_id=ctx.seeded.account_id, task_id=task_id)
                 finished = time.perf_counter()
             statuses.add(Task.objects.get(id=task_id).status)
@@ -783,18 +786,22 @@ def agent_first_step(ctx: Context) -> list[dict]:
             request(ctx.stub.server.server_address[1], "POST", "/v1/messages", body=stub_probe)
             if i >= 2:
                 total_ms.append((finished - started) * 1000)
+                request_ms.append((stepped - started) * 1000)
                 step_ms.append((finished - stepped) * 1000)
                 stub_ms.append((time.perf_counter() - started_stub) * 1000)
-                queries = len(captured.captured_queries)
+                queries, request_queries = len(captured.captured_queries), requested
     finally:
         ctx.stub.default = default
-    total, step, stub = summarize(total_ms), summarize(step_ms), summarize(stub_ms)
+    total, request_only, step = summarize(total_ms), summarize(request_ms), summarize(step_ms)
+    stub = summarize(stub_ms)
     overhead = total.p50_ms - stub.p50_ms
     return [
         row(label, "in-process, process + first step, sequential", total, queries=queries,
             target="overhead <= 30 ms p50", passed=overhead <= 30,
             note=f"overhead {overhead:.1f} ms p50; tasks left {', '.join(sorted(statuses))}"),
-        row(label, "the first step alone", step),
+        row(label, "the HTTP request alone, the step on a worker after commit", request_only,
+            queries=request_queries, note=f"overhead {request_only.p50_ms - stub.p50_ms:.1f} ms p50"),
+        row(label, "the first step alone", step, queries=queries - request_queries),
         row(label, "stub model round trip (direct)", stub),
     ]
 

@@ -114,7 +114,8 @@ def zone_or_none(name: str | None) -> ZoneInfo | None:
         return None
 
 
-def participants_load(*, account: Account, references: list[str]) -> list[ParticipantContext]:
+def participants_load(*, account: Account, references: list[str], skip_unknown: bool = False,
+                      ) -> list[ParticipantContext]:
     """The users named by id or email (case-insensitive), in the order given, with their scheduling
     preferences, timezone and calendars. Two queries whatever their number:
 
@@ -125,7 +126,8 @@ def participants_load(*, account: Account, references: list[str]) -> list[Partic
     Preferences are `preferences.scheduling` with the defaults merged in; the timezone is the user's,
     else their primary calendar's, else UTC; the calendars are those named (by referenceId) in
     `calendars.read`, or all of theirs when the list is empty. A reference not naming a user of the
-    account raises 404 `user_not_found`.
+    account raises 404 `user_not_found`, unless `skip_unknown` (the agent passes every handle of a
+    message to learn which are users of the account: the others are left out).
     """
     emails = [reference.lower() for reference in references]
     preferences = (IdentifierPreferences.objects.filter(user_identifier__user=OuterRef("pk"),
@@ -142,7 +144,7 @@ def participants_load(*, account: Account, references: list[str]) -> list[Partic
         by_reference[user.id] = by_reference[user.email_lower] = user
     missing = [reference for reference in references if reference not in by_reference
                and reference.lower() not in by_reference]
-    if missing:
+    if missing and not skip_unknown:
         raise NotFound(f"No user of this account: {', '.join(missing)}", error_code="user_not_found",
                        details={"participants": missing})
     links: dict[str, list[Calendar]] = {}
@@ -151,8 +153,8 @@ def participants_load(*, account: Account, references: list[str]) -> list[Partic
         links.setdefault(link.user_id, []).append(link.calendar)
     contexts, seen = [], set()
     for reference in references:
-        user = by_reference.get(reference) or by_reference[reference.lower()]
-        if user.id in seen:
+        user = by_reference.get(reference) or by_reference.get(reference.lower())
+        if user is None or user.id in seen:
             continue
         seen.add(user.id)
         scheduling = skill_view(user.preferences_data or {}, "scheduling")

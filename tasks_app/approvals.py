@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.events import event_emit
@@ -59,8 +59,10 @@ def _owner(task: Task) -> User:
     return task.owner
 
 
-def _needs_approval(*, owner: User, kind: str, payload: dict) -> bool:
-    if user_preferences(user=owner, skill="scheduling")["defaults"]["supervision"] != "supervised":
+def _needs_approval(*, owner: User, kind: str, payload: dict, supervision: str | None) -> bool:
+    if supervision is None:
+        supervision = user_preferences(user=owner, skill="scheduling")["defaults"]["supervision"]
+    if supervision != "supervised":
         return False
     if kind != Kind.SEND_MESSAGE:
         return True
@@ -101,23 +103,29 @@ def _result_reference(result: Message | Meeting) -> dict:
     return {"messageId": result.id} if isinstance(result, Message) else {"meetingId": result.id}
 
 
-def action_submit(*, task: Task, kind: str, payload: dict, key: str) -> ActionOutcome:
+def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision: str | None = None) -> ActionOutcome:
     """Run the action now, or hold it for the owner's approval when supervision asks (module doc).
 
     `key` identifies the step that submits (for instance the task, the inbound message and the action):
     submitting again with it answers the same approval, or finds what the first run produced.
+    `supervision`: the owner's `preferences.scheduling.defaults.supervision` when the caller has read
+    their preferences already (the agent's participants), else read here.
     """
     owner = _owner(task)
-    if not _needs_approval(owner=owner, kind=kind, payload=payload):
+    if not _needs_approval(owner=owner, kind=kind, payload=payload, supervision=supervision):
         return ActionOutcome(result=_execute(task=task, kind=kind, payload=payload, key=key, owner=owner))
     now = timezone.now()
-    with transaction.atomic():
-        approval, created = Approval.objects.get_or_create(
-            account_id=task.account_id, key=key,
-            defaults={"task": task, "chat_id": task.source_chat_id, "owner": owner, "kind": kind, "payload": payload,
-                      "created_at": now, "expires_at": now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS)})
-        if created:
+    # Inserted first (a step submits a key once; only a retried one finds it): one savepoint, no read.
+    try:
+        with transaction.atomic():
+            approval = Approval.objects.create(
+                account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner, kind=kind,
+                payload=payload, created_at=now, expires_at=now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS))
             event_emit(account_id=task.account_id, type=EventType.APPROVAL_REQUESTED, data=_approval_data(approval))
+    except IntegrityError:
+        approval = Approval.objects.filter(account_id=task.account_id, key=key).first()
+        if approval is None:  # another constraint broken: not a resubmission
+            raise
     return ActionOutcome(approval=approval)
 
 

@@ -123,7 +123,7 @@ def _fire_task_reminder(action: ScheduledAction, task: Task, prepared) -> str:
     if activity is not None:
         activity.save()
     event_emit(**_reminder_due(action, task))
-    services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=services._assistant_of(task))
+    services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=services.task_assistant(task))
     return ScheduledAction.Status.FIRED
 
 
@@ -144,7 +144,7 @@ def _remind(action: ScheduledAction, task: Task) -> Activity | None:
         outbound_message_send(task=task, content=content, to=[owner_handle(task)], key=f"{action.key}:message")
         return None
     return Activity(account_id=task.account_id, task=task, type=Activity.Type.MESSAGE, content=content,
-                    actor_assistant=services._assistant_of(task),
+                    actor_assistant=services.task_assistant(task),
                     metadata={"role": "assistant", "scheduledActionId": action.id})
 
 
@@ -398,8 +398,8 @@ def followups_stop_on_reply(*, message: Message) -> int:
 
 
 def _followups_stop(task: Task, *, person: str) -> None:
-    assistant = services._assistant_of(task)
-    services._activity(task, Activity.Type.MESSAGE, f"{person} replied: no more follow-ups",
+    assistant = services.task_assistant(task)
+    services.activity_add(task, Activity.Type.MESSAGE, f"{person} replied: no more follow-ups",
                        actor_assistant=assistant, metadata={"role": "assistant"})
     services.task_update(task=task, status=Task.Status.COMPLETED, actor_assistant=assistant)
 
@@ -438,7 +438,7 @@ def _write_followup(action: ScheduledAction) -> str | None:
                    for role, content, metadata, timestamp in reversed(list(
                        Message.objects.filter(chat_id=task.source_chat_id).order_by("-timestamp", "-id")
                        .values_list("role", "content", "metadata", "timestamp")[:20])))
-    assistant = services._assistant_of(task)
+    assistant = services.task_assistant(task)
     context = FollowupContext(assistant=assistant_profile(assistant), agent=agent_for(assistant),
                               # the follow-up is read by someone else: none of the owner's private memories
                               user=user_profile(task.owner, reader_id=None), person=person, title=task.title,
@@ -456,7 +456,7 @@ def _fire_followup(action: ScheduledAction, target, content: str | None) -> str:
         _followups_stop(task, person=person)  # a reply the message hook did not see (written behind the API)
         action.last_error = "the person replied"
         return ScheduledAction.Status.CANCELLED
-    assistant = services._assistant_of(task)
+    assistant = services.task_assistant(task)
     outcome = action_submit(task=task, kind="send_message", key=action.key, payload={
         "content": content, "to": [person], "cc": [], "subject": None, "inReplyTo": None})
     event_emit(account_id=task.account_id, type=EventType.FOLLOWUP_DUE, key=action.key, data={
@@ -464,7 +464,7 @@ def _fire_followup(action: ScheduledAction, target, content: str | None) -> str:
         "chatId": task.source_chat_id, "messageId": outcome.result.id if outcome.result is not None else None,
         "approvalId": outcome.approval.id if outcome.approval is not None else None})
     held = " (waiting for the owner's approval)" if outcome.approval is not None else ""
-    services._activity(task, Activity.Type.MESSAGE, f"Follow-up {attempt} to {person}{held}",
+    services.activity_add(task, Activity.Type.MESSAGE, f"Follow-up {attempt} to {person}{held}",
                        actor_assistant=assistant, metadata={"role": "assistant", "scheduledActionId": action.id})
     followup_plan(task=task, person=person, due_at=action.fired_at + timedelta(minutes=preferences["interval"]),
                   since=datetime.fromisoformat(action.payload["since"]), attempt=attempt + 1)

@@ -78,8 +78,9 @@ def task_ensure_transition(*, task: Task, status: str) -> None:
     )
 
 
-def _activity(task: Task, type: str, content: str, *, actor_user: User | None = None,
-              actor_assistant: Assistant | None = None, **extra) -> Activity:
+def activity_add(task: Task, type: str, content: str, *, actor_user: User | None = None,
+                 actor_assistant: Assistant | None = None, **extra) -> Activity:
+    """One entry of the task's history (call inside the transaction of the change it records)."""
     return Activity.objects.create(account_id=task.account_id, task=task, type=type, content=content,
                                    actor_user=actor_user, actor_assistant=actor_assistant, **extra)
 
@@ -107,8 +108,9 @@ def _task_changes(task: Task, before: dict) -> list[dict]:
 
 
 def _emit_task_changes(task: Task, before: dict) -> None:
-    for event in _task_changes(task, before):
-        event_emit(**event)
+    events = _task_changes(task, before)
+    if events:
+        events_emit_many(events)  # one INSERT for both
 
 
 @transaction.atomic
@@ -125,7 +127,9 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
                                metadata=metadata or {}, due_at=due_at, template=template, summary=summary)
     if followers:
         task.followers.set(followers)
-    _activity(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
+    else:  # none: the event's data (and the API's answer) says so without asking the database
+        task._prefetched_objects_cache = {"followers": task.followers.none()}
+    activity_add(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
               actor_assistant=actor_assistant, metadata={"status": status})
     event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=task_data(task))
     _schedule_in_step(task)
@@ -230,17 +234,22 @@ def _describe_edit(field: str, old: str, new: str) -> str:
 
 @transaction.atomic
 def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: Assistant | None = None,
-                **fields) -> Task:
+                locked: bool = False, **fields) -> Task:
     """Apply a partial update and record it.
 
     Steps: lock the row (a concurrent update or processing run sees the result, not a stale status);
     check the transition against the locked row; write one activity per status change, per edit of
     title/description and per change of owner or followers; save; emit `task.updated` (and
     `task.status_changed`) when the task's API representation changed.
+
+    `locked`: the caller already holds the row's lock in this transaction and passes that row, as
+    loaded then (owner selected, followers prefetched) and changed only through this function, so it is
+    updated as is instead of read again (the agent's steps update their task up to three times a step).
     """
-    # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
-    task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
-            .get(pk=task.pk))
+    if not locked:
+        # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
+        task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
+                .get(pk=task.pk))
     before, previous_type = task_data(task), task.type
     actor = {"actor_user": actor_user, "actor_assistant": actor_assistant}
     if "type" in fields:
@@ -251,17 +260,17 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
     for field in ("title", "description"):
         if field in fields and fields[field] != getattr(task, field):
             old = getattr(task, field)
-            _activity(task, Activity.Type.EDIT, _describe_edit(field, old, fields[field]),
+            activity_add(task, Activity.Type.EDIT, _describe_edit(field, old, fields[field]),
                       metadata={"field": field, "from": old, "to": fields[field]}, **actor)
     if "owner" in fields and fields["owner"] != task.owner:
         owner = fields["owner"]
-        _activity(task, Activity.Type.ASSIGNMENT, f"Owner set to {owner.full_name}" if owner else "Owner removed",
+        activity_add(task, Activity.Type.ASSIGNMENT, f"Owner set to {owner.full_name}" if owner else "Owner removed",
                   metadata={"ownerId": owner.id if owner else None}, **actor)
     followers = fields.pop("followers", None)
     if followers is not None:
         _set_followers(task, followers, actor)
     if new_status != task.status:
-        _activity(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
+        activity_add(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
                   metadata={"from": task.status, "to": new_status}, **actor)
         task.status = new_status
     model_update(task, fields)
@@ -289,7 +298,7 @@ def tasks_complete(*, tasks: list[Task]) -> None:
         before = task_data(task)
         activities.append(Activity(account_id=task.account_id, task=task, type=Activity.Type.STATUS_CHANGE,
                                    content=f"Status changed from {task.status} to {Task.Status.COMPLETED}",
-                                   actor_assistant=_assistant_of(task),
+                                   actor_assistant=task_assistant(task),
                                    metadata={"from": task.status, "to": Task.Status.COMPLETED}))
         task.status, task.updated_at = Task.Status.COMPLETED, now
         events += _task_changes(task, before)
@@ -306,7 +315,7 @@ def _set_followers(task: Task, followers, actor: dict) -> None:
     if current == wanted:
         return
     task.followers.set(followers)
-    _activity(task, Activity.Type.ASSIGNMENT, "Followers changed",
+    activity_add(task, Activity.Type.ASSIGNMENT, "Followers changed",
               metadata={"added": sorted(wanted - current), "removed": sorted(current - wanted)}, **actor)
 
 
@@ -327,7 +336,7 @@ def task_delete(*, task: Task) -> None:
 @transaction.atomic
 def task_comment_add(*, task: Task, content: str, actor_user: User | None = None, files=()) -> Activity:
     task.save(update_fields=["updated_at"])
-    return _activity(task, Activity.Type.COMMENT, content, actor_user=actor_user, files=[dict(f) for f in files])
+    return activity_add(task, Activity.Type.COMMENT, content, actor_user=actor_user, files=[dict(f) for f in files])
 
 
 # -- meetings: booking -------------------------------------------------------------------------------
@@ -423,7 +432,7 @@ def _meeting_confirm(*, meeting: Meeting, written, event: str, actor_user: User 
     metadata = {"meetingId": meeting.id, "sequence": meeting.sequence}
     if previous:
         metadata["previousAttributes"] = previous
-    _activity(meeting.task, Activity.Type.MEETING, content, actor_user=actor_user, metadata=metadata)
+    activity_add(meeting.task, Activity.Type.MEETING, content, actor_user=actor_user, metadata=metadata)
     _meeting_event(event, meeting, previous)
     if meeting.owner_id:
         reminders.meeting_reminders_plan(account_id=meeting.account_id, user_id=meeting.owner_id)
@@ -599,7 +608,7 @@ def meeting_cancel(*, task: Task, meeting_id: str, actor_user: User | None, remo
             meeting.status = Meeting.Status.CANCELLED
             meeting.sequence += 1
             meeting.save()
-            _activity(task, Activity.Type.MEETING, f'Meeting "{meeting.title}" cancelled', actor_user=actor_user,
+            activity_add(task, Activity.Type.MEETING, f'Meeting "{meeting.title}" cancelled', actor_user=actor_user,
                       metadata={"meetingId": meeting.id, "sequence": meeting.sequence})
             _meeting_event("meeting.cancelled", meeting)
         actions_cancel(meeting_id=meeting.id, reason="meeting cancelled")
@@ -674,7 +683,7 @@ def task_process(*, task: Task, actor_user: User | None, message: str = "", file
         files = [dict(file) for file in files]
         engine = get_engine()
         context = _task_context(task, actor_user, message, files)
-        with EngineCallRecorder(account_id=task.account_id, assistant=_assistant_of(task), task=task) as call:
+        with EngineCallRecorder(account_id=task.account_id, assistant=task_assistant(task), task=task) as call:
             result = call.run(engine, context, deadline=Deadline(ENGINE_BUDGET_SECONDS))
             if not lock.extend():
                 raise Conflict("Processing outlived the task's lock; nothing was written. Retry.",
@@ -699,13 +708,13 @@ def _task_context(task: Task, actor_user: User | None, message: str, files: list
     if files:
         attached = ", ".join(file.get("name") or file["url"] for file in files)
         message = f"{message}\n\n(Attached images: {attached})".strip()
-    assistant = _assistant_of(task)
+    assistant = task_assistant(task)
     return TaskContext(assistant=assistant_profile(assistant), agent=agent_for(assistant),
                        user=user_profile(task.owner, reader_id=actor_user.pk if actor_user else None),
                        title=task.title, description=task.description, type=task.type, status=task.status, history=history, message=message, now=timezone.now())
 
 
-def _assistant_of(task: Task) -> Assistant | None:
+def task_assistant(task: Task) -> Assistant | None:
     """The task's assistant, else the assistant of the chat it came from."""
     if task.assistant is not None:
         return task.assistant
@@ -724,17 +733,17 @@ def _task_record_run(*, task: Task, actor_user: User | None, message: str, files
     if task is None:
         raise NotFound("Task not found")
     before = task_data(task)
-    assistant = _assistant_of(task)
+    assistant = task_assistant(task)
     if message or files:
-        _activity(task, Activity.Type.MESSAGE, message, actor_user=actor_user, files=files,
+        activity_add(task, Activity.Type.MESSAGE, message, actor_user=actor_user, files=files,
                   metadata={"role": "user"}, created_at=received_at)
     metadata = {"role": "assistant", "engine": engine}
     applies = new_status is not None and new_status != task.status and new_status in TRANSITIONS[task.status]
     if new_status is not None and new_status != task.status and not applies:
         metadata["proposedStatus"] = new_status
-    reply_activity = _activity(task, Activity.Type.MESSAGE, reply, actor_assistant=assistant, metadata=metadata)
+    reply_activity = activity_add(task, Activity.Type.MESSAGE, reply, actor_assistant=assistant, metadata=metadata)
     if applies:
-        _activity(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
+        activity_add(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
                   actor_assistant=assistant, metadata={"from": task.status, "to": new_status, "role": "assistant"})
         task.status = new_status
     task.save(update_fields=["status", "updated_at"])

@@ -10,9 +10,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import CharField, F, Value
 from django.utils import timezone
 
-from accounts.models import User
 from calendars_app.selectors import ParticipantContext, participants_load, zone_or_none
 from conversations.addressing import analyse, handle_key, handles
 from conversations.engine.scheduling import read_duration, read_meeting_type, read_when, read_window
@@ -88,9 +88,14 @@ def source_message(task: Task) -> Message | None:
             .select_related("sender", "chat__assistant").first())
 
 
-def _people(task: Task, message: Message | None) -> tuple[list[User], list[str]]:
+def _people(task: Task, message: Message | None) -> tuple[list[ParticipantContext], list[str], dict[str, str]]:
     """The users of the account among the message's sender, to, cc, participants, mentions and the
-    addresses written in its text (the owner first), and the other handles (outside participants)."""
+    addresses written in its text (the owner first, then in the message's order), loaded as participants
+    (preferences, zone, calendars); the other handles (outside participants); the zones of the owner's
+    contacts among the handles (by handle key).
+
+    Three queries: `_handles_read`, then `participants_load`'s two for every candidate at once, the
+    owner by id, the rest by email or identifier (`skip_unknown`: a handle naming no user is outside)."""
     found: list[str] = []
     assistant_keys: set[str] = set()
     if message is not None:
@@ -106,39 +111,43 @@ def _people(task: Task, message: Message | None) -> tuple[list[User], list[str]]
     for value in found:
         if value and handle_key(value) not in assistant_keys:
             keys.setdefault(handle_key(value), value)
-    users = _users_by_handle(task, list(keys))
-    owner = task.owner
-    internal = [owner] if owner is not None else []
-    for user in users.values():
-        if all(user.id != known.id for known in internal):
-            internal.append(user)
-    outside = [value for key, value in keys.items() if key not in users]
-    return internal, outside
+    by_identifier, contact_zones = _handles_read(task, list(keys))
+    references = [task.owner_id] + [by_identifier.get(key) or key for key in keys
+                                    if key in by_identifier or "@" in key]
+    contexts = participants_load(account=task.account, references=references, skip_unknown=True)
+    users = {context.user.id for context in contexts}
+    emails = {handle_key(context.user.email) for context in contexts}
+    outside = [value for key, value in keys.items() if key not in emails and by_identifier.get(key) not in users]
+    return contexts, outside, contact_zones
 
 
-def _users_by_handle(task: Task, keys: list[str]) -> dict[str, User]:
-    """Users of the task's account by handle key: their email, or one of their identifiers."""
+def _handles_read(task: Task, keys: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Which handle keys are identifiers of users of the account (key -> user id), and the zones of the
+    task owner's contacts with those addresses (key -> `timezone`, set ones only). One query: the two
+    reads have one shape, so they go as one UNION ALL (a round trip less per step)."""
     if not keys:
-        return {}
-    found: dict[str, User] = {}
-    for user in User.objects.filter(account_id=task.account_id, email__in=keys):
-        found[handle_key(user.email)] = user
-    for identifier in (UserIdentifier.objects.filter(account_id=task.account_id, user__isnull=False, value__in=keys)
-                       .select_related("user")):
-        found.setdefault(handle_key(identifier.value), identifier.user)
-    return {key: user for key, user in found.items() if key in keys}
+        return {}, {}
+    kind = {name: Value(name, output_field=CharField()) for name in ("user", "zone")}
+    identifiers = (UserIdentifier.objects.filter(account_id=task.account_id, user__isnull=False, value__in=keys)
+                   .annotate(kind=kind["user"], key=F("value"), found=F("user_id")).values_list("kind", "key", "found"))
+    contacts = (Contact.objects.filter(account_id=task.account_id, user_id=task.owner_id, email__in=keys)
+                .exclude(timezone="").annotate(kind=kind["zone"], key=F("email"), found=F("timezone"))
+                .values_list("kind", "key", "found"))
+    by_identifier, contact_zones = {}, {}
+    for kind, key, found in identifiers.union(contacts, all=True):
+        (by_identifier if kind == "user" else contact_zones)[key] = found
+    return by_identifier, contact_zones
 
 
-def recipient_zone(*, owner: ParticipantContext, recipient: str, contexts: list[ParticipantContext]) -> ZoneInfo:
+def recipient_zone(*, owner: ParticipantContext, recipient: str, contexts: list[ParticipantContext],
+                   contact_zones: dict[str, str]) -> ZoneInfo:
     """The zone to write times in for `recipient`: an internal participant's own; an outside one's from
-    the owner's contact with that address (`timezone`); else the owner's."""
+    the owner's contact with that address (`timezone`, in `contact_zones` by handle key); else the owner's."""
     key = handle_key(recipient)
     for context in contexts:
         if handle_key(context.user.email) == key:
             return context.zone
-    contact_zone = (Contact.objects.filter(account_id=owner.user.account_id, user=owner.user, email=key)
-                    .exclude(timezone="").values_list("timezone", flat=True).first())
-    return zone_or_none(contact_zone) or owner.zone
+    return zone_or_none(contact_zones.get(key)) or owner.zone
 
 
 def default_window(owner: ParticipantContext, *, now: datetime) -> tuple[datetime, datetime]:
@@ -163,15 +172,14 @@ def plan_build(task: Task, *, text: str | None = None, source: Message | None = 
     """The plan of a task that has none yet, from its source message (`source`, else loaded) and
     description (or `text`, an answer to a clarification, read first), and the participants' contexts."""
     message = source or source_message(task)
-    internal, outside = _people(task, message)
-    contexts = participants_load(account=task.account, references=[user.id for user in internal])
+    contexts, outside, contact_zones = _people(task, message)
     owner = contexts[0]
     now = message.timestamp if message is not None else timezone.now()
     request = "\n".join(part for part in (text, task.description, task.title) if part)
     meeting_type = read_meeting_type(request) or "virtual"
     duration = read_duration(request) or owner.scheduling["defaults"][meeting_type]["duration"]
     recipients = outside or [context.user.email for context in contexts[1:]] or [owner.user.email]
-    zone = recipient_zone(owner=owner, recipient=recipients[0], contexts=contexts)
+    zone = recipient_zone(owner=owner, recipient=recipients[0], contexts=contexts, contact_zones=contact_zones)
     window = read_window(request, zone=owner.zone, now=now)
     start, end = default_window(owner, now=timezone.now())
     if window is not None:

@@ -173,7 +173,10 @@ def task_step_apply(*, account: Account, chat: Chat, message: Message, step: Tas
 
 
 def _locked(*, account_id: str, task_id: str) -> Task | None:
-    return (Task.objects.select_for_update(of=("self",)).select_related("owner", "assistant", "source_chat__assistant")
+    """The task, its row locked for the step, with what the step reads of it (its account for the
+    participants, its followers for the events of `_update`, which updates this very row)."""
+    return (Task.objects.select_for_update(of=("self",))
+            .select_related("account", "owner", "assistant", "source_chat__assistant").prefetch_related("followers")
             .filter(account_id=account_id, id=task_id).first())
 
 
@@ -183,7 +186,7 @@ def _continue_dated(task: Task, message: Message) -> _Said | None:
     due_at = reminders.requested_due_at(text=message.content, owner=task.owner, said_at=message.timestamp)
     if due_at is None:
         return None
-    assistant = services._assistant_of(task)
+    assistant = services.task_assistant(task)
     services.task_update(task=task, actor_assistant=assistant, status=Task.Status.PENDING, due_at=due_at)
     zone, _ = reminders.zone_and_scheduling(task.owner)
     local = due_at.astimezone(zone)
@@ -248,21 +251,21 @@ def approval_decided(*, approval: Approval, outcome) -> None:
     if approval.kind == Approval.Kind.BOOK_MEETING and approved:
         _confirm(task, plan, outcome, in_reply_to=approval.payload.get("inReplyTo"))
     elif approval.kind == Approval.Kind.BOOK_MEETING:
-        _withdraw(task, approval.payload["start"])
         _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.REPLY, approvalId=None,
-                proposeNext=True)
+                proposeNext=True, offered=_withdraw(task, approval.payload["start"]))
     elif what == "propose":
         _update(task, status=task.status, waiting_for=WaitingFor.REPLY if approved else None, approvalId=None)
 
 
-def _withdraw(task: Task, start: str) -> None:
-    """Take a refused time out of the task's proposal (numbers kept) and out of any later one."""
+def _withdraw(task: Task, start: str) -> list[str]:
+    """Take a refused time out of the task's proposal (numbers kept); the task's offered times with it,
+    so that no later proposal offers it again."""
     meeting = Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).first()
     if meeting is not None:
         meeting.slots = [slot for slot in meeting.slots
                          if datetime.fromisoformat(slot["start"]) != datetime.fromisoformat(start)]
         meeting.save(update_fields=["slots", "updated_at"])
-    task.metadata = {**task.metadata, "offered": sorted({*(task.metadata.get("offered") or []), start})}
+    return sorted({*(task.metadata.get("offered") or []), start})
 
 
 # -- the steps -------------------------------------------------------------------------------------
@@ -286,7 +289,8 @@ def _propose(task: Task, plan: Plan, contexts: list[ParticipantContext], *, in_r
     meeting = _hold_proposal(task, plan, slots)
     owner_name = task.owner.full_name if task.owner else ""
     body = texts.proposal(plan=plan, slots=slots, owner_name=owner_name, lead=lead)
-    said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"propose:{round_}", in_reply_to=in_reply_to)
+    said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"propose:{round_}", in_reply_to=in_reply_to,
+                 supervision=_supervision(task, contexts))
     _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL if said.approval_id else WaitingFor.REPLY,
             scheduling=plan.stored(), round=round_, meetingId=meeting.id,
             offered=sorted(offered | {slot["start"] for slot in slots}),
@@ -366,7 +370,8 @@ def _book(task: Task, plan: Plan, contexts: list[ParticipantContext], *, start: 
     try:
         with transaction.atomic():
             outcome = action_submit(task=task, kind="book_meeting", payload=payload,
-                                    key=_key(task, f"book:{start.isoformat()}"))
+                                    key=_key(task, f"book:{start.isoformat()}"),
+                                    supervision=_supervision(task, contexts))
     except services.SlotUnavailable:
         return _propose(task, plan, contexts, in_reply_to=in_reply_to, lead=texts.busy(plan=plan, start=start))
     except CalendarProviderError as exc:
@@ -417,12 +422,19 @@ def _key(task: Task, what: str) -> str:
     return _key_prefix(task.id) + what
 
 
+def _supervision(task: Task, contexts: list[ParticipantContext]) -> str | None:
+    """The owner's supervision, from the preferences loaded with the participants (the plan's owner
+    first); None, read again by `action_submit`, when the task changed owner since its plan was made."""
+    owner = contexts[0]
+    return owner.scheduling["defaults"]["supervision"] if owner.user.id == task.owner_id else None
+
+
 def _send(task: Task, plan: Plan, body: str, *, to: list[str], cc: list[str], key: str,
-          in_reply_to: str | None) -> _Said:
+          in_reply_to: str | None, supervision: str | None = None) -> _Said:
     to_owner = to == plan.internal_emails[:1] and task.owner is not None  # greeted by name; others: "Hello,"
-    content = texts.wrap(body, platform=plan.platform, assistant=services._assistant_of(task),
+    content = texts.wrap(body, platform=plan.platform, assistant=services.task_assistant(task),
                          to_name=task.owner.first_name if to_owner else "")
-    outcome = action_submit(task=task, kind="send_message", key=_key(task, key),
+    outcome = action_submit(task=task, kind="send_message", key=_key(task, key), supervision=supervision,
                             payload={"content": content, "to": to, "cc": cc, "subject": None, "inReplyTo": in_reply_to})
     if outcome.approval is not None:
         return _Said(approval_id=outcome.approval.id)
@@ -430,15 +442,16 @@ def _send(task: Task, plan: Plan, body: str, *, to: list[str], cc: list[str], ke
 
 
 def _update(task: Task, *, status: str, waiting_for: str | None, **metadata) -> Task:
-    """Status and agent metadata in one `task_update` (its activity and webhook events)."""
+    """Status and agent metadata in one `task_update` (its activity and webhook events), on the row the
+    step locked (`_locked`), not read again."""
     merged = {**(task.metadata or {}), "waitingFor": waiting_for}
     for key, value in metadata.items():  # None removes the agent's key (the integrator's keys stay)
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = value
-    updated = services.task_update(task=task, actor_assistant=services._assistant_of(task), status=status,
-                                   metadata=merged)
+    updated = services.task_update(task=task, actor_assistant=services.task_assistant(task), status=status,
+                                   metadata=merged, locked=True)
     task.status, task.metadata = updated.status, updated.metadata
     return task
 

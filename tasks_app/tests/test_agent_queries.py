@@ -1,0 +1,55 @@
+"""What the scheduling agent's first step costs in queries (bench scenario 13 measures its time): the
+same bound with one internal participant and with two, supervised (the proposal held as an approval)."""
+import pytest
+
+from calendars_app.tests.conftest import providers  # noqa: F401  fixture
+from directory.models import UserIdentifier
+from tasks_app.agent import task_start
+from tasks_app.models import Approval, Task
+
+from .agent_fixtures import (  # noqa: F401  fixtures
+    agent_inline, alice_calendar, ava, bob_calendar, email, inbox, set_supervision,
+)
+
+
+def pending_request(alice, inbox, capture, cc) -> Task:
+    """A scheduling request processed, its first step left queued (not run)."""
+    email(alice, inbox, "Ava, can you find 30 minutes for us next week?", sender="alice@acme.test", cc=cc)
+    with capture(execute=False):
+        response = alice.client.post(f"/chats/{inbox.id}/process")
+    [task_id] = response.json()["taskIds"]
+    return Task.objects.get(id=task_id, status=Task.Status.PENDING)
+
+
+@pytest.mark.parametrize("cc", [("carol@partner.test",), ("carol@partner.test", "bob@acme.test")])
+def test_the_first_step_proposes_in_at_most_20_queries_whatever_the_participants(
+        alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks,
+        django_assert_max_num_queries, cc):
+    set_supervision(alice, "supervised")
+    task = pending_request(alice, inbox, django_capture_on_commit_callbacks, cc)
+    # 14 queries: the task locked (with its account, owner, assistants) and its followers; the source
+    # message; the handles' identifiers and the owner's contacts' zones (one UNION ALL); the participants
+    # and their calendars; their busy time; the proposed meeting; the owner's identifiers (is a recipient
+    # the owner?); the approval and its event; the task's activity, its row and its two events (one
+    # INSERT). 6 savepoints: the step's, the approval's and the task update's, each set and released.
+    with django_assert_max_num_queries(14 + 6):
+        task_start(account_id=alice.account.id, task_id=task.id)
+    task.refresh_from_db()
+    assert task.status == Task.Status.IN_PROGRESS and task.metadata["waitingFor"] == "approval"
+    assert Approval.objects.get(task=task).payload["cc"] == ["alice@acme.test", *cc[1:]]
+
+
+def test_a_participant_named_by_another_identifier_is_internal_and_an_unknown_handle_outside(
+        alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks):
+    UserIdentifier.objects.create(account=bob.account, user=bob.user, type="slack", value="u0bob")
+    response = alice.client.post(f"/chats/{inbox.id}/messages", {
+        "content": "Ava, can you find 30 minutes for us next week?", "platform": "email",
+        "metadata": {"from": "alice@acme.test", "to": ["ava@acme.test"], "cc": ["carol@partner.test"],
+                     "mentions": ["U0BOB", "U0NOBODY"], "subject": "Sync"}})
+    assert response.status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        [task_id] = alice.client.post(f"/chats/{inbox.id}/process").json()["taskIds"]
+    plan = Task.objects.get(id=task_id).metadata["scheduling"]
+    assert plan["internal"] == [alice.user.id, bob.user.id]
+    assert plan["internalEmails"] == ["alice@acme.test", "bob@acme.test"]
+    assert plan["outside"] == ["carol@partner.test", "U0NOBODY"]
