@@ -213,6 +213,25 @@ def meeting_reminders_plan(*, account_id: str, user_id: str, now: datetime | Non
     return planned
 
 
+def meeting_reminders_plan_one(*, meeting: Meeting, now: datetime | None = None) -> list[ScheduledAction]:
+    """Plan the reminders of one meeting TSKR just booked or moved (and cancel its reminders for an old
+    start). Booking re-plans only this meeting: the owner's other reminders are kept in step by the sync
+    and the periodic planner, and re-planning all of them made every booking pay for the whole calendar."""
+    now = now or timezone.now()
+    planned: list[ScheduledAction] = []
+    user = meeting.owner
+    if (user is not None and meeting.status == Meeting.Status.BOOKED
+            and now < meeting.start_at <= now + REMINDER_HORIZON):
+        preferences = user_preferences(user=user, skill="reminders")
+        if preferences["level"] != "none":
+            zone, _ = zone_and_scheduling(user)
+            planned = _plan_channels(user, zone, preferences, now, source=meeting, kind=Kind.MEETING_REMINDER,
+                                     start=meeting.start_at, virtual=_meeting_virtual(meeting))
+    actions_cancel(meeting_id=meeting.id, kind=Kind.MEETING_REMINDER, keep_keys=[action.key for action in planned],
+                   reason="no longer wanted")
+    return planned
+
+
 def _plan_channels(user: User, zone: ZoneInfo, preferences: dict, now: datetime, *, source, kind: str, start: datetime,
                    virtual: bool) -> list[ScheduledAction]:
     planned = []

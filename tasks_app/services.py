@@ -435,7 +435,7 @@ def _meeting_confirm(*, meeting: Meeting, written, event: str, actor_user: User 
     activity_add(meeting.task, Activity.Type.MEETING, content, actor_user=actor_user, metadata=metadata)
     _meeting_event(event, meeting, previous)
     if meeting.owner_id:
-        reminders.meeting_reminders_plan(account_id=meeting.account_id, user_id=meeting.owner_id)
+        reminders.meeting_reminders_plan_one(meeting=meeting)
     return meeting
 
 

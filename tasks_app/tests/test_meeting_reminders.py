@@ -188,3 +188,19 @@ def test_an_event_deleted_at_the_provider_cancels_its_reminder(alice, google, id
     sync(identifier)
     assert _scheduled() == []
     assert schedule.actions_dispatch_due(now=_at(start)) == {}
+
+
+def test_a_booking_plans_its_own_reminders_whatever_the_owners_calendar_holds(alice, django_assert_max_num_queries):
+    """Booking re-plans only the booked meeting, so its cost does not grow with the owner's other meetings."""
+    first = _book(alice, _soon(3))
+    for hours in range(4, 9):
+        _book(alice, _soon(hours))
+    before = list(ScheduledAction.objects.filter(meeting_id=first["id"]).values_list("id", "updated_at"))
+    task = alice.client.post("/tasks", {"title": "One more"}).json()["task"]
+    start = _soon(10)
+    with django_assert_max_num_queries(40) as captured:
+        alice.client.post(f"/tasks/{task['id']}/meetings", {
+            "start": start, "end": iso_datetime(_at(start) + timedelta(minutes=30)), "force": True})
+    assert not any("calendars_app_calendarevent" in query["sql"] for query in captured.captured_queries)
+    assert list(ScheduledAction.objects.filter(meeting_id=first["id"]).values_list("id", "updated_at")) == before
+    assert len(_scheduled(kind="meeting_reminder")) == 7
