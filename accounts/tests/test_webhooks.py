@@ -445,6 +445,21 @@ def test_events_lists_the_retained_events_with_filters(manager, alice):
     assert manager.client.get("/events", {"type": "task.exploded"}).status_code == 400
 
 
+def test_an_event_is_stored_as_emitted_and_a_keyed_one_once(manager, django_assert_num_queries):
+    data = {"id": "task_1", "title": "Déjeuner \u2603 \"quoted\"", "tags": ["a", None], "nested": {"n": 1.5}}
+    with django_assert_num_queries(1):  # a new keyed event: the one INSERT, no SELECT, no savepoint
+        first = event_emit(account_id=manager.account.id, type=EventType.TASK_UPDATED, data=data,
+                           previous_attributes={"title": "Lunch"}, key="task_1:update:7")
+    stored = Event.objects.get(id=first.id)
+    assert (stored.type, stored.data) == ("task.updated", {**data, "previousAttributes": {"title": "Lunch"}})
+    assert abs((stored.created_at - first.created_at).total_seconds()) < 0.001
+    again = event_emit(account_id=manager.account.id, type=EventType.TASK_UPDATED, data={"id": "other"},
+                       key="task_1:update:7")
+    assert again.id == first.id and again.data == stored.data  # the first event, not the second call's data
+    assert Event.objects.filter(account=manager.account).count() == 1
+    assert first.pk != event_emit(account_id=manager.account.id, type=EventType.TASK_UPDATED, data=data).pk
+
+
 @pytest.mark.parametrize("per_page", [1, 20])
 def test_the_event_list_query_count(manager, django_assert_max_num_queries, per_page):
     for _ in range(3):
