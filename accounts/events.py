@@ -41,8 +41,8 @@ def _event_insert(event: Event) -> bool:
     """INSERT the event unless its id is taken (a keyed event recorded before); True when it was written.
 
     Written as SQL rather than `Model.save()` or `get_or_create()` because this statement is on every
-    write path that emits: the ORM's building of it was about half of emitting's cost, and a keyed emit
-    through `get_or_create` took a SELECT and a savepoint around the INSERT. `ON CONFLICT DO NOTHING
+    write path that emits: the ORM's building of it was a large share of emitting's cost (bench/README.md),
+    and a keyed emit through `get_or_create` took a SELECT and a savepoint around the INSERT. `ON CONFLICT DO NOTHING
     RETURNING` (PostgreSQL, and SQLite since 3.35) says in the one statement whether the row is new.
     """
     with connection.cursor() as cursor:

@@ -45,8 +45,8 @@ OCCURRENCE_FIELDS = ("start", "end", "all_day", "start_date", "end_date")
 
 class Epoch(Func):
     """A datetime column as whole seconds since 1970 (providers send whole seconds). Why: psycopg turns
-    `timestamptz` text into datetimes slowly, and availability reads thousands; numbers are fetched several
-    times faster (bench/README.md, "Measurements behind the code"). SQLite's stored
+    `timestamptz` text into datetimes slowly, and availability reads thousands; numbers are fetched much
+    faster (bench/README.md, "Measurements behind the code"). SQLite's stored
     text goes through julianday (a float, hence the rounding)."""
 
     template = "ROUND(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
@@ -210,8 +210,8 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
                           end_date=Value(None, output_field=DateField()))
                 .values_list("key", "start_epoch", "end_epoch", "all_day", "start_date", "end_date"))
     query = events.union(meetings, all=True).query
-    # The ORM's SQL, fetched without its per-value converters (a third of this function's time for
-    # 3,000 rows); only SQLite's dates come back as text.
+    # The ORM's SQL, fetched without its per-value converters (a large share of this function's time
+    # for thousands of rows: bench/README.md); only SQLite's dates come back as text.
     sql, params = query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -218,7 +218,7 @@ def actions_fire_batch(*, claimed: list[tuple[str, str]], token: str, now: datet
     """Fire claimed actions of kinds without `prepare` together; returns {action id: outcome} as `action_fire`.
 
     One transaction for the batch (a fire costs its share of a dozen statements instead of a transaction
-    and ~18 queries of its own): the rows locked, the targets re-read and the side effects written per
+    and its own queries): the rows locked, the targets re-read and the side effects written per
     kind with `load_many`/`fire_many` where the kind has them, the rows marked in one UPDATE. Each fire
     keeps `action_fire`'s checks (still scheduled and ours, target unchanged since planning) and its
     derived ids. A kind's batch that raises is rolled back to its savepoint and fired action by action, each

@@ -254,7 +254,7 @@ _shared_client_guard = threading.Lock()
 
 def shared_client() -> httpx.Client:
     """One pooled client per process, for the short sessions of request handlers (booking): creating a
-    client builds a TLS context, about 70 ms here, more than all the rest of a booking."""
+    client builds a TLS context, which costs more than all the rest of a booking (bench/README.md)."""
     global _shared_client
     with _shared_client_guard:
         if _shared_client is None:
