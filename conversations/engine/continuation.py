@@ -63,10 +63,13 @@ def open_task_step(context: ChatContext, *, detect_skill: Callable[[str], str | 
 
 
 def _called_off(tasks: tuple[OpenTask, ...], text: str) -> OpenTask | None:
-    """The task called off: the newest of the kind the message names, else the newest; None when it names
-    a kind the chat has no task of ("cancel the meeting" with only a reminder open is a new request)."""
+    """The task called off: the newest of the kind the message names, else the newest still in hand; None
+    when it names a kind the chat has no task of ("cancel the meeting" with only a reminder open is a new
+    request). A meeting already booked is called off only when named: "never mind" is not enough."""
     named = named_skill(text)
-    return next((task for task in tasks if named is None or task.type == named), None)
+    if named is not None:
+        return next((task for task in tasks if task.type == named), None)
+    return next((task for task in tasks if task.booked is None or task.slots), None)
 
 
 def _dates_for(task: OpenTask, text: str) -> bool:

@@ -253,3 +253,12 @@ def test_dates_in_another_chat_by_a_teammate_or_for_another_trip_leave_the_trip_
     assert other["taskIds"] and task_id not in other["taskIds"]  # another trip: a task of its own
     task = Task.objects.get(id=task_id)
     assert task.status == "needs_clarification" and "dates" not in task.metadata["brief"]
+
+
+def test_a_booked_meeting_is_not_called_off_by_a_never_mind_that_does_not_name_it(
+        alice, inbox, alice_calendar, django_capture_on_commit_callbacks):
+    task, meeting = booked_meeting(alice, inbox, django_capture_on_commit_callbacks)
+    email(alice, inbox, "never mind, I found the file", sender="alice@acme.test")
+    assert process(alice, inbox, django_capture_on_commit_callbacks)["taskIds"] == []
+    meeting.refresh_from_db()
+    assert meeting.status == "booked" and alice_calendar.count("/events", "DELETE") == 0
