@@ -28,8 +28,8 @@ from accounts.models import Account
 from calendars_app.availability.slots import Participant, Rules, find_slots
 from calendars_app.selectors import ParticipantContext, booking_conflicts, participants_busy_load, participants_load
 from calendars_app.services.booking import CalendarProviderError
-from conversations.engine import Skill
 from conversations.addressing import handle, handle_key
+from conversations.engine import Skill
 from conversations.engine.scheduling import read_shift, read_when, read_window
 from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskStep
 from conversations.hooks import StepResult
@@ -41,9 +41,9 @@ from tskr.exceptions import ApplicationError
 from tskr.infra.locks import hold_lock
 
 from .. import reminders, services
-from ..schedule import actions_cancel
 from ..approvals import action_submit, approvals_withdraw
 from ..models import Approval, Meeting, Task
+from ..schedule import actions_cancel
 from . import texts
 from .plan import Plan, default_window, plan_build, source_message
 
@@ -134,7 +134,7 @@ def _in_hand(account: Account) -> Q:
     """Open tasks, and completed scheduling tasks with a booked (or pending) meeting still ahead."""
     ahead = Meeting.objects.filter(account_id=account.id, task=OuterRef("pk"), status__in=Meeting.ACTIVE,
                                    start_at__gt=timezone.now())
-    return Q(status__in=OPEN_STATUSES) | Q(status=Task.Status.COMPLETED, type=Skill.SCHEDULING) & Q(Exists(ahead))
+    return Q(status__in=OPEN_STATUSES) | (Q(status=Task.Status.COMPLETED, type=Skill.SCHEDULING) & Q(Exists(ahead)))
 
 
 def _with_booked(task: OpenTask, meeting: Meeting | None) -> OpenTask:
@@ -281,7 +281,7 @@ def approval_decided(*, approval: Approval, outcome) -> None:
     elif approval.kind == Approval.Kind.RESCHEDULE_MEETING:
         _move_decided(task, plan, outcome if approved else None)
     elif approval.kind == Approval.Kind.CANCEL_MEETING:
-        _cancel_decided(task, plan, approval, outcome if approved else None)
+        _cancel_decided(task, plan, outcome if approved else None)
     elif what == "propose":
         _update(task, status=task.status, waiting_for=WaitingFor.REPLY if approved else None, approvalId=None)
 
@@ -618,7 +618,7 @@ def _tell_cancelled(task: Task, plan: Plan, meeting: Meeting) -> None:
               to=plan.to, cc=plan.cc, key=f"cancelled:{meeting.id}", in_reply_to=None)
 
 
-def _cancel_decided(task: Task, plan: Plan, approval: Approval, meeting: Meeting | None) -> None:
+def _cancel_decided(task: Task, plan: Plan, meeting: Meeting | None) -> None:
     """The owner decided on a cancellation they asked for: approved, the participants are told; either
     way the task is completed (refused: the meeting stays booked, the call-off is forgotten)."""
     if meeting is not None:

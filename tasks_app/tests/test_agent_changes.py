@@ -18,9 +18,10 @@ from .agent_fixtures import (  # noqa: F401  fixtures
 FIXED = "Ava, please set up a meeting with Carol next Tuesday at 10am."
 
 
-def say(caller, chat, content, *, sender="alice@acme.test", platform="chat"):
+def say(caller, chat, content, *, sender="alice@acme.test", platform="chat", participants=()):
+    metadata = {"from": sender, **({"participants": [sender, *participants]} if participants else {})}
     response = caller.client.post(f"/chats/{chat.id}/messages", {"content": content, "platform": platform,
-                                                                 "metadata": {"from": sender}})
+                                                                 "metadata": metadata})
     assert response.status_code == 201, response.json()
 
 
@@ -59,11 +60,14 @@ def test_a_reminder_called_off_is_completed_its_reminder_never_fires_and_the_own
     assert len(outbound(inbox)) == sent  # nothing fired
 
 
-def test_a_followup_called_off_from_needs_clarification_completes_through_in_progress(
+def test_a_followup_called_off_from_needs_clarification_completes_through_in_progress_and_stops(
         alice, inbox, django_capture_on_commit_callbacks):
     UserIdentifier.objects.create(account=alice.account, user=alice.user, type="slack", value="U0ALICE")
-    [task_id] = ask(alice, inbox, django_capture_on_commit_callbacks, "follow up with Tom about the signed SOW",
-                    platform="slack", sender="U0ALICE")["taskIds"]
+    [task_id] = ask(alice, inbox, django_capture_on_commit_callbacks,
+                    "Ava, follow up with Tom about the signed SOW on Friday", platform="slack", sender="U0ALICE",
+                    participants=["U0TOM"])["taskIds"]
+    action = ScheduledAction.objects.get(task_id=task_id, kind="followup", status="scheduled")
+    assert action.payload["person"] == "U0TOM"
     Task.objects.filter(id=task_id).update(status="needs_clarification")
     body = ask(alice, inbox, django_capture_on_commit_callbacks, "he just sent it, you can stop chasing",
                platform="slack", sender="U0ALICE")
@@ -72,6 +76,8 @@ def test_a_followup_called_off_from_needs_clarification_completes_through_in_pro
     assert "stopped following up" in body["message"]["content"] and body["message"]["to"] == ["U0ALICE"]
     moves = [a.metadata.get("to") for a in task.activities.filter(type="status_change").order_by("created_at")][-2:]
     assert moves == ["in_progress", "completed"]
+    action.refresh_from_db()
+    assert action.status == ScheduledAction.Status.CANCELLED
 
 
 def test_calling_off_in_another_chat_or_by_a_teammate_leaves_the_task_running(
