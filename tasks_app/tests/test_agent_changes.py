@@ -203,6 +203,20 @@ def test_a_booked_meeting_moved_to_a_busy_time_gets_times_proposed_and_the_pick_
     assert body["taskIds"] == [task.id] and "has moved to" in body["message"]["content"]
 
 
+def test_a_booked_meeting_moved_to_a_day_without_a_time_gets_that_days_times_proposed(
+        alice, inbox, alice_calendar, django_capture_on_commit_callbacks):
+    task, meeting = booked_meeting(alice, inbox, django_capture_on_commit_callbacks)
+    thursday = reading("next Thursday at 9am", LONDON).date()
+    email(alice, inbox, "can we move it to next Thursday?", sender="alice@acme.test", cc=("carol@partner.test",))
+    body = process(alice, inbox, django_capture_on_commit_callbacks)
+    task.refresh_from_db()
+    meeting.refresh_from_db()
+    starts = [datetime.fromisoformat(slot["start"]).astimezone(LONDON) for slot in proposal_of(task).slots]
+    assert starts and all(start.date() == thursday for start in starts)
+    assert task.status == "in_progress" and task.metadata["moving"] == meeting.id and meeting.sequence == 0
+    assert body["message"]["to"] == ["carol@partner.test"] and "needs a new time" in body["message"]["content"]
+
+
 def test_an_open_request_moved_to_a_day_gets_that_days_times(alice, inbox, alice_calendar,
                                                              django_capture_on_commit_callbacks):
     email(alice, inbox, "Ava, can you set up a meeting with Carol and me next week?", sender="alice@acme.test",
