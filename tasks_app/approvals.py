@@ -202,3 +202,19 @@ def approvals_expire() -> int:
             approval_decided(approval=approval, outcome=None)
             expired += 1
     return expired
+
+
+def approvals_withdraw(*, task: Task, reason: str) -> int:
+    """Reject the task's pending approvals on its owner's behalf because what they hold no longer applies
+    (the owner called the task off, the meeting moved): each with its `approval.rejected` event, the
+    agent not told (it withdrew them itself). Returns how many. Call inside the step's transaction."""
+    withdrawn = 0
+    now = timezone.now()
+    for approval in Approval.objects.select_for_update().filter(account_id=task.account_id, task=task,
+                                                                 status=Approval.Status.PENDING):
+        approval.status, approval.decided_at, approval.reason = Approval.Status.REJECTED, now, reason
+        approval.decided_by_id = task.owner_id
+        approval.save(update_fields=["status", "decided_at", "decided_by", "reason"])
+        event_emit(account_id=approval.account_id, type=EventType.APPROVAL_REJECTED, data=_approval_data(approval))
+        withdrawn += 1
+    return withdrawn

@@ -373,7 +373,12 @@ def followup_person(*, chat_id: str | None, text: str, owner: User | None, exclu
         return None
     mine = {handle_key(value) for value in (*exclude, owner.email if owner else "") if value}
     people: dict[str, str] = {}
-    for sender_id, metadata in Message.objects.filter(chat_id=chat_id).values_list("sender_id", "metadata"):
+    rows = list(Message.objects.filter(chat_id=chat_id).values_list("sender_id", "metadata"))
+    # the owner's own handles (the `from` of what they sent) are never the person, wherever they appear:
+    # a chat's `participants` list the sender too
+    mine |= {handle_key(handle(metadata["from"])) for sender_id, metadata in rows
+             if owner is not None and sender_id == owner.id and metadata.get("from")}
+    for sender_id, metadata in rows:
         from_owner = owner is not None and sender_id == owner.id
         for key in ("from", "to", "cc", "participants"):
             values = metadata.get(key) or []

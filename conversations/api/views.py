@@ -54,9 +54,11 @@ Holds a per-chat lock (30 s TTL, never waited for): a second call meanwhile answ
 - Email with tasks (none needing clarification): `{"message": null, "taskIds": [...], "suppressed": true}`.
 - A reply that is sent is stored as an assistant message (its `id` is in `message.id`).
 - A message that continues an open task of this chat (a slot picked, another time, "none of these work", an
-  answered question) is acted on by the task's agent: `message` is what it sent (proposed times, a
-  confirmation), `taskIds` the task; while supervision holds the action, `message` is null and `approvalId`
-  names the approval. 409 `task_processing` when another step holds the task (nothing written; retry).
+  answered question; the owner calling the task off, a meeting moved, a trip's dates given) is acted on by the
+  task's agent: `message` is what it sent (proposed times, a confirmation), `taskIds` the task; while
+  supervision holds the action, `message` is null and `approvalId` names the approval. 409 `task_processing`
+  when another step holds the task (nothing written; retry). A change the sender may not make (someone
+  else's task) is answered as any other message.
 - Nothing is written on failure: 503 `ai_unavailable`, 504 `ai_timeout`, 502 `ai_bad_response`.
 - `{"async": true}` queues the same work and answers 202 `{"ok": true, "job": {...}}`; poll
   `GET /chats/:chatId/jobs/:jobId` until `status` is `succeeded` (`result` is exactly the synchronous body,

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import anthropic
 from django.conf import settings
 
-from .anthropic_steps import STEP_RULES, STEP_TOOLS, describe_open_tasks, read_instant, step_of
+from .anthropic_steps import CONTINUE_TOOL, STEP_RULES, STEP_TOOLS, describe_open_tasks, read_instant, step_of
 from .base import Deadline, Engine, EngineBadResponse, EngineTimeout, EngineUnavailable
 from .types import (
     AssistantProfile,
@@ -155,6 +155,8 @@ def _chat_tools(skills: frozenset[str]) -> list[dict]:
         })
     if Skill.SCHEDULING in skills:
         tools.extend(STEP_TOOLS)
+    elif skills:  # no scheduling: its tools aside, an open task may still be continued or called off
+        tools.append(CONTINUE_TOOL)
     return tools
 
 

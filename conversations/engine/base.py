@@ -85,7 +85,7 @@ class Engine(ABC):
         an engine that can stream its model's output overrides it.
         """
         result = self.process_chat(context, deadline=deadline)
-        if not result.ignored:
+        if not result.ignored and result.step is None:  # a step's answer is what the agent sends
             for piece in _WORDS.findall(result.reply):
                 on_text(piece)
         return result

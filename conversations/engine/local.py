@@ -7,6 +7,7 @@ and in the platform's register: a letter by email (greeting, signature), one sho
 WhatsApp, Slack, Teams and chat.
 """
 import re
+from dataclasses import replace
 
 from .base import Deadline, Engine
 from .continuation import open_task_step
@@ -127,9 +128,17 @@ class LocalEngine(Engine):
         return "local"
 
     def process_chat(self, context: ChatContext, *, deadline: Deadline) -> ChatResult:
+        step = open_task_step(context, detect_skill=detect_skill) if context.open_tasks else None
+        if step is None:
+            return self._answer(context)
+        # what to answer should the agent turn the step down (a teammate calling off the owner's task);
+        # a group message that would be ignored continues the task or gets nothing
+        fallback = self._answer(context)
+        return ChatResult(step=step) if fallback.ignored else replace(fallback, step=step)
+
+    def _answer(self, context: ChatContext) -> ChatResult:
+        """The answer to a message that continues no open task: ignore it, reply, maybe create a task."""
         text = context.latest.content
-        if context.open_tasks and (step := open_task_step(context, detect_skill=detect_skill)) is not None:
-            return ChatResult(step=step)
         if context.may_ignore and not calls_on_assistant(text):
             return ChatResult(ignored=True)
         skill = detect_skill(text)

@@ -9,7 +9,8 @@ reads 2:30 am or a date.
 
 `read_when(text, zone=, now=)` -> `When` (a date and/or a time of day, or a part of the day);
 `choose_slot(text, slots, zone=, now=)` -> the number of the slot a reply picks, or None;
-`rejects_all(text)`: "none of these work"; `read_duration`, `read_meeting_type`, `read_window`.
+`rejects_all(text)`: "none of these work"; `read_duration`, `read_meeting_type`, `read_window`;
+`read_shift(text)`: how far a meeting moves ("push it back a week", "an hour earlier").
 """
 import re
 from dataclasses import dataclass
@@ -63,7 +64,14 @@ _VIRTUAL = re.compile(r"\b(call|video|zoom|teams|google meet|virtual|online|phon
 _NEXT_WEEK = re.compile(r"\bnext\s+week\b", re.I)
 _THIS_WEEK = re.compile(r"\b(this|the\s+rest\s+of\s+the)\s+week\b", re.I)
 _WEEKS = re.compile(r"\b(?:next|within|over the next|in the next)\s+(two|three|four|2|3|4)\s+weeks\b", re.I)
-_NUMBERS = {"an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+#: A move by an amount: "back a week", "by 30 minutes", "an hour earlier", "a day later", "half an hour".
+_SHIFT = re.compile(
+    r"\b(?:(?P<dir1>back|forward|out|ahead)\s+(?:by\s+)?|by\s+)?"
+    r"(?P<n>a|an|one|two|three|four|\d{1,3}|half\s+an?)\s*-?\s*(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?)"
+    r"(?:\s+(?P<dir2>later|earlier|back|forward|sooner))?\b",
+    re.I)
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,24 @@ def read_meeting_type(text: str) -> str | None:
         return "inPerson"
     if _VIRTUAL.search(text):
         return "virtual"
+    return None
+
+
+def read_shift(text: str) -> timedelta | None:
+    """How far a meeting moves, when the text says so with a direction ("push it back a week", "30 minutes
+    later", "bring it forward a day": negative); None when it names no amount moved by."""
+    for match in _SHIFT.finditer(text):
+        direction = (match.group("dir1") or match.group("dir2") or "").lower()
+        if not direction and not text[max(0, match.start() - 3):match.start()].strip().lower().endswith("by"):
+            if not re.search(r"\b(push|bump|move|shift|delay|postpone)\w*\s+(it|that|this|\w+)?\s*$",
+                             text[:match.start()], re.I):
+                continue
+        raw = match.group("n").lower()
+        amount = 0.5 if raw.startswith("half") else _NUMBERS.get(raw) or int(raw)
+        step = _UNITS[match.group("unit")[0].lower()]
+        sign = -1 if direction in ("forward", "earlier", "sooner") or re.search(
+            r"\b(bring|pull)\b[^.?!]{0,15}$", text[:match.start()], re.I) else 1
+        return sign * amount * step
     return None
 
 

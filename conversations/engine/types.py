@@ -91,6 +91,14 @@ class StepAction(models.TextChoices):
     ASK_OWNER = "ask_owner"
     #: The message answers what the task waited for without naming a slot or time: run its step again.
     CONTINUE = "continue_task"
+    #: The owner calls the task off ("never mind", "you can stop"): it is completed, what it planned
+    #: (a reminder, follow-ups, a proposal, a booked meeting) withdrawn.
+    CANCEL = "cancel"
+    #: The meeting moves: to `start` when the message names a precise time, else to the days it names
+    #: (`text`), else to the next free times. A booked meeting is rescheduled, an open request re-proposed.
+    RESCHEDULE = "reschedule"
+    #: The owner gives what a trip waited for (its dates, in `text`): the brief is updated, the task pending.
+    UPDATE_BRIEF = "update_brief"
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,9 @@ class SlotOption:
 
 @dataclass(frozen=True)
 class OpenTask:
-    """A task of the chat still in hand (pending, in progress or waiting for clarification), as the
-    engine sees it to decide whether a message continues it."""
+    """A task of the chat still in hand (pending, in progress or waiting for clarification), or a
+    scheduling task whose booked meeting is still ahead, as the engine sees it to decide whether a
+    message continues it."""
 
     id: str
     type: str
@@ -122,6 +131,9 @@ class OpenTask:
     #: The owner turned a booking down: unless the next reply picks a remaining slot or names a time,
     #: other times are proposed.
     propose_next: bool = False
+    #: The meeting the task booked, still ahead (the task itself may be completed): it may be moved or
+    #: called off from the chat.
+    booked: SlotOption | None = None
 
 
 @dataclass(frozen=True)
@@ -209,8 +221,9 @@ class ChatResult:
     reply: str = ""
     tasks: tuple[TaskDraft, ...] = ()
     usage: EngineUsage = EngineUsage()
-    #: The message continues an open task of the chat (then `tasks` is empty and `reply` unused: the
-    #: agent writes what is sent, from what it validated).
+    #: The message continues an open task of the chat: the agent writes what is sent, from what it
+    #: validated. `reply` and `tasks` are then what to answer if the agent turns the step down (the task
+    #: is not this chat's, or the sender may not change it).
     step: TaskStep | None = None
 
     @property

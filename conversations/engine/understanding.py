@@ -10,6 +10,11 @@ the set.
   needs a meeting asked for (a meeting word with a verb that arranges or moves it, a length of time
   to find, "on my calendar", "meet"), so a mere mention of a past meeting is not a request. Calling
   work off ("you can stop chasing", "never mind") asks for nothing new.
+- Said to a chat with open tasks (`continuation`): `calls_off` (work called off: "you can stop",
+  "scratch that", "forget about the call", "cancel the hotel"; a meeting named by its time, "cancel my
+  3pm", is a scheduling request instead), `named_skill` (which kind of task a message names: "that
+  reminder", "the call"), `moves_meeting` ("push it to Thursday", "let's do 3pm instead", "bump it a
+  week") and `names_place` (a place by its capitalised name: "a hotel in Porto" is another trip).
 - `mentions_time`: a date, a time, or a time relative to now or to an event.
 - `needs_clarification`: only what the engine cannot fill in itself. Scheduling and follow-ups
   have defaults (the next working days in the owner's hours; the owner's follow-up interval);
@@ -134,6 +139,55 @@ _ROLE_WORD = re.compile(rf"\b{_ROLE}\b", re.I)
 #: Calling work off is not a new request ("he sent it, you can stop chasing"; "never mind").
 _CALL_OFF = re.compile(r"\b(stop|quit) (chasing|following|reminding|nudging|pinging|looking)\b"
                        r"|\bno (longer )?need to\b|\b(don'?t|do not) (need to|bother)\b|\bnever ?mind\b", re.I)
+
+
+#: Work called off in a chat with open tasks: `_CALL_OFF`, or what only makes sense about a task in hand
+#: ("you can stop", "scratch that", "forget it", "cancel the hotel", "the trip is off").
+_CALLED_OFF = re.compile(
+    r"\byou can stop\b|\bscratch that\b|\bforget (it|that|this|about)\b|\b(don'?t|do not) worry about\b"
+    r"|\bno need (to|for)\b|\b(call|calling) (it|that|this|the \w+) off\b|\bcall off\b"
+    r"|\b(cancel|drop|scrap|kill) (it|that|this|the (\w+[ -])?(reminder|follow[ -]?ups?|meeting|call|trip|flights?"
+    r"|hotel|booking|request|whole thing|" + _MEETING[1:-1] + r")s?)\b(?![^.?!\n]{0,20}\b(to|for) \w*\d)"
+    r"|\b(trip|meeting|call|it) is (off|cancell?ed)\b",
+    re.I)
+_NAMES_REMINDER = re.compile(r"\breminders?\b|\bremind(ing)?\b", re.I)
+_NAMES_FOLLOWUP = re.compile(r"\bfollow(ing)?[\s-]?ups?\b|\bchas(e|ing)\b|\bnudg(e|ing)\b|\bpinging\b", re.I)
+_NAMES_MEETING = re.compile(rf"\b{_MEETING}s?\b", re.I)
+#: A meeting moved: a verb that moves it, or another time offered "instead".
+_MOVES = re.compile(
+    r"\b(move|moving|push|pushing|shift|bump|reschedule|postpone|bring (it |that |this )?forward|pull (it |that )?in"
+    r"|change (it|that|the (day|time|date))|switch (it|that)|make it|do it|let'?s do|can we do|could we do|how about)\b"
+    r"|\binstead\b",
+    re.I)
+#: A place by its name ("in Porto", "to New York"); a month or a weekday is a date, not a place.
+_PLACE = re.compile(r"\b(?:to|in|at|for) ((?:[A-Z][a-z]+)(?: [A-Z][a-z]+)?)")
+_NOT_PLACES = re.compile(rf"^({_MONTH}|(mon|tues|wednes|thurs|fri|satur|sun)day|the|my|our|a|an)\b", re.I)
+
+
+def calls_off(text: str) -> bool:
+    """The message calls work off ("never mind", "you can stop", "cancel the hotel"). A meeting named by a
+    time ("cancel my 3pm") is not called off this way: it is a scheduling request."""
+    return bool(_CALL_OFF.search(text) or _CALLED_OFF.search(text))
+
+
+def named_skill(text: str) -> str | None:
+    """The kind of task a message talks about: a reminder, a follow-up, a trip, a meeting; None: it
+    names none ("never mind", "forget it")."""
+    for skill, pattern in ((Skill.REMINDERS, _NAMES_REMINDER), (Skill.FOLLOWUPS, _NAMES_FOLLOWUP),
+                           (Skill.TRAVEL, _TRAVEL), (Skill.SCHEDULING, _NAMES_MEETING)):
+        if pattern.search(text):
+            return skill
+    return None
+
+
+def moves_meeting(text: str) -> bool:
+    """The message moves a meeting ("push it to Thursday", "let's do 3pm instead", "bump it a week")."""
+    return bool(_MOVES.search(text))
+
+
+def names_place(text: str) -> list[str]:
+    """The places a message names by their capitalised names ("a hotel in Porto": ["Porto"])."""
+    return [place for place in _PLACE.findall(text) if not _NOT_PLACES.match(place)]
 
 
 def detect_skill(text: str) -> str | None:

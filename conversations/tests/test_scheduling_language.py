@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conversations.engine.scheduling import (
-    choose_slot, read_duration, read_meeting_type, read_when, read_window, rejects_all,
+    choose_slot, read_duration, read_meeting_type, read_shift, read_when, read_window, rejects_all,
 )
 from conversations.engine.types import SlotOption
 
@@ -89,3 +89,13 @@ def test_windows_are_local_days():
     start, end = read_window("Thursday?", zone=NY, now=NOW)
     assert (start, end) == (datetime(2026, 12, 3, tzinfo=NY), datetime(2026, 12, 4, tzinfo=NY))
     assert read_window("whenever suits", zone=NY, now=NOW) is None
+
+
+@pytest.mark.parametrize(("text", "shift"), [
+    ("could we push that back a week?", timedelta(weeks=1)), ("push my 3pm back half an hour", timedelta(minutes=30)),
+    ("move it 30 minutes later", timedelta(minutes=30)), ("bring it forward a day", timedelta(days=-1)),
+    ("an hour earlier please", timedelta(hours=-1)), ("bump it by two days", timedelta(days=2)),
+    ("find 30 minutes next week", None), ("push it to Thursday", None), ("make it a 45 minute call", None),
+])
+def test_how_far_a_meeting_moves_is_read_only_with_a_direction(text, shift):
+    assert read_shift(text) == shift

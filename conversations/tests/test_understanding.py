@@ -2,10 +2,14 @@
 import pytest
 
 from conversations.engine.understanding import (
+    calls_off,
     calls_on_assistant,
     detect_skill,
     is_letter_platform,
     mentions_time,
+    moves_meeting,
+    named_skill,
+    names_place,
     needs_clarification,
     request_sentence,
     small_talk,
@@ -110,3 +114,37 @@ def test_small_talk_is_thanks_or_hello_without_a_request():
 def test_only_email_is_written_as_a_letter():
     assert is_letter_platform("email")
     assert not any(is_letter_platform(platform) for platform in ("sms", "whatsapp", "slack", "teams", "chat"))
+
+
+@pytest.mark.parametrize(("text", "skill"), [
+    ("he replied, you can stop", None),
+    ("never mind that reminder", "reminders"),
+    ("scratch that, she already paid", None),
+    ("no need to nudge him anymore", "followups"),
+    ("forget it, cancel the meeting", "scheduling"),
+    ("don't worry about the dinner booking", "scheduling"),
+    ("cancel the hotel, the trip is off", "travel"),
+])
+def test_work_called_off_names_the_kind_of_task_it_means_if_any(text, skill):
+    assert calls_off(text) and named_skill(text) == skill
+
+
+@pytest.mark.parametrize("text", ["cancel my 3pm with Sam tomorrow", "can you cancel the call for 2pm",
+                                  "stop by the office", "what should I cancel?"])
+def test_a_meeting_named_by_its_time_or_other_words_is_not_work_called_off(text):
+    assert not calls_off(text)
+
+
+@pytest.mark.parametrize(("text", "moves"), [
+    ("can we push it to Thursday instead?", True), ("actually make it Thursday afternoon", True),
+    ("bump it an hour", True), ("let's do 3pm", True), ("bring it forward a day", True),
+    ("Tuesday at 10am works", False), ("the second one", False), ("also set up a lunch with Priya", False),
+])
+def test_a_meeting_moved_is_told_from_an_answer_or_another_request(text, moves):
+    assert moves_meeting(text) is moves
+
+
+def test_places_are_capitalised_names_not_months_or_weekdays():
+    assert names_place("also a hotel in Porto from the 12th to the 15th") == ["Porto"]
+    assert names_place("flying to New York in March, back on Friday") == ["New York"]
+    assert names_place("there from March 3rd to the 6th") == []

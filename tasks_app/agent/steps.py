@@ -15,20 +15,22 @@ Entry points:
 Idempotency: each action's key is derived from the task and what it is about (the proposal round, the
 booked time, the meeting confirmed), so a retried step submits nothing twice.
 """
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import TextChoices
+from django.db.models import Exists, OuterRef, Q, TextChoices
 from django.utils import timezone
 
 from accounts.models import Account
 from calendars_app.availability.slots import Participant, Rules, find_slots
 from calendars_app.selectors import ParticipantContext, booking_conflicts, participants_busy_load, participants_load
 from calendars_app.services.booking import CalendarProviderError
+from conversations.addressing import handle, handle_key
 from conversations.engine import Skill
-from conversations.engine.scheduling import read_window
+from conversations.engine.scheduling import read_shift, read_when, read_window
 from conversations.engine.types import OpenTask, SlotOption, StepAction, TaskStep
 from conversations.hooks import StepResult
 from conversations.models import Chat, Message
@@ -39,10 +41,11 @@ from tskr.exceptions import ApplicationError
 from tskr.infra.locks import hold_lock
 
 from .. import reminders, services
-from ..approvals import action_submit
+from ..approvals import action_submit, approvals_withdraw
 from ..models import Approval, Meeting, Task
+from ..schedule import actions_cancel
 from . import texts
-from .plan import Plan, plan_build, source_message
+from .plan import Plan, default_window, plan_build, source_message
 
 #: Slots offered per proposal, on different days where the window allows.
 SLOTS_PER_PROPOSAL = 3
@@ -112,15 +115,32 @@ def travel_brief(preferences: dict) -> dict:
 
 # -- reads -----------------------------------------------------------------------------------------
 def open_tasks_for_chat(*, account: Account, chat: Chat, with_candidates: bool) -> tuple[OpenTask, ...]:
-    """The chat's tasks still in hand, newest first (at most 5), with their open proposals (two queries),
-    and `with_candidates`, the candidates of the newest one waiting for a reply (three more)."""
-    tasks = list(Task.objects.filter(account=account, source_chat=chat, status__in=OPEN_STATUSES)
+    """The chat's tasks still in hand and its scheduling tasks whose booked meeting is ahead (they may be
+    moved or called off), newest first (at most 5), with their open proposals and booked meetings (two
+    queries), and `with_candidates`, the candidates of the newest one waiting for a reply (three more)."""
+    tasks = list(Task.objects.filter(account=account, source_chat=chat).filter(_in_hand(account))
                  .select_related("owner").order_by("-updated_at", "-id")[:5])
-    proposals = {meeting.task_id: meeting for meeting in Meeting.objects.filter(
-        account_id=account.id, task__in=tasks, status=Meeting.Status.PROPOSED)} if tasks else {}
+    proposals, booked = {}, {}
+    for meeting in Meeting.objects.filter(account_id=account.id, task__in=tasks, status__in=(
+            Meeting.Status.PROPOSED, *Meeting.ACTIVE)).order_by("start_at") if tasks else ():
+        (proposals if meeting.status == Meeting.Status.PROPOSED else booked).setdefault(meeting.task_id, meeting)
     waiting = next((task for task in tasks if (task.metadata or {}).get("waitingFor") == WaitingFor.REPLY
                     and "scheduling" in task.metadata), None) if with_candidates else None
-    return tuple(_open_task(task, proposals.get(task.id), with_candidates=task is waiting) for task in tasks)
+    return tuple(_with_booked(_open_task(task, proposals.get(task.id), with_candidates=task is waiting),
+                              booked.get(task.id)) for task in tasks)
+
+
+def _in_hand(account: Account) -> Q:
+    """Open tasks, and completed scheduling tasks with a booked (or pending) meeting still ahead."""
+    ahead = Meeting.objects.filter(account_id=account.id, task=OuterRef("pk"), status__in=Meeting.ACTIVE,
+                                   start_at__gt=timezone.now())
+    return Q(status__in=OPEN_STATUSES) | (Q(status=Task.Status.COMPLETED, type=Skill.SCHEDULING) & Q(Exists(ahead)))
+
+
+def _with_booked(task: OpenTask, meeting: Meeting | None) -> OpenTask:
+    if meeting is None or meeting.start_at <= timezone.now():
+        return task
+    return replace(task, booked=SlotOption(number=0, start=meeting.start_at, end=meeting.end_at))
 
 
 def _open_task(task: Task, proposal: Meeting | None, *, with_candidates: bool) -> OpenTask:
@@ -163,10 +183,14 @@ def task_step_apply(*, account: Account, chat: Chat, message: Message, step: Tas
     message never touches another chat's task. 409 `task_processing` while another run holds it."""
     with hold_lock(services.task_lock_name(step.task_id), services.PROCESS_LOCK_TTL_MS, on_busy=AgentBusy()):
         task = _locked(account_id=account.id, task_id=step.task_id)
-        if (task is None or task.source_chat_id != chat.id or task.status not in OPEN_STATUSES
+        if (task is not None and task.source_chat_id == chat.id and task.owner_id is not None
+                and (step.action in CHANGES or (task.metadata or {}).get("moving"))):
+            said = _change(task, step, message)
+        elif (task is None or task.source_chat_id != chat.id or task.status not in OPEN_STATUSES
                 or task.type not in (Skill.SCHEDULING, *DATED_SKILLS) or task.owner_id is None):
             return None
-        said = _continue_dated(task, message) if task.type in DATED_SKILLS else _continue(task, step, message)
+        else:
+            said = _continue_dated(task, message) if task.type in DATED_SKILLS else _continue(task, step, message)
         if said is None:
             return None
         return StepResult(task_id=task.id, message=_reply_body(said.message), approval_id=said.approval_id)
@@ -239,7 +263,8 @@ def approval_decided(*, approval: Approval, outcome) -> None:
     """The owner decided on an action the agent submitted (`approvals.approval_decided`, inside the
     decision's transaction). Approved: a proposal now waits for the reply; a booking is confirmed to
     everyone and the task completed. Rejected or expired: a dropped proposal leaves the task waiting on
-    nobody; a refused booking's time is withdrawn from the proposal, and the next reply gets other times."""
+    nobody; a refused booking's time is withdrawn from the proposal, and the next reply gets other times.
+    A meeting moved or cancelled from the chat: approved, everyone is told; refused, it stays as it was."""
     if not approval.key.startswith(_key_prefix(approval.task_id)):
         return
     task = _locked(account_id=approval.account_id, task_id=approval.task_id)
@@ -253,6 +278,10 @@ def approval_decided(*, approval: Approval, outcome) -> None:
     elif approval.kind == Approval.Kind.BOOK_MEETING:
         _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.REPLY, approvalId=None,
                 proposeNext=True, offered=_withdraw(task, approval.payload["start"]))
+    elif approval.kind == Approval.Kind.RESCHEDULE_MEETING:
+        _move_decided(task, plan, outcome if approved else None)
+    elif approval.kind == Approval.Kind.CANCEL_MEETING:
+        _cancel_decided(task, plan, outcome if approved else None)
     elif what == "propose":
         _update(task, status=task.status, waiting_for=WaitingFor.REPLY if approved else None, approvalId=None)
 
@@ -468,3 +497,253 @@ def _reply_body(message: Message | None) -> dict | None:
     else:
         body["to"] += [handle for handle in metadata.get("cc") or [] if handle not in body["to"]]
     return {**body, "content": message.content, "platform": message.platform}
+
+
+# -- changes of course from the chat: work called off, a meeting moved, a trip's dates --------------
+#: The step actions `_change` applies (a task moving its booked meeting takes every action there).
+CHANGES = (StepAction.CANCEL, StepAction.RESCHEDULE, StepAction.UPDATE_BRIEF)
+_CLARIFICATION = re.compile(r"\n*Clarification needed:[^\n]*")
+
+
+def _change(task: Task, step: TaskStep, message: Message) -> _Said | None:
+    """Apply a change of course, or None when the message may not make it: only the owner calls a task
+    off or gives a trip's dates; the owner or a participant moves a meeting; a meeting moves or is
+    called off while it is ahead (a task done otherwise is not in hand any more)."""
+    meeting = _booked_ahead(task) if task.type == Skill.SCHEDULING else None
+    if task.status not in OPEN_STATUSES and meeting is None:
+        return None
+    if step.action == StepAction.CANCEL:
+        return _call_off(task, message, meeting) if message.sender_id == task.owner_id else None
+    if step.action == StepAction.UPDATE_BRIEF:
+        if (message.sender_id != task.owner_id or task.type != Skill.TRAVEL
+                or task.status != Task.Status.NEEDS_CLARIFICATION):
+            return None
+        return _brief(task, message)
+    if task.type != Skill.SCHEDULING:
+        return None
+    plan, contexts = _plan_of(task, message)
+    if step.action == StepAction.RESCHEDULE:
+        if not _takes_part(plan, message):
+            return None
+        return _move(task, plan, contexts, meeting, step, message)
+    if meeting is None:  # the booked meeting went meanwhile: nothing left to move
+        return None
+    if step.action == StepAction.BOOK_SLOT:  # a time picked among those proposed for the move
+        slot = next((slot for slot in _proposed(task) if slot["number"] == step.slot), None)
+        if slot is not None:
+            return _move_to(task, plan, contexts, meeting, start=datetime.fromisoformat(slot["start"]),
+                            in_reply_to=message.id)
+    if step.action == StepAction.BOOK_TIME and step.start is not None:
+        return _move_to(task, plan, contexts, meeting, start=step.start, in_reply_to=message.id)
+    if step.action == StepAction.ASK_OWNER:
+        return _ask_owner(task, plan, question=step.text or texts.widen_question(plan=plan), in_reply_to=message.id)
+    return _propose(task, plan, contexts, in_reply_to=message.id,
+                    lead=texts.move_lead(start=meeting.start_at, zone=plan.zone))
+
+
+def _booked_ahead(task: Task) -> Meeting | None:
+    """The task's booked (or pending) meeting still ahead, the earliest."""
+    return (Meeting.objects.filter(account_id=task.account_id, task=task, status__in=Meeting.ACTIVE,
+                                   start_at__gt=timezone.now()).order_by("start_at").first())
+
+
+def _plan_of(task: Task, message: Message) -> tuple[Plan, list[ParticipantContext]]:
+    stored = (task.metadata or {}).get("scheduling")
+    if stored is None:
+        return plan_build(task, text=message.content)
+    plan = Plan.from_stored(stored)
+    return plan, participants_load(account=task.account, references=plan.internal)
+
+
+def _takes_part(plan: Plan, message: Message) -> bool:
+    """The message's author is the owner or another participant of the meeting (a user of the plan, or
+    one of its outside handles): a teammate who is neither does not move someone else's meeting."""
+    if message.sender_id is not None:
+        return message.sender_id in plan.internal
+    author = (message.metadata or {}).get("from")
+    return bool(author) and handle_key(handle(author)) in {handle_key(value) for value in plan.outside}
+
+
+def _owner_note(task: Task, body: str, *, key: str, in_reply_to: str) -> _Said:
+    """A short answer to the owner in the task's chat, in its register (never held: it goes to the owner)."""
+    assistant = services.task_assistant(task)
+    platform, _ = chat_thread(chat_id=task.source_chat_id)
+    content = texts.wrap(body, platform=platform, assistant=assistant, to_name=task.owner.first_name)
+    outcome = action_submit(task=task, kind="send_message", key=_key(task, key), payload={
+        "content": content, "to": [reminders.owner_handle(task)], "cc": [], "subject": None,
+        "inReplyTo": in_reply_to})
+    return _Said(message=outcome.result, approval_id=outcome.approval.id if outcome.approval else None)
+
+
+def _call_off(task: Task, message: Message, meeting: Meeting | None) -> _Said:
+    """The owner called the task off. Steps: the approvals it holds are withdrawn and its proposal
+    dropped; a booked meeting ahead is cancelled (held for approval when supervised: the task then
+    waits for it) and its participants told; the task is completed (through in_progress when it waited
+    for a clarification: the lifecycle allows no shorter way), which cancels its reminder and
+    follow-ups; the owner is told what stopped."""
+    approvals_withdraw(task=task, reason="Withdrawn: the task was called off in the chat")
+    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    called_off = {"messageId": message.id, "at": timezone.now().isoformat()}
+    if meeting is not None:
+        plan, contexts = _plan_of(task, message)
+        try:
+            with transaction.atomic():
+                outcome = action_submit(task=task, kind="cancel_meeting", key=_key(task, f"cancel:{meeting.id}"),
+                                        payload={"meetingId": meeting.id, "title": meeting.title,
+                                                 "start": meeting.start_at.isoformat()},
+                                        supervision=_supervision(task, contexts))
+        except ApplicationError as exc:  # the provider refused: the meeting stays, the owner is asked
+            if isinstance(exc, CalendarProviderError) and exc.transient:
+                raise
+            return _ask_owner(task, plan, question=texts.change_failed(what="cancel the meeting", reason=exc.message),
+                              in_reply_to=message.id)
+        if outcome.approval is not None:
+            _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL,
+                    approvalId=outcome.approval.id, calledOff=called_off)
+            return _Said(approval_id=outcome.approval.id)
+        _tell_cancelled(task, plan, outcome.result)
+    if task.status == Task.Status.NEEDS_CLARIFICATION:
+        _update(task, status=Task.Status.IN_PROGRESS, waiting_for=None)
+    _update(task, status=Task.Status.COMPLETED, waiting_for=None, approvalId=None, proposeNext=None, moving=None,
+            calledOff=called_off)
+    actions_cancel(task_id=task.id, reason="task called off")  # the agent's nudges of a scheduling task too
+    body = texts.called_off(skill=task.type, title=task.title, meeting_cancelled=meeting is not None)
+    return _owner_note(task, body, key=f"off:{message.id}", in_reply_to=message.id)
+
+
+def _tell_cancelled(task: Task, plan: Plan, meeting: Meeting) -> None:
+    """The participants told that the meeting is cancelled (unless the owner is its only one)."""
+    if plan.to != plan.internal_emails[:1]:
+        _send(task, plan, texts.meeting_cancelled(plan=plan, start=meeting.start_at, title=meeting.title),
+              to=plan.to, cc=plan.cc, key=f"cancelled:{meeting.id}", in_reply_to=None)
+
+
+def _cancel_decided(task: Task, plan: Plan, meeting: Meeting | None) -> None:
+    """The owner decided on a cancellation they asked for: approved, the participants are told; either
+    way the task is completed (refused: the meeting stays booked, the call-off is forgotten)."""
+    if meeting is not None:
+        _tell_cancelled(task, plan, meeting)
+    _update(task, status=Task.Status.COMPLETED, waiting_for=None, approvalId=None,
+            calledOff=(task.metadata or {}).get("calledOff") if meeting is not None else None)
+
+
+def _brief(task: Task, message: Message) -> _Said:
+    """A trip's dates given: the brief (`metadata.brief.dates`) and the description take them in place of
+    the question, the task is pending again, and the owner is told what was noted."""
+    dates = message.content.strip()
+    description = "\n\n".join(part for part in (_CLARIFICATION.sub("", task.description).strip(),
+                                                 f"Dates: {dates}") if part)
+    metadata = {**(task.metadata or {}), "brief": {**((task.metadata or {}).get("brief") or {}), "dates": dates}}
+    services.task_update(task=task, actor_assistant=services.task_assistant(task), status=Task.Status.PENDING,
+                         description=description, metadata=metadata, locked=True)
+    return _owner_note(task, texts.brief_updated(title=task.title, dates=dates), key=f"brief:{message.id}",
+                       in_reply_to=message.id)
+
+
+def _move(task: Task, plan: Plan, contexts: list[ParticipantContext], meeting: Meeting | None, step: TaskStep,
+          message: Message) -> _Said:
+    """A meeting moved. A precise time (the step's, or the booked time shifted by what the message says):
+    booked meeting rescheduled there, an open request booked there, when everyone is free, else other
+    times proposed. Otherwise new times are proposed on the days the message names (or shifted by it, or
+    the next free ones). Approvals held for the old plan are withdrawn first: they no longer apply."""
+    approvals_withdraw(task=task, reason="Withdrawn: the meeting moved")
+    if task.status == Task.Status.NEEDS_CLARIFICATION:  # a booking completes it: not straight from here
+        _update(task, status=Task.Status.IN_PROGRESS, waiting_for=None)
+    shift = read_shift(message.content)
+    start = step.start or (meeting.start_at + shift if meeting is not None and shift else None)
+    if start is not None and meeting is not None:
+        return _move_to(task, plan, contexts, meeting, start=start, in_reply_to=message.id)
+    if start is not None:
+        return _book(task, plan, contexts, start=start, slot_number=None, in_reply_to=message.id)
+    plan = _moved_plan(plan, contexts, message, shift=shift, booked=meeting)
+    _update(task, status=Task.Status.IN_PROGRESS, waiting_for=None, scheduling=plan.stored(), offered=None,
+            approvalId=None, moving=meeting.id if meeting is not None else None)
+    return _propose(task, plan, contexts, in_reply_to=message.id,
+                    lead=texts.move_lead(start=meeting.start_at if meeting else None, zone=plan.zone))
+
+
+def _moved_plan(plan: Plan, contexts: list[ParticipantContext], message: Message, *, shift: timedelta | None,
+                booked: Meeting | None) -> Plan:
+    """The window a move asks for, in the plan's zone: the day it names (its part, "Thursday afternoon",
+    when said), else the days ("next week"), else the old window shifted ("a week later"), else from now
+    on (a booked meeting) or the old window (an open request); never before the minimum notice."""
+    zone, said_at = plan.zone, message.timestamp
+    when = read_when(message.content, zone=zone, now=said_at)
+    if when.day is not None:
+        first, last = when.part or (time(0), None)
+        start = datetime.combine(when.day, first, tzinfo=zone)
+        end = datetime.combine(when.day, last, tzinfo=zone) if last else start + timedelta(days=1)
+    elif (named := read_window(message.content, zone=zone, now=said_at)) is not None:
+        start, end = named
+    elif shift:
+        start, end = plan.window_start + shift, plan.window_end + shift
+    elif booked is not None:
+        start, end = default_window(contexts[0], now=timezone.now())
+    else:
+        start, end = plan.window_start, plan.window_end
+    earliest, _ = default_window(contexts[0], now=timezone.now())
+    duration = int((booked.end_at - booked.start_at).total_seconds() // 60) if booked is not None else plan.duration
+    return replace(plan, window_start=max(start, earliest), window_end=max(end, earliest), fixed_start=None,
+                   duration=duration)
+
+
+def _move_to(task: Task, plan: Plan, contexts: list[ParticipantContext], meeting: Meeting, *, start: datetime,
+             in_reply_to: str | None) -> _Said:
+    """Move the booked meeting to `start` when every internal participant is free then (the meeting itself
+    aside): a `reschedule_meeting` action, held for approval when supervised; else other times proposed."""
+    end = start + (meeting.end_at - meeting.start_at)
+    free = all(not any(booking_conflicts(context=context, start=start, end=end, exclude_meeting_id=meeting.id)
+                       .values()) for context in contexts)
+    busy_lead = texts.busy(plan=plan, start=start)
+    if not free:
+        return _propose_move(task, plan, contexts, meeting, in_reply_to=in_reply_to, lead=busy_lead)
+    payload = {"meetingId": meeting.id, "start": start.isoformat(), "end": end.isoformat(), "title": meeting.title,
+               "timezone": plan.timezone}
+    try:
+        with transaction.atomic():
+            outcome = action_submit(task=task, kind="reschedule_meeting", payload=payload,
+                                    key=_key(task, f"move:{meeting.id}:{start.isoformat()}"),
+                                    supervision=_supervision(task, contexts))
+    except services.SlotUnavailable:
+        return _propose_move(task, plan, contexts, meeting, in_reply_to=in_reply_to, lead=busy_lead)
+    except ApplicationError as exc:
+        if isinstance(exc, CalendarProviderError) and exc.transient:
+            raise
+        return _ask_owner(task, plan, question=texts.change_failed(what="move the meeting", reason=exc.message),
+                          in_reply_to=in_reply_to)
+    if outcome.approval is not None and outcome.approval.status != Approval.Status.PENDING:
+        return _propose_move(task, plan, contexts, meeting, in_reply_to=in_reply_to)
+    if outcome.approval is not None:
+        _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL, moving=meeting.id,
+                approvalId=outcome.approval.id)
+        return _Said(approval_id=outcome.approval.id)
+    return _moved(task, plan, outcome.result, in_reply_to=in_reply_to)
+
+
+def _propose_move(task: Task, plan: Plan, contexts: list[ParticipantContext], meeting: Meeting, *,
+                  in_reply_to: str | None, lead: str = "") -> _Said:
+    """Other times for a booked meeting that moves; the time picked among them moves it (`moving`)."""
+    if (task.metadata or {}).get("moving") != meeting.id:
+        _update(task, status=Task.Status.IN_PROGRESS, waiting_for=None, moving=meeting.id)
+    return _propose(task, plan, contexts, in_reply_to=in_reply_to, lead=lead)
+
+
+def _moved(task: Task, plan: Plan, meeting: Meeting, *, in_reply_to: str | None) -> _Said:
+    """The meeting moved: the proposal made for it goes, everyone is told, the task is completed again."""
+    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    minutes = int((meeting.end_at - meeting.start_at).total_seconds() // 60)
+    body = texts.moved(plan=plan, start=meeting.start_at, title=meeting.title, minutes=minutes)
+    said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"moved:{meeting.id}:{meeting.sequence}",
+                 in_reply_to=in_reply_to)
+    _update(task, status=Task.Status.COMPLETED, waiting_for=None, moving=None, approvalId=said.approval_id)
+    return said
+
+
+def _move_decided(task: Task, plan: Plan, meeting: Meeting | None) -> None:
+    """The owner decided on a move: approved, everyone is told; refused, the meeting stays where it was
+    and the task is done again."""
+    if meeting is not None:
+        _moved(task, plan, meeting, in_reply_to=None)
+        return
+    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    _update(task, status=Task.Status.COMPLETED, waiting_for=None, moving=None, approvalId=None)

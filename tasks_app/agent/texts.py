@@ -74,3 +74,43 @@ def dated_confirmation(*, skill: str, local: datetime) -> str:
     """The owner's answer gave a reminder or a follow-up its time: say when, in the owner's zone."""
     moment = f"{when(local, local.tzinfo)} ({zone_label(local.tzinfo, local)})"
     return f"Done: I'll remind you on {moment}." if skill == "reminders" else f"Done: I'll follow up on {moment}."
+
+
+def called_off(*, skill: str, title: str, meeting_cancelled: bool = False) -> str:
+    """The owner called a task off: say what stopped."""
+    if skill == "reminders":
+        return f"Okay, I won't send that reminder (\"{title}\")."
+    if skill == "followups":
+        return f"Okay, I've stopped following up (\"{title}\")."
+    if meeting_cancelled:
+        return f"Okay, I've called off \"{title}\" and cancelled the meeting; everyone is told."
+    return f"Okay, I've called off \"{title}\"."
+
+
+def brief_updated(*, title: str, dates: str) -> str:
+    """The owner gave a trip's dates: repeat them so a misreading shows at once."""
+    return f"Thanks, I've added your dates to \"{title}\": {dates.strip().rstrip('.')}."
+
+
+def move_lead(*, start: datetime | None, zone: ZoneInfo) -> str:
+    """The opening of a proposal for a meeting that moves."""
+    if start is None:
+        return "The meeting needs a new time."
+    return f"The meeting planned for {when(start, zone)} needs a new time."
+
+
+def _moment(start: datetime, zone: ZoneInfo) -> str:
+    return f"{when(start, zone)} ({zone_label(zone, start)})"
+
+
+def moved(*, plan: Plan, start: datetime, title: str, minutes: int) -> str:
+    return (f"\"{title}\" has moved to {_moment(start, plan.zone)}, {minutes} minutes. "
+            f"The calendar invitation is updated.")
+
+
+def meeting_cancelled(*, plan: Plan, start: datetime, title: str) -> str:
+    return f"\"{title}\" on {_moment(start, plan.zone)} is cancelled. The calendar invitation is withdrawn."
+
+
+def change_failed(*, what: str, reason: str) -> str:
+    return f"I couldn't {what} on your calendar: {reason}. Could you check your calendar connection?"
