@@ -42,17 +42,18 @@ def _event_insert(event: Event) -> bool:
 
     Written as SQL rather than `Model.save()` or `get_or_create()` because this statement is on every
     write path that emits: the ORM's building of it was a large share of emitting's cost (bench/README.md),
-    and a keyed emit through `get_or_create` took a SELECT and a savepoint around the INSERT. `ON CONFLICT DO NOTHING
-    RETURNING` (PostgreSQL, and SQLite since 3.35) says in the one statement whether the row is new.
+    and a keyed emit through `get_or_create` took a SELECT and a savepoint around the INSERT. With
+    `ON CONFLICT DO NOTHING` (PostgreSQL, and every SQLite Django supports) the one statement's row count
+    says whether the row is new.
     """
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, [event.id, event.account_id, event.type, json.dumps(event.data),
                                      connection.ops.adapt_datetimefield_value(event.created_at)])
-        return cursor.fetchone() is not None
+        return cursor.rowcount == 1
 
 
 _INSERT_SQL = (f"INSERT INTO {Event._meta.db_table} (id, account_id, type, data, created_at)"
-               " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id")
+               " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING")
 
 
 def events_emit_many(events: list[dict]) -> list[Event]:
