@@ -1,0 +1,95 @@
+"""What processing a message costs in queries, with the model stubbed (bench scenario 5 times the reply,
+scenario 13 the task-creating email): each statement is a round trip and the ORM's compiling, so the
+request's time follows their count."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Event
+from conversations import selectors
+from conversations.models import Message
+from tasks_app.models import Task
+
+from .factories import MessageFactory
+from .fake_anthropic import Answer, text, tool_use
+from .test_process import post, process
+
+
+@pytest.fixture
+def warm(alice, chat, anthropic_api):
+    """A first message processed, as in a busy worker: the certificate and the delegated user are cached."""
+    post(alice, chat, "Hi Tess")
+    process(alice, chat)
+
+
+def statements(captured) -> list[str]:
+    """The captured statements' first words."""
+    return [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
+
+
+def test_a_reply_takes_13_queries(alice, chat, warm, django_assert_max_num_queries):
+    post(alice, chat, "Tess, how is my week looking?")
+    # 13 queries: the chat with its assistant and whether its latest inbound message was answered; under
+    # the lock, that message with the transcript up to it; the agent; the sender's memories and
+    # preferences; the chat's open tasks; BEGIN, the reply, the chat's counters, the stored outcome, the
+    # reply's `chat.message.created` and `chat.processed` (one INSERT), COMMIT; the engine call's usage.
+    with django_assert_max_num_queries(13) as captured:
+        body = process(alice, chat)
+    assert body["message"] is not None and not body["taskIds"]
+    created, processed = Event.objects.filter(type__in=["chat.message.created", "chat.processed"]).order_by("-id")[:2][::-1]
+    assert (created.type, created.data["id"]) == ("chat.message.created", body["message"]["id"])
+    assert (processed.type, processed.data["message"]) == ("chat.processed", body["message"])
+
+
+def test_a_task_creating_email_takes_14_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
+                                                                 django_assert_max_num_queries,
+                                                                 django_capture_on_commit_callbacks):
+    anthropic_api.default = Answer([text("On it."), tool_use("create_task", {
+        "title": "Meet Dana", "type": "scheduling", "status": "pending", "description": "30 minutes with Dana"})])
+    post(alice, chat, "Tess, can you find 30 minutes for Dana and me?", platform="email",
+         **{"from": "alice@acme.test", "to": ["tess@acme.test"], "cc": ["dana@partner.test"], "subject": "Intro"})
+    # 14 queries: the reads of a reply (6), then BEGIN, the task, its activity, `task.created`, the stored
+    # outcome, `chat.processed`, COMMIT; the engine call's usage. No savepoint: the task is created in
+    # processing's transaction. (The agent's first step is queued for after the commit, not run here.)
+    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(14) as captured:
+        body = process(alice, chat)
+    assert body["suppressed"] is True and Task.objects.filter(id__in=body["taskIds"]).count() == 1
+    assert statements(captured).count("SAVEPOINT") == 1  # processing's transaction, within the test's
+
+
+def test_a_replay_reads_the_answered_message_without_the_lock(alice, chat, warm, django_assert_max_num_queries):
+    first = process(alice, chat, status=200)
+    # 2 queries: the chat (its latest inbound message answered), then that message's stored outcome
+    with django_assert_max_num_queries(2):
+        assert process(alice, chat) == {**first, "replayed": True}
+
+
+def test_a_process_call_does_not_read_the_account_again(alice, chat, warm):
+    post(alice, chat, "Tess, anything new?")
+    with CaptureQueriesContext(connection) as captured:
+        process(alice, chat)
+    assert not [query for query in captured.captured_queries if 'FROM "accounts_account"' in query["sql"]]
+
+
+def test_the_transcript_read_with_the_latest_message_is_the_one_read_apart(alice, chat):
+    post(alice, chat, "First")
+    MessageFactory(chat=chat, role=Message.Role.ASSISTANT, content="Reply")
+    latest = Message.objects.get(id=post(alice, chat, "Second")["id"])
+    MessageFactory(chat=chat, role=Message.Role.ASSISTANT, content="Later, after the message answered")
+
+    found, transcript = selectors.message_latest_inbound_and_transcript(chat=chat)
+
+    assert found == latest == selectors.message_latest_inbound(chat=chat)
+    assert [message.content for message in transcript] == ["First", "Reply", "Second"]
+
+
+def test_replies_sharing_the_latest_messages_time_past_the_transcript_limit_still_find_it(alice, chat):
+    latest = Message.objects.get(id=post(alice, chat, "The one to answer")["id"])
+    # more assistant messages at the very same instant than the transcript holds, ordered after it by id
+    for n in range(selectors.TRANSCRIPT_LIMIT + 1):
+        MessageFactory(chat=chat, role=Message.Role.ASSISTANT, id=f"msg_zz{n:03d}", timestamp=latest.timestamp)
+
+    found, transcript = selectors.message_latest_inbound_and_transcript(chat=chat)
+
+    assert found == latest
+    assert len(transcript) == selectors.TRANSCRIPT_LIMIT and latest not in transcript
