@@ -1,10 +1,12 @@
 """Building engine contexts from database rows: the only part of the engine that reads the ORM."""
+import json
+
+from django.db import connection
+
 from accounts.models import Assistant, User
 from admin_catalog.selectors import AgentConfig, agent_config_for_assistant
 from directory import preferences as skill_preferences
-from directory.models import Memory, UserIdentifier
-from directory.selectors import identifier_list, memory_list, preferences_get
-from tskr.scoping import scoped
+from directory.models import IdentifierPreferences, Memory, UserIdentifier
 
 from .types import AssistantProfile, UserProfile
 
@@ -39,13 +41,25 @@ def user_profile(user: User | None, *, reader_id: str | None) -> UserProfile | N
 def _memories_and_preferences(user: User, *, with_memories: bool) -> tuple[tuple[str, ...], dict]:
     """The user's newest memories ("title: content", trimmed), and the skill preferences stored on their
     identifiers (the primary one first; defaults filled in). Nothing stored: no preferences at all, so
-    the prompt carries only what the user actually chose."""
-    account = user.account_id
-    memories = tuple(f"{memory.title}: {memory.content}"[:MEMORY_CHARS]
-                     for memory in memory_list(queryset=scoped(Memory, account=account, user=user))[:MEMORY_LIMIT]
-                     ) if with_memories else ()
-    identifier = (identifier_list(queryset=scoped(UserIdentifier, account=account, user=user))
-                  .filter(preferences__isnull=False)
-                  .order_by("-primary", "created_at").first())
-    stored = preferences_get(identifier=identifier) if identifier else None
-    return memories, skill_preferences.all_view(stored.data) if stored else {}
+    the prompt carries only what the user actually chose.
+
+    One statement for both, written as SQL: each processing reads them, and as two ORM queries (memory
+    rows, the identifier, then its preferences) they were the dearest part of building the context. The
+    preferences come on every row of the user's memories (or on one row of none)."""
+    memory, identifier = Memory._meta.db_table, UserIdentifier._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT preferences.data, memories.title, memories.content FROM (SELECT 1) AS one "
+            f"LEFT JOIN (SELECT p.data FROM {IdentifierPreferences._meta.db_table} p "
+            f"JOIN {identifier} i ON i.id = p.user_identifier_id WHERE i.account_id = %s AND i.user_id = %s "
+            f'ORDER BY i."primary" DESC, i.created_at LIMIT 1) AS preferences ON 1 = 1 '
+            f"LEFT JOIN (SELECT title, content, created_at, id FROM {memory} WHERE account_id = %s AND user_id = %s "
+            f"ORDER BY created_at DESC, id DESC LIMIT %s) AS memories ON 1 = 1 "
+            f"ORDER BY memories.created_at DESC, memories.id DESC",
+            [user.account_id, user.pk, user.account_id, user.pk, MEMORY_LIMIT if with_memories else 0])
+        rows = cursor.fetchall()
+    memories = tuple(f"{title}: {content}"[:MEMORY_CHARS] for _, title, content in rows if title is not None)
+    stored = rows[0][0]
+    if isinstance(stored, str):  # jsonb and SQLite's JSON both arrive as text
+        stored = json.loads(stored)
+    return memories, skill_preferences.all_view(stored) if stored is not None else {}

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Event
 from conversations import selectors
+from conversations.engine.context import MEMORY_CHARS, MEMORY_LIMIT
 from conversations.models import Message
 from tasks_app.models import Task
 
@@ -27,31 +28,32 @@ def statements(captured) -> list[str]:
     return [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
 
 
-def test_a_reply_takes_13_queries(alice, chat, warm, django_assert_max_num_queries):
+def test_a_reply_takes_12_queries(alice, chat, warm, django_assert_max_num_queries):
     post(alice, chat, "Tess, how is my week looking?")
-    # 13 queries: the chat with its assistant and whether its latest inbound message was answered; under
+    # 12 queries: the chat with its assistant and whether its latest inbound message was answered; under
     # the lock, that message with the transcript up to it; the agent; the sender's memories and
-    # preferences; the chat's open tasks; BEGIN, the reply, the chat's counters, the stored outcome, the
-    # reply's `chat.message.created` and `chat.processed` (one INSERT), COMMIT; the engine call's usage.
-    with django_assert_max_num_queries(13) as captured:
+    # preferences (one statement); the chat's open tasks; BEGIN, the reply, the chat's counters, the
+    # stored outcome, the reply's `chat.message.created` and `chat.processed` (one INSERT), COMMIT; the
+    # engine call's usage.
+    with django_assert_max_num_queries(12):
         body = process(alice, chat)
     assert body["message"] is not None and not body["taskIds"]
-    created, processed = Event.objects.filter(type__in=["chat.message.created", "chat.processed"]).order_by("-id")[:2][::-1]
-    assert (created.type, created.data["id"]) == ("chat.message.created", body["message"]["id"])
-    assert (processed.type, processed.data["message"]) == ("chat.processed", body["message"])
+    assert Event.objects.filter(type="chat.message.created", data__id=body["message"]["id"]).count() == 1
+    assert Event.objects.get(type="chat.processed", data__message__id=body["message"]["id"]).data["message"] == \
+        body["message"]
 
 
-def test_a_task_creating_email_takes_14_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
+def test_a_task_creating_email_takes_13_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
                                                                  django_assert_max_num_queries,
                                                                  django_capture_on_commit_callbacks):
     anthropic_api.default = Answer([text("On it."), tool_use("create_task", {
         "title": "Meet Dana", "type": "scheduling", "status": "pending", "description": "30 minutes with Dana"})])
     post(alice, chat, "Tess, can you find 30 minutes for Dana and me?", platform="email",
          **{"from": "alice@acme.test", "to": ["tess@acme.test"], "cc": ["dana@partner.test"], "subject": "Intro"})
-    # 14 queries: the reads of a reply (6), then BEGIN, the task, its activity, `task.created`, the stored
+    # 13 queries: the reads of a reply (5), then BEGIN, the task, its activity, `task.created`, the stored
     # outcome, `chat.processed`, COMMIT; the engine call's usage. No savepoint: the task is created in
     # processing's transaction. (The agent's first step is queued for after the commit, not run here.)
-    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(14) as captured:
+    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(13) as captured:
         body = process(alice, chat)
     assert body["suppressed"] is True and Task.objects.filter(id__in=body["taskIds"]).count() == 1
     assert statements(captured).count("SAVEPOINT") == 1  # processing's transaction, within the test's
@@ -93,3 +95,28 @@ def test_replies_sharing_the_latest_messages_time_past_the_transcript_limit_stil
 
     assert found == latest
     assert len(transcript) == selectors.TRANSCRIPT_LIMIT and latest not in transcript
+
+
+def test_the_engine_gets_the_newest_memories_and_the_primary_identifiers_preferences(alice, chat, anthropic_api):
+    from directory.models import UserIdentifier
+    from directory.services import memory_create, preferences_set
+
+    for n in range(MEMORY_LIMIT + 2):
+        memory_create(account=alice.account, user=alice.user, title=f"Note {n}", content="x" * 400, type="fact")
+    primary = UserIdentifier.objects.get(user=alice.user, type="email")
+    other = UserIdentifier.objects.create(account=alice.account, user=alice.user, type="slack", value="u0alice")
+    preferences_set(identifier=other, skill="travel", values={"seatPreference": "window"})
+    preferences_set(identifier=primary, skill="travel", values={"seatPreference": "aisle"})
+    post(alice, chat, "Tess, any plans?")
+    process(alice, chat)
+    volatile = anthropic_api.requests[0]["body"]["system"][1]["text"]
+    remembered = [line for line in volatile.splitlines() if line.startswith("- Note ")]
+    assert remembered == [f"- {f'Note {n}: ' + 'x' * 400}"[:MEMORY_CHARS + 2] for n in range(MEMORY_LIMIT + 1, 1, -1)]
+    assert '"seatPreference": "aisle"' in volatile and "window" not in volatile
+
+
+def test_a_user_with_nothing_stored_gets_no_memories_and_no_preferences(alice, chat, anthropic_api):
+    post(alice, chat, "Tess, any plans?")
+    process(alice, chat)
+    volatile = anthropic_api.requests[0]["body"]["system"][1]["text"]
+    assert "remember" not in volatile and "preferences" not in volatile
