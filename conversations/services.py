@@ -428,7 +428,7 @@ def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, resul
     commit, finds the message answered, rolls back what it wrote and replays the stored outcome
     instead of a second answer.
     """
-    events: list[dict] = []  # the reply's `chat.message.created`, emitted with `chat.processed`
+    events: list[dict] = []  # `task.created` and the reply's `chat.message.created`, emitted with `chat.processed`
     try:
         with transaction.atomic():
             outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest,
@@ -468,7 +468,7 @@ def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: Chat
         for task in hooks.task_requested(
             account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
             status=str(draft.status), owner=latest.sender or latest.posted_by, assistant=chat.assistant,
-            source_chat=chat, actor_assistant=chat.assistant,
+            source_chat=chat, actor_assistant=chat.assistant, events=events,
             metadata={"sourceMessageId": latest.id, **({"requestedStart": draft.start.isoformat()}
                                                        if draft.start else {})})
     ]

@@ -117,12 +117,14 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
                 actor_assistant: Assistant | None = None, description: str = "", type: str = "task",
                 status: str = Task.Status.PENDING, owner: User | None = None, assistant: Assistant | None = None,
                 source_chat=None, parent: Task | None = None, followers=(), metadata: dict | None = None,
-                due_at=None, template=None, summary: str = "") -> Task:
+                due_at=None, template=None, summary: str = "", events: list[dict] | None = None) -> Task:
     """Create a task and its first activity ("Task created"), attributed to whoever created it.
 
     The input is checked first, then the writes run in one transaction, which inside a caller's sets no
     savepoint of its own (two statements fewer per task, e.g. in chat processing): a refused input
-    leaves the caller's transaction usable, a failed write fails it whole, as every caller lets it."""
+    leaves the caller's transaction usable, a failed write fails it whole, as every caller lets it.
+    `task.created` is emitted, or added to `events` for a caller that emits it with its own events in
+    its transaction (one INSERT: chat processing)."""
     task_validate_type(type)
     _validate_status(status)
     with transaction.atomic(savepoint=False):
@@ -135,7 +137,11 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
             task._prefetched_objects_cache = {"followers": task.followers.none()}
         activity_add(task, Activity.Type.STATUS_CHANGE, "Task created", actor_user=actor_user,
                      actor_assistant=actor_assistant, metadata={"status": status})
-        event_emit(account_id=account.id, type=EventType.TASK_CREATED, data=task_data(task))
+        created = {"account_id": account.id, "type": EventType.TASK_CREATED, "data": task_data(task)}
+        if events is None:
+            event_emit(**created)
+        else:
+            events.append(created)
         _schedule_in_step(task)
     return task
 

@@ -43,20 +43,24 @@ def test_a_reply_takes_12_queries(alice, chat, warm, django_assert_max_num_queri
         body["message"]
 
 
-def test_a_task_creating_email_takes_13_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
+def test_a_task_creating_email_takes_12_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
                                                                  django_assert_max_num_queries,
                                                                  django_capture_on_commit_callbacks):
     anthropic_api.default = Answer([text("On it."), tool_use("create_task", {
         "title": "Meet Dana", "type": "scheduling", "status": "pending", "description": "30 minutes with Dana"})])
     post(alice, chat, "Tess, can you find 30 minutes for Dana and me?", platform="email",
          **{"from": "alice@acme.test", "to": ["tess@acme.test"], "cc": ["dana@partner.test"], "subject": "Intro"})
-    # 13 queries: the reads of a reply (5), then BEGIN, the task, its activity, `task.created`, the stored
-    # outcome, `chat.processed`, COMMIT; the engine call's usage. No savepoint: the task is created in
-    # processing's transaction. (The agent's first step is queued for after the commit, not run here.)
-    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(13) as captured:
+    # 12 queries: the reads of a reply (5), then BEGIN, the task, its activity, the stored outcome,
+    # `task.created` and `chat.processed` (one INSERT), COMMIT; the engine call's usage. No savepoint: the
+    # task is created in processing's transaction. (The agent's first step is queued for after the
+    # commit, not run here.)
+    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(12) as captured:
         body = process(alice, chat)
-    assert body["suppressed"] is True and Task.objects.filter(id__in=body["taskIds"]).count() == 1
+    [task_id] = body["taskIds"]
+    assert body["suppressed"] is True and Task.objects.filter(id=task_id).count() == 1
     assert statements(captured).count("SAVEPOINT") == 1  # processing's transaction, within the test's
+    assert Event.objects.get(type="task.created", data__id=task_id).data["title"] == "Meet Dana"
+    assert Event.objects.get(type="chat.processed", data__taskIds=[task_id]).data["suppressed"] is True
 
 
 def test_a_replay_reads_the_answered_message_without_the_lock(alice, chat, warm, django_assert_max_num_queries):
