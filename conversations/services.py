@@ -85,16 +85,16 @@ def _api_data(instance: "Chat | Message | ChatJob | ProcessOutcome") -> dict:
     """A chat, message, job or processing's outcome as the API answers it: the `data` of its webhook
     events. A message's data adds `chatId`, which the API's message shape leaves to the URL."""
     from .api.serializers import (  # they import this module
+        MESSAGE_ROWS,
         ChatJobSerializer,
         ChatSerializer,
-        MessageSerializer,
         process_body,
     )
 
     if isinstance(instance, ProcessOutcome):
         return process_body(instance)
-    if isinstance(instance, Message):
-        return {**MessageSerializer(instance).data, "chatId": instance.chat_id}
+    if isinstance(instance, Message):  # the serializer's output without its per-call field setup
+        return {**MESSAGE_ROWS.build_one(instance), "chatId": instance.chat_id}
     return (ChatSerializer if isinstance(instance, Chat) else ChatJobSerializer)(instance).data
 
 
