@@ -1,7 +1,9 @@
 """Building engine contexts from database rows: the only part of the engine that reads the ORM."""
 import json
+import time
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 
 from accounts.models import Assistant, User
 from admin_catalog.selectors import AgentConfig, agent_config_for_assistant
@@ -23,9 +25,45 @@ def assistant_profile(assistant: Assistant | None) -> AssistantProfile:
                             signature=assistant.signature, writing_style=dict(assistant.writing_style or {}))
 
 
+class AgentConfigCache:
+    """Process-local cache of `agent_config_for_assistant`, by the assistant's agent id (None: the default).
+
+    Every processing reads its assistant's agent (a query, two with its skills), and agents are a small
+    platform-wide catalog, rarely edited. An entry is trusted for TSKR_CERTIFICATE_CACHE_SECONDS, so an
+    edit made by another server process takes effect within that time, as for certificates and delegated
+    users; this process drops every entry when an agent or a skill is saved or deleted or an agent's
+    skills change here (`forget_all`, connected in `ConversationsConfig.ready`), and again at commit (a
+    request may have cached the old rows meanwhile). An assistant's own choice of agent is read with the
+    assistant on every processing, so changing it takes effect at once everywhere.
+    """
+
+    def __init__(self):
+        self._entries: dict[str | None, tuple[AgentConfig | None, float]] = {}
+
+    def get(self, assistant: Assistant | None) -> AgentConfig | None:
+        key = assistant.agent_id if assistant is not None else None
+        now = time.monotonic()
+        cached = self._entries.get(key)
+        if cached is not None and now - cached[1] < settings.TSKR_CERTIFICATE_CACHE_SECONDS:
+            return cached[0]
+        config = agent_config_for_assistant(assistant)
+        self._entries[key] = (config, now)
+        return config
+
+    def forget_all(self, **_signal) -> None:
+        self._entries.clear()
+        transaction.on_commit(self._entries.clear)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+agent_configs = AgentConfigCache()
+
+
 def agent_for(assistant: Assistant | None) -> AgentConfig | None:
     """The agent driving an assistant (its own, else the catalog's default); None: built-in settings."""
-    return agent_config_for_assistant(assistant)
+    return agent_configs.get(assistant)
 
 
 def user_profile(user: User | None, *, reader_id: str | None) -> UserProfile | None:

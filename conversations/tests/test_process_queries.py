@@ -6,6 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Event
+from admin_catalog.models import Agent
+from admin_catalog.services import agent_update
+from admin_catalog.tests.factories import AgentFactory, SkillFactory
 from conversations import selectors
 from conversations.engine.context import MEMORY_CHARS, MEMORY_LIMIT
 from conversations.models import Message
@@ -28,14 +31,14 @@ def statements(captured) -> list[str]:
     return [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
 
 
-def test_a_reply_takes_12_queries(alice, chat, warm, django_assert_max_num_queries):
+def test_a_reply_takes_11_queries(alice, chat, warm, django_assert_max_num_queries):
     post(alice, chat, "Tess, how is my week looking?")
-    # 12 queries: the chat with its assistant and whether its latest inbound message was answered; under
-    # the lock, that message with the transcript up to it; the agent; the sender's memories and
-    # preferences (one statement); the chat's open tasks; BEGIN, the reply, the chat's counters, the
-    # stored outcome, the reply's `chat.message.created` and `chat.processed` (one INSERT), COMMIT; the
-    # engine call's usage.
-    with django_assert_max_num_queries(12):
+    # 11 queries: the chat with its assistant and whether its latest inbound message was answered; under
+    # the lock, that message with the transcript up to it; the sender's memories and preferences (one
+    # statement); the chat's open tasks; BEGIN, the reply, the chat's counters, the stored outcome, the
+    # reply's `chat.message.created` and `chat.processed` (one INSERT), COMMIT; the engine call's usage.
+    # The agent's config is cached by the process.
+    with django_assert_max_num_queries(11):
         body = process(alice, chat)
     assert body["message"] is not None and not body["taskIds"]
     assert Event.objects.filter(type="chat.message.created", data__id=body["message"]["id"]).count() == 1
@@ -43,18 +46,18 @@ def test_a_reply_takes_12_queries(alice, chat, warm, django_assert_max_num_queri
         body["message"]
 
 
-def test_a_task_creating_email_takes_12_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
+def test_a_task_creating_email_takes_11_queries_and_no_savepoint(alice, chat, warm, anthropic_api,
                                                                  django_assert_max_num_queries,
                                                                  django_capture_on_commit_callbacks):
     anthropic_api.default = Answer([text("On it."), tool_use("create_task", {
         "title": "Meet Dana", "type": "scheduling", "status": "pending", "description": "30 minutes with Dana"})])
     post(alice, chat, "Tess, can you find 30 minutes for Dana and me?", platform="email",
          **{"from": "alice@acme.test", "to": ["tess@acme.test"], "cc": ["dana@partner.test"], "subject": "Intro"})
-    # 12 queries: the reads of a reply (5), then BEGIN, the task, its activity, the stored outcome,
+    # 11 queries: the reads of a reply (4), then BEGIN, the task, its activity, the stored outcome,
     # `task.created` and `chat.processed` (one INSERT), COMMIT; the engine call's usage. No savepoint: the
     # task is created in processing's transaction. (The agent's first step is queued for after the
     # commit, not run here.)
-    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(12) as captured:
+    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(11) as captured:
         body = process(alice, chat)
     [task_id] = body["taskIds"]
     assert body["suppressed"] is True and Task.objects.filter(id=task_id).count() == 1
@@ -124,3 +127,51 @@ def test_a_user_with_nothing_stored_gets_no_memories_and_no_preferences(alice, c
     process(alice, chat)
     volatile = anthropic_api.requests[0]["body"]["system"][1]["text"]
     assert "remember" not in volatile and "preferences" not in volatile
+
+
+def sent_prompt(anthropic_api) -> str:
+    return anthropic_api.requests[-1]["body"]["system"][0]["text"]
+
+
+def test_an_agent_edited_in_this_process_drives_the_next_processing_at_once(alice, chat, anthropic_api):
+    agent = AgentFactory(system_prompt="You work for Acme.", skills=[SkillFactory(name="reminders")])
+    chat.assistant.agent = agent
+    chat.assistant.save()
+    post(alice, chat, "Hi Tess")
+    process(alice, chat)
+    assert sent_prompt(anthropic_api).startswith("You work for Acme.")
+
+    agent_update(agent=agent, actor="admin@tskr.test", system_prompt="You work for Globex.",
+                 skills=[SkillFactory(name="travel")])
+    post(alice, chat, "Hi again")
+    process(alice, chat)
+    assert sent_prompt(anthropic_api).startswith("You work for Globex.")
+    create_task = next(tool for tool in anthropic_api.requests[-1]["body"]["tools"] if tool["name"] == "create_task")
+    assert create_task["input_schema"]["properties"]["type"]["enum"] == ["travel"]
+
+
+def test_an_agent_edited_by_another_process_is_read_again_after_the_cache_period(alice, chat, anthropic_api,
+                                                                                  settings):
+    agent = AgentFactory(system_prompt="You work for Acme.")
+    chat.assistant.agent = agent
+    chat.assistant.save()
+    post(alice, chat, "Hi Tess")
+    process(alice, chat)
+    Agent.objects.filter(id=agent.id).update(system_prompt="You work for Globex.")  # no signal: another process
+    post(alice, chat, "Hi again")
+    process(alice, chat)
+    assert sent_prompt(anthropic_api).startswith("You work for Acme.")  # within TSKR_CERTIFICATE_CACHE_SECONDS
+    settings.TSKR_CERTIFICATE_CACHE_SECONDS = 0
+    post(alice, chat, "And again")
+    process(alice, chat)
+    assert sent_prompt(anthropic_api).startswith("You work for Globex.")
+
+
+def test_a_new_choice_of_agent_on_the_assistant_takes_effect_at_once(alice, chat, anthropic_api):
+    post(alice, chat, "Hi Tess")
+    process(alice, chat)
+    chat.assistant.agent = AgentFactory(system_prompt="You work for Acme.")
+    chat.assistant.save()
+    post(alice, chat, "Hi again")
+    process(alice, chat)
+    assert sent_prompt(anthropic_api).startswith("You work for Acme.")
