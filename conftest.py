@@ -9,7 +9,9 @@ from tskr.testing import ApiClient, make_caller
 def _clean_process_state():
     from tskr.infra import locks, ratelimit
     from accounts.authentication import certificate_cache, delegated_user_cache, verified_tokens
+    from conversations.engine.context import agent_configs
 
+    agent_configs.clear()
     certificate_cache.clear()
     delegated_user_cache.clear()
     verified_tokens.clear()

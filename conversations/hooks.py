@@ -14,8 +14,9 @@ class StepResult:
     approval_id: str | None = None
 
 task_requested = Hook("task_requested", "The engine asked for a task while answering a chat message: create it "
-                                        "and answer it (tasks_app's `task_create`, with the same keywords). Runs "
-                                        "in the transaction that writes the answer.")
+                                        "and answer it (tasks_app's `task_create`, with the same keywords; its "
+                                        "`task.created` goes into `events`, which processing emits with its own). "
+                                        "Runs in the transaction that writes the answer.")
 
 tasks_presented = Hook("tasks_presented", "Tasks a processing created, as the API lists them (tasks_app answers "
                                           "`[task data]` for `account` and `task_ids`, in that order), for the "

@@ -1,7 +1,7 @@
 """Reads of chats, messages, processing jobs and engine usage, every one scoped by account."""
 from datetime import date, datetime, time, timedelta, timezone
 
-from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Account
@@ -21,6 +21,20 @@ def chat_list(*, queryset: QuerySet[Chat]) -> QuerySet[Chat]:
             .order_by("-activity_at", "-id"))
 
 
+def chat_for_processing(*, queryset: QuerySet[Chat]) -> QuerySet[Chat]:
+    """Chats of one account (`queryset`, already scoped) as processing reads one: the assistant joined in,
+    and `latest_inbound_processed_at`, when the latest inbound message was processed (None: not yet, or
+    no such message), so that a processing needs no query of its own before taking the chat's lock."""
+    newest_inbound = _inbound(Message.objects.filter(account_id=OuterRef("account_id"), chat=OuterRef("pk")))
+    return queryset.select_related("assistant").annotate(
+        latest_inbound_processed_at=Subquery(newest_inbound.values("processed_at")[:1]))
+
+
+def _inbound(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages a human wrote among `messages`, newest first: the first is the one the assistant answers."""
+    return messages.filter(role=Message.Role.USER).order_by("-timestamp", "-id")
+
+
 def message_list(*, queryset: QuerySet[Message], chat_id: str) -> QuerySet[Message]:
     """The messages of one chat among `queryset` (messages of one account, already scoped), oldest first
     as a conversation is read; empty for a chat that is not in the account."""
@@ -29,15 +43,20 @@ def message_list(*, queryset: QuerySet[Message], chat_id: str) -> QuerySet[Messa
 
 def message_latest_inbound(*, chat: Chat) -> Message | None:
     """The message the assistant answers: the newest one a human wrote."""
-    return (Message.objects.filter(account_id=chat.account_id, chat=chat, role=Message.Role.USER)
-            .select_related("sender").order_by("-timestamp", "-id").first())
+    return _inbound(Message.objects.filter(account_id=chat.account_id, chat=chat)).select_related("sender").first()
 
 
-def message_transcript(*, chat: Chat, until: Message) -> list[Message]:
-    """The last TRANSCRIPT_LIMIT messages up to and including `until`, oldest first."""
-    recent = (Message.objects.filter(account_id=chat.account_id, chat=chat, timestamp__lte=until.timestamp)
-              .select_related("sender").order_by("-timestamp", "-id")[:TRANSCRIPT_LIMIT])
-    return list(reversed(recent))
+def message_latest_inbound_and_transcript(*, chat: Chat) -> tuple[Message | None, list[Message]]:
+    """The message the assistant answers (`message_latest_inbound`) and the transcript up to it: the last
+    TRANSCRIPT_LIMIT messages up to and including it, oldest first. One query: the messages up to the
+    newest inbound one's time, which is the first inbound message among them."""
+    newest_inbound = _inbound(Message.objects.filter(account_id=chat.account_id, chat=chat)).values("timestamp")[:1]
+    recent = list(Message.objects.filter(account_id=chat.account_id, chat=chat, timestamp__lte=Subquery(newest_inbound))
+                  .select_related("sender").order_by("-timestamp", "-id")[:TRANSCRIPT_LIMIT])
+    latest = next((message for message in recent if message.role == Message.Role.USER), None)
+    if latest is None and recent:  # more than TRANSCRIPT_LIMIT replies written at the very same microsecond
+        latest = message_latest_inbound(chat=chat)
+    return latest, recent[::-1]
 
 
 def chat_job_get(*, chat: Chat, job_id: str) -> ChatJob | None:

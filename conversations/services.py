@@ -13,7 +13,7 @@ from django.db.models import Case, Count, F, Max, OuterRef, Q, Subquery, Value, 
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from accounts.events import event_emit
+from accounts.events import event_emit, events_emit_many
 from accounts.models import Account, Assistant, EventType, User
 from directory.models import UserIdentifier
 from directory.phones import handle_keys
@@ -85,16 +85,16 @@ def _api_data(instance: "Chat | Message | ChatJob | ProcessOutcome") -> dict:
     """A chat, message, job or processing's outcome as the API answers it: the `data` of its webhook
     events. A message's data adds `chatId`, which the API's message shape leaves to the URL."""
     from .api.serializers import (  # they import this module
+        MESSAGE_ROWS,
         ChatJobSerializer,
         ChatSerializer,
-        MessageSerializer,
         process_body,
     )
 
     if isinstance(instance, ProcessOutcome):
         return process_body(instance)
-    if isinstance(instance, Message):
-        return {**MessageSerializer(instance).data, "chatId": instance.chat_id}
+    if isinstance(instance, Message):  # the serializer's output without its per-call field setup
+        return {**MESSAGE_ROWS.build_one(instance), "chatId": instance.chat_id}
     return (ChatSerializer if isinstance(instance, Chat) else ChatJobSerializer)(instance).data
 
 
@@ -155,8 +155,10 @@ def _resolve_sender(*, account: Account, actor: User | None, role: str, metadata
 
 def _message_create(*, chat: Chat, sender: User | None, posted_by: User | None, role: str, platform: str,
                     content: str, files: list | None = None, metadata: dict | None = None,
-                    message_id: str | None = None) -> Message:
-    """Insert a message and bump the chat's counters in one statement each (call inside a transaction)."""
+                    message_id: str | None = None, events: list[dict] | None = None) -> Message:
+    """Insert a message and bump the chat's counters in one statement each (call inside a transaction).
+    Its `chat.message.created` event is emitted, or added to `events` for a caller that emits its own
+    events with it (one INSERT)."""
     ids = {"id": message_id} if message_id else {}
     message = Message.objects.create(**ids, account_id=chat.account_id, chat=chat, sender=sender, posted_by=posted_by,
                                      role=role, platform=platform, content=content, files=files or [],
@@ -171,7 +173,11 @@ def _message_create(*, chat: Chat, sender: User | None, posted_by: User | None, 
         changes["title"] = Case(When(title_generated=True, then=Value(_title_from(content))), default=F("title"))
         changes["title_generated"] = Value(False)
     Chat.objects.filter(pk=chat.pk).update(**changes)
-    event_emit(account_id=chat.account_id, type=EventType.CHAT_MESSAGE_CREATED, data=_api_data(message))
+    created = {"account_id": chat.account_id, "type": EventType.CHAT_MESSAGE_CREATED, "data": _api_data(message)}
+    if events is None:
+        event_emit(**created)
+    else:
+        events.append(created)
     return message
 
 
@@ -291,12 +297,18 @@ def chat_process(*, chat: Chat, on_delta: Callable[[str], None] | None = None) -
 
 @dataclass
 class StartedProcess:
-    """A processing that passed every check: the chat's lock is held (`lock`), or it is a replay (`replay`)."""
+    """A processing that passed every check: the chat's lock is held (`lock`), or it is a replay (`replay`).
+    `transcript`: the messages the engine sees, up to `latest` (read with it under the lock)."""
 
     chat: Chat
     latest: Message
     lock: Lock | None = None
     replay: ProcessOutcome | None = None
+    transcript: list[Message] = field(default_factory=list)
+
+
+#: `chat_process_start` on a chat read without `selectors.chat_for_processing`'s annotation.
+_NOT_READ = object()
 
 
 def chat_process_start(*, chat: Chat) -> StartedProcess:
@@ -305,18 +317,22 @@ def chat_process_start(*, chat: Chat) -> StartedProcess:
 
     Steps: when the latest inbound message was processed already, return that processing's stored
     outcome (`replayed`), without the lock (a replay writes nothing, so a burst of retries all get it);
-    take the lock without waiting (409 `chat_processing` when held); check again under the lock;
-    refuse a chat with no user message (400 `nothing_to_process`) and an inactive assistant (409
-    `assistant_inactive`), releasing the lock.
+    take the lock without waiting (409 `chat_processing` when held); check again under the lock, reading
+    the transcript with the message; refuse a chat with no user message (400 `nothing_to_process`) and
+    an inactive assistant (409 `assistant_inactive`), releasing the lock.
+
+    A chat read by `selectors.chat_for_processing` says whether its latest inbound message was processed,
+    so the first check reads the message only for a replay.
     """
-    latest = selectors.message_latest_inbound(chat=chat)
-    if latest is not None and latest.processed_at is not None:
-        return StartedProcess(chat=chat, latest=latest, replay=ProcessOutcome.replay_of(latest.process_outcome))
+    if getattr(chat, "latest_inbound_processed_at", _NOT_READ) is not None:
+        latest = selectors.message_latest_inbound(chat=chat)
+        if latest is not None and latest.processed_at is not None:
+            return StartedProcess(chat=chat, latest=latest, replay=ProcessOutcome.replay_of(latest.process_outcome))
     lock = try_acquire(_lock_name(chat), PROCESS_LOCK_TTL_MS)
     if lock is None:
         raise ChatBusy()
     try:
-        latest = selectors.message_latest_inbound(chat=chat)
+        latest, transcript = selectors.message_latest_inbound_and_transcript(chat=chat)
         if latest is None:
             raise BadRequest("The chat has no user message to answer", error_code="nothing_to_process")
         if latest.processed_at is not None:
@@ -326,7 +342,7 @@ def chat_process_start(*, chat: Chat) -> StartedProcess:
     except BaseException:
         lock.release()
         raise
-    return StartedProcess(chat=chat, latest=latest, lock=lock)
+    return StartedProcess(chat=chat, latest=latest, lock=lock, transcript=transcript)
 
 
 def chat_process_finish(*, started: StartedProcess, on_delta: Callable[[str], None] | None = None) -> ProcessOutcome:
@@ -348,8 +364,8 @@ def chat_process_finish(*, started: StartedProcess, on_delta: Callable[[str], No
     chat = started.chat
     try:
         with EngineCallRecorder(account_id=chat.account_id, assistant=chat.assistant, chat=chat) as call:
-            outcome = _process_locked(chat=chat, latest=started.latest, lock=started.lock, on_delta=on_delta,
-                                      call=call)
+            outcome = _process_locked(chat=chat, latest=started.latest, transcript=started.transcript,
+                                      lock=started.lock, on_delta=on_delta, call=call)
             call.finished(EngineCall.Outcome.IGNORED if outcome.ignored else EngineCall.Outcome.SUPPRESSED
                           if outcome.suppressed else EngineCall.Outcome.REPLIED, tasks_created=len(outcome.task_ids))
             if call.model is not None:
@@ -359,8 +375,8 @@ def chat_process_finish(*, started: StartedProcess, on_delta: Callable[[str], No
         started.lock.release()
 
 
-def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callable[[str], None] | None,
-                    call: EngineCallRecorder) -> ProcessOutcome:
+def _process_locked(*, chat: Chat, latest: Message, transcript: list[Message], lock: Lock,
+                    on_delta: Callable[[str], None] | None, call: EngineCallRecorder) -> ProcessOutcome:
     assistant = chat.assistant
     profile = assistant_profile(assistant)
     addressing = analyse(latest, assistant_email=profile.email, assistant_name=profile.name)
@@ -369,7 +385,7 @@ def _process_locked(*, chat: Chat, latest: Message, lock: Lock, on_delta: Callab
         assistant=profile, agent=agent_for(assistant), platform=latest.platform,
         # the sender's memories only when they posted the message themselves (not a teammate naming them)
         user=user_profile(latest.sender, reader_id=latest.posted_by_id),
-        transcript=tuple(_entry(message) for message in selectors.message_transcript(chat=chat, until=latest)),
+        transcript=tuple(_entry(message) for message in transcript),
         latest=_entry(latest), audience=addressing.audience, directly_addressed=addressing.directly_addressed,
         subject=addressing.subject, now=timezone.now(),
         open_tasks=tuple(task for found in hooks.open_tasks(account=chat.account, chat=chat,
@@ -412,17 +428,20 @@ def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, resul
     commit, finds the message answered, rolls back what it wrote and replays the stored outcome
     instead of a second answer.
     """
+    events: list[dict] = []  # `task.created` and the reply's `chat.message.created`, emitted with `chat.processed`
     try:
         with transaction.atomic():
             outcome = ProcessOutcome(ignored=True) if ignore else _answer(chat=chat, latest=latest,
-                                                                         addressing=addressing, result=result)
+                                                                         addressing=addressing, result=result,
+                                                                         events=events)
             if not Message.objects.filter(pk=latest.pk, processed_at__isnull=True).update(
                     processed_at=timezone.now(), process_outcome=outcome.record()):
                 raise _AnsweredMeanwhile()
             # `chat.processed`: the process body with the chat, the inbound message it answered and the usage
-            event_emit(account_id=chat.account_id, type=EventType.CHAT_PROCESSED,
-                       data={**_api_data(outcome), "chatId": chat.id, "messageId": latest.id,
-                             "usage": result.usage.body()})
+            events_emit_many([*events, {
+                "account_id": chat.account_id, "type": EventType.CHAT_PROCESSED,
+                "data": {**_api_data(outcome), "chatId": chat.id, "messageId": latest.id,
+                         "usage": result.usage.body()}}])
             return outcome
     except _AnsweredMeanwhile:
         stored = Message.objects.filter(pk=latest.pk).values_list("process_outcome", flat=True).first()
@@ -432,7 +451,8 @@ def _write_outcome(*, chat: Chat, latest: Message, addressing: Addressing, resul
         return ProcessOutcome.replay_of(stored)
 
 
-def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult) -> ProcessOutcome:
+def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: ChatResult,
+            events: list[dict]) -> ProcessOutcome:
     """Tasks, then the reply (unless suppressed); inside `_write_outcome`'s transaction.
 
     Tasks belong to the message's sender, or, when the sender is not a user of the account (an
@@ -448,7 +468,7 @@ def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: Chat
         for task in hooks.task_requested(
             account=chat.account, title=draft.title, description=draft.description, type=str(draft.type),
             status=str(draft.status), owner=latest.sender or latest.posted_by, assistant=chat.assistant,
-            source_chat=chat, actor_assistant=chat.assistant,
+            source_chat=chat, actor_assistant=chat.assistant, events=events,
             metadata={"sourceMessageId": latest.id, **({"requestedStart": draft.start.isoformat()}
                                                        if draft.start else {})})
     ]
@@ -461,7 +481,7 @@ def _answer(*, chat: Chat, latest: Message, addressing: Addressing, result: Chat
     stored = _message_create(chat=chat, sender=None, posted_by=None, role=Message.Role.ASSISTANT,
                              platform=latest.platform, content=result.reply,
                              metadata={"from": assistant_from, **recipients, "inReplyTo": latest.id,
-                                       "taskIds": task_ids})
+                                       "taskIds": task_ids}, events=events)
     return ProcessOutcome(message={"id": stored.id, **recipients, "content": stored.content,
                                    "platform": stored.platform}, task_ids=task_ids)
 

@@ -96,6 +96,8 @@ class ChatViewSet(ScopedViewSet):
     filterset_class = ChatFilter
 
     def narrow_queryset(self, queryset):
+        if self.action == "process":
+            return selectors.chat_for_processing(queryset=queryset)
         return selectors.chat_list(queryset=queryset)
 
     @extend_schema(responses=ChatSerializer(many=True),

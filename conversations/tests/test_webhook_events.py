@@ -28,6 +28,8 @@ def test_every_message_emits_chat_message_created_the_replies_included(alice, ch
     assert [data["id"] for data in created] == [inbound["id"], body["message"]["id"]]
     assert created[0] == {**inbound, "chatId": chat.id}
     assert created[1]["role"] == "assistant" and created[1]["content"] == body["message"]["content"]
+    reply = alice.client.get(f"/chats/{chat.id}/messages/{body['message']['id']}").json()["message"]
+    assert created[1] == {**reply, "chatId": chat.id}
 
 
 def test_processing_emits_chat_processed_with_the_body_the_chat_and_the_inbound_message(alice, chat):

@@ -110,3 +110,8 @@ class RowShape:
     def build(self, rows, **related) -> list[dict]:
         """`serializer_class(many=True).data` for `rows`; `related` gives each `many=True` field's rows."""
         return self._compiled[2](rows, **related)
+
+    def build_one(self, instance) -> dict:
+        """`serializer_class(instance).data` for one model instance, for a shape of the instance's own columns
+        (no nested or `many=True` field): a row just written, e.g. the data of its event."""
+        return self._compiled[2]([{column: getattr(instance, column) for column in self.columns}])[0]

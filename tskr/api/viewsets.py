@@ -5,7 +5,7 @@ The base owns `get_queryset` and `get_object` and refuses subclasses that overri
 `narrow_queryset` (usually a selector), which can only narrow them. A forgotten filter in a selector
 therefore cannot leak another account's rows, and the scope is applied exactly once, by construction.
 """
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from rest_framework import viewsets
 from rest_framework.permissions import SAFE_METHODS
@@ -117,8 +117,19 @@ class ScopedViewSet(viewsets.GenericViewSet):
         obj = queryset.filter(**{self.lookup_field: self.kwargs[self.lookup_url_kwarg or self.lookup_field]}).first()
         if obj is None:
             raise NotFound(f"{queryset.model._meta.verbose_name.capitalize()} not found")
+        self._attach_account(obj)
         self.check_object_permissions(self.request, obj)
         return obj
+
+    def _attach_account(self, obj: Model) -> None:
+        """A row found in the caller's account gets that account as its `account`, so that the services
+        reading `obj.account` do not load it again."""
+        try:
+            field = obj._meta.get_field(self.account_field)
+        except FieldDoesNotExist:  # a path through a parent (`calendar__account`), or a platform-wide row
+            return
+        if field.many_to_one and getattr(obj, field.attname) == self.account.pk and not field.is_cached(obj):
+            field.set_cached_value(obj, self.account)
 
     # -- responses -------------------------------------------------------------------------
     def paginate_rows(self, queryset, fields: tuple[str, ...]) -> list[dict]:
