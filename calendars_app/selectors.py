@@ -89,6 +89,9 @@ class ParticipantContext:
     scheduling: dict
     zone: ZoneInfo
     calendars: list[Calendar]
+    #: The values of the user's identifiers, when a caller read them with the rest (the scheduling
+    #: agent, for its task owner: is a recipient the owner?); None otherwise.
+    identifiers: list[str] | None = None
 
     @property
     def calendar_ids(self) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.events import event_emit
@@ -59,14 +59,17 @@ def _owner(task: Task) -> User:
     return task.owner
 
 
-def _needs_approval(*, owner: User, kind: str, payload: dict, supervision: str | None) -> bool:
+def _needs_approval(*, owner: User, kind: str, payload: dict, supervision: str | None,
+                    owner_identifiers: list[str] | None) -> bool:
     if supervision is None:
         supervision = user_preferences(user=owner, skill="scheduling")["defaults"]["supervision"]
     if supervision != "supervised":
         return False
     if kind != Kind.SEND_MESSAGE:
         return True
-    owner_handles = {handle.lower() for handle in (owner.email, *owner.identifiers.values_list("value", flat=True))}
+    if owner_identifiers is None:
+        owner_identifiers = list(owner.identifiers.values_list("value", flat=True))
+    owner_handles = {handle.lower() for handle in (owner.email, *owner_identifiers)}
     recipients = [*payload.get("to", []), *payload.get("cc", [])]
     return any(recipient.lower() not in owner_handles for recipient in recipients)
 
@@ -103,30 +106,51 @@ def _result_reference(result: Message | Meeting) -> dict:
     return {"messageId": result.id} if isinstance(result, Message) else {"meetingId": result.id}
 
 
-def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision: str | None = None) -> ActionOutcome:
+def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision: str | None = None,
+                  owner_identifiers: list[str] | None = None, events: list[dict] | None = None) -> ActionOutcome:
     """Run the action now, or hold it for the owner's approval when supervision asks (module doc).
 
     `key` identifies the step that submits (for instance the task, the inbound message and the action):
     submitting again with it answers the same approval, or finds what the first run produced.
-    `supervision`: the owner's `preferences.scheduling.defaults.supervision` when the caller has read
-    their preferences already (the agent's participants), else read here.
+    `supervision` and `owner_identifiers`: the owner's `preferences.scheduling.defaults.supervision` and
+    identifiers' values when the caller has read them already (the agent's participants), else read here.
+    `events`: a list the caller emits itself later in the same transaction (`events_emit_many`, one
+    INSERT with its own events); `approval.requested` is appended to it instead of emitted here.
     """
     owner = _owner(task)
-    if not _needs_approval(owner=owner, kind=kind, payload=payload, supervision=supervision):
+    if not _needs_approval(owner=owner, kind=kind, payload=payload, supervision=supervision,
+                           owner_identifiers=owner_identifiers):
         return ActionOutcome(result=_execute(task=task, kind=kind, payload=payload, key=key, owner=owner))
     now = timezone.now()
-    # Inserted first (a step submits a key once; only a retried one finds it): one savepoint, no read.
-    try:
-        with transaction.atomic():
-            approval = Approval.objects.create(
-                account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner, kind=kind,
-                payload=payload, created_at=now, expires_at=now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS))
-            event_emit(account_id=task.account_id, type=EventType.APPROVAL_REQUESTED, data=_approval_data(approval))
-    except IntegrityError:
-        approval = Approval.objects.filter(account_id=task.account_id, key=key).first()
-        if approval is None:  # another constraint broken: not a resubmission
-            raise
+    approval = Approval(account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner,
+                        kind=kind, payload=payload, created_at=now,
+                        expires_at=now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS))
+    if not _insert_unless_submitted(approval):
+        return ActionOutcome(approval=Approval.objects.get(account_id=task.account_id, key=key))
+    event = {"account_id": task.account_id, "type": EventType.APPROVAL_REQUESTED, "data": _approval_data(approval)}
+    if events is None:
+        event_emit(**event)
+    else:
+        events.append(event)
     return ActionOutcome(approval=approval)
+
+
+def _insert_unless_submitted(approval: Approval) -> bool:
+    """INSERT the approval unless its key was submitted before (`ON CONFLICT DO NOTHING` on the key's
+    unique constraint); whether it was written. Why not `create()`: a step submits a key once and only a
+    retried one finds it, so the common case is one statement, with neither a read first nor the
+    savepoint that catching the constraint's IntegrityError would need."""
+    quote = connection.ops.quote_name
+    fields = Approval._meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(approval, True), connection) for field in fields]
+    sql = (f"INSERT INTO {quote(Approval._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
+           f" VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (account_id, {quote('key')}) DO NOTHING"
+           f" RETURNING {quote('id')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        written = cursor.fetchone() is not None
+    approval._state.adding, approval._state.db = not written, connection.alias
+    return written
 
 
 def _claim(approval: Approval, *, actor_user: User, status: str, **fields) -> Approval:

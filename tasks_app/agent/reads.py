@@ -1,0 +1,129 @@
+"""The agent step's hot reads, written as SQL. Why: a step is a dozen statements, and building each
+through the ORM (resolving the joins, compiling the SQL) costs about as much as the database's answer
+(bench/README.md, scenario 13); these run on every step, in the shape they always have, so the SQL is
+written once here. The rows are turned into model instances with the backends' own converters, so a
+row read here is the row the ORM would have loaded (PostgreSQL and SQLite alike).
+"""
+from collections.abc import Sequence
+from functools import cache
+
+from django.db import connection
+from django.db.models import Model
+
+from accounts.models import Account, Assistant, User
+from conversations.models import Chat, Message
+from directory.models import Contact, UserIdentifier
+
+from ..models import Task
+
+
+class _Columns:
+    """A model's concrete columns under a table alias in a hand-written SELECT, and the instance a
+    slice of the row loads (None for the NULLs of an outer join)."""
+
+    def __init__(self, model: type[Model], alias: str):
+        self.model, self.alias = model, alias
+        self.fields = model._meta.concrete_fields
+        self.names = [field.attname for field in self.fields]
+        quote = connection.ops.quote_name
+        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+        self.converters = []
+        for index, field in enumerate(self.fields):
+            column = field.get_col(alias)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self.converters.append((index, column, found))
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def load(self, values: Sequence) -> Model | None:
+        if values[0] is None:
+            return None
+        values = list(values)
+        for index, column, converters in self.converters:
+            for converter in converters:
+                values[index] = converter(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@cache
+def _locked_sql(vendor: str) -> tuple[str, list[_Columns]]:
+    """The task locked with what a step reads of it, in one SELECT: its account, owner, assistant, source
+    chat and that chat's assistant (joined), its source message and that message's sender (joined on
+    `metadata.sourceMessageId`, `->>` on both engines), and its followers (one row each)."""
+    parts = [_Columns(Task, "t"), _Columns(Account, "a"), _Columns(User, "o"), _Columns(Assistant, "s"),
+             _Columns(Chat, "c"), _Columns(Assistant, "ca"), _Columns(Message, "m"), _Columns(User, "ms"),
+             _Columns(User, "f")]
+    followers = connection.ops.quote_name(Task.followers.through._meta.db_table)
+    sql = (f"SELECT {', '.join(part.sql for part in parts)} FROM {_table(Task)} t"
+           f" JOIN {_table(Account)} a ON a.id = t.account_id"
+           f" LEFT JOIN {_table(User)} o ON o.id = t.owner_id"
+           f" LEFT JOIN {_table(Assistant)} s ON s.id = t.assistant_id"
+           f" LEFT JOIN {_table(Chat)} c ON c.id = t.source_chat_id"
+           f" LEFT JOIN {_table(Assistant)} ca ON ca.id = c.assistant_id"
+           f" LEFT JOIN {_table(Message)} m ON m.id = (t.metadata ->> 'sourceMessageId')"
+           f" AND m.chat_id = t.source_chat_id AND m.account_id = t.account_id"
+           f" LEFT JOIN {_table(User)} ms ON ms.id = m.sender_id"
+           f" LEFT JOIN {followers} tf ON tf.task_id = t.id LEFT JOIN {_table(User)} f ON f.id = tf.user_id"
+           f" WHERE t.account_id = %s AND t.id = %s")
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF t"
+    return sql, parts
+
+
+def task_locked(*, account_id: str, task_id: str) -> tuple[Task | None, Message | None]:
+    """The task with its row locked for the step (the caller is in a transaction), its relations loaded
+    as `select_related("account", "owner", "assistant", "source_chat__assistant")` and
+    `prefetch_related("followers")` load them, and its source message (chat processing records it as
+    `metadata.sourceMessageId`; None when there is none), with its sender. One query."""
+    sql, parts = _locked_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account_id, task_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, None
+    loaded, start = [], 0
+    for part in parts[:-1]:
+        loaded.append(part.load(rows[0][start:start + len(part)]))
+        start += len(part)
+    task, account, owner, assistant, chat, chat_assistant, message, sender = loaded
+    task.account, task.owner, task.assistant, task.source_chat = account, owner, assistant, chat
+    if chat is not None:
+        chat.assistant = chat_assistant
+    followers = [follower for row in rows if (follower := parts[-1].load(row[start:])) is not None]
+    queryset = task.followers.none()  # filled as a prefetch fills it, without asking the database
+    queryset._result_cache, queryset._prefetch_done = followers, True
+    task._prefetched_objects_cache = {"followers": queryset}
+    if message is not None:
+        message.chat, message.sender = chat, sender
+    return task, message
+
+
+def handles_read(*, task: Task, keys: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Which handle keys are identifiers of users of the account (key -> user id); the zones of the task
+    owner's contacts with those addresses (key -> `timezone`, set ones only); and the owner's own
+    identifiers (is a recipient the owner?). One query: the three reads have one shape (a UNION ALL)."""
+    marks = ", ".join(["%s"] * len(keys))
+    branches, params = [], []
+    if keys:
+        branches.append(f"SELECT 'user', value, user_id FROM {_table(UserIdentifier)}"
+                        f" WHERE account_id = %s AND user_id IS NOT NULL AND value IN ({marks})")
+        branches.append(f"SELECT 'zone', email, timezone FROM {_table(Contact)}"
+                        f" WHERE account_id = %s AND user_id = %s AND email IN ({marks}) AND timezone <> ''")
+        params += [task.account_id, *keys, task.account_id, task.owner_id, *keys]
+    branches.append(f"SELECT 'owner', value, user_id FROM {_table(UserIdentifier)} WHERE user_id = %s")
+    params.append(task.owner_id)
+    by_identifier, contact_zones, owner_identifiers = {}, {}, []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        for kind, key, found in cursor.fetchall():
+            if kind == "owner":
+                owner_identifiers.append(key)
+            else:
+                (by_identifier if kind == "user" else contact_zones)[key] = found
+    return by_identifier, contact_zones, owner_identifiers
