@@ -1,20 +1,21 @@
 """Reads of the calendars app. A calendar is listed through its UserCalendar link (role, isPrimary,
 userIdentifier come from the link), so every list is of links with the calendar joined in."""
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 from django.db.models import (
-    BigIntegerField, BooleanField, Case, DateField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When,
+    BigIntegerField, BooleanField, DateField, Exists, F, Func, OuterRef, Q, QuerySet, Value,
 )
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Account, User
 from directory.models import IdentifierPreferences, UserIdentifier
 from directory.preferences import skill_view
 from tskr.exceptions import NotFound
+from tskr.infra.sql import Columns, convert, converters, quote, table
 
 
 from . import hooks
@@ -120,11 +121,7 @@ def zone_or_none(name: str | None) -> ZoneInfo | None:
 def participants_load(*, account: Account, references: list[str], skip_unknown: bool = False,
                       ) -> list[ParticipantContext]:
     """The users named by id or email (case-insensitive), in the order given, with their scheduling
-    preferences, timezone and calendars. Two queries whatever their number:
-
-    1. the users, each with the stored preferences of their primary identifier (email first) and their
-       primary calendar's timezone as subqueries;
-    2. their calendar links with the calendars.
+    preferences, timezone and calendars. One query whatever their number (`_participants_sql`).
 
     Preferences are `preferences.scheduling` with the defaults merged in; the timezone is the user's,
     else their primary calendar's, else UTC; the calendars are those named (by referenceId) in
@@ -132,28 +129,33 @@ def participants_load(*, account: Account, references: list[str], skip_unknown: 
     account raises 404 `user_not_found`, unless `skip_unknown` (the agent passes every handle of a
     message to learn which are users of the account: the others are left out).
     """
-    emails = [reference.lower() for reference in references]
-    preferences = (IdentifierPreferences.objects.filter(user_identifier__user=OuterRef("pk"),
-                                                        user_identifier__primary=True)
-                   .order_by(Case(When(user_identifier__type=UserIdentifier.Type.EMAIL, then=0), default=1))
-                   .values("data")[:1])
-    primary_zone = (UserCalendar.objects.filter(user=OuterRef("pk"), is_primary=True).exclude(calendar__timezone="")
-                    .order_by("id").values("calendar__timezone")[:1])
-    users = list(User.objects.filter(account=account).annotate(email_lower=Lower("email"))
-                 .filter(Q(id__in=references) | Q(email_lower__in=emails))
-                 .annotate(preferences_data=Subquery(preferences), primary_zone=Subquery(primary_zone)))
-    by_reference = {}
-    for user in users:
-        by_reference[user.id] = by_reference[user.email_lower] = user
+    if not references:
+        return []
+    sql, user_columns, calendar_columns, preferences = _participants_sql(connection.vendor)
+    marks = ", ".join(["%s"] * len(references))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(ids=marks, emails=marks),
+                       [account.id, account.id, *references, *(reference.lower() for reference in references)])
+        rows = cursor.fetchall()
+    by_reference, calendars_of = {}, {}
+    width, id_index = len(user_columns), user_columns.names.index("id")
+    for row in rows:
+        user = by_reference.get(row[id_index])
+        if user is None:
+            user = user_columns.load(row[:width])
+            user.email_lower = user.email.lower()
+            user.preferences_data = convert(row[width], preferences)
+            user.primary_zone = row[width + 1]
+            by_reference[user.id] = by_reference[user.email_lower] = user
+            calendars_of[user.id] = []
+        calendar = calendar_columns.load(row[width + 2:])
+        if calendar is not None:
+            calendars_of[user.id].append(calendar)
     missing = [reference for reference in references if reference not in by_reference
                and reference.lower() not in by_reference]
     if missing and not skip_unknown:
         raise NotFound(f"No user of this account: {', '.join(missing)}", error_code="user_not_found",
                        details={"participants": missing})
-    links: dict[str, list[Calendar]] = {}
-    for link in (UserCalendar.objects.filter(account=account, user__in=users).select_related("calendar")
-                 .order_by("-is_primary", "calendar__name", "id")):
-        links.setdefault(link.user_id, []).append(link.calendar)
     contexts, seen = [], set()
     for reference in references:
         user = by_reference.get(reference) or by_reference.get(reference.lower())
@@ -162,11 +164,35 @@ def participants_load(*, account: Account, references: list[str], skip_unknown: 
         seen.add(user.id)
         scheduling = skill_view(user.preferences_data or {}, "scheduling")
         read = set(scheduling["calendars"]["read"])
-        calendars = list({calendar.id: calendar for calendar in links.get(user.id, [])
+        calendars = list({calendar.id: calendar for calendar in calendars_of[user.id]
                           if not read or calendar.reference_id in read}.values())
         zone = zone_or_none(user.timezone) or zone_or_none(user.primary_zone) or ZoneInfo("UTC")
         contexts.append(ParticipantContext(user=user, scheduling=scheduling, zone=zone, calendars=calendars))
     return contexts
+
+
+@cache
+def _participants_sql(vendor: str) -> tuple:
+    """`participants_load`'s query, written as SQL (`tskr.infra.sql` says why: availability and every
+    agent step load their participants): the users named by id or lower-cased email, each with the
+    stored preferences of their primary identifier (email first) and their primary calendar's timezone
+    as subqueries, and their calendar links of the account with the calendars (one row each, primary
+    first, then by name: a user without any has one row of NULLs)."""
+    users, calendars = Columns(User, "u"), Columns(Calendar, "c")
+    data = IdentifierPreferences._meta.get_field("data")
+    sql = (f"SELECT {users.sql},"
+           f" (SELECT p.{quote(data.column)} FROM {table(IdentifierPreferences)} p"
+           f" JOIN {table(UserIdentifier)} i ON i.id = p.user_identifier_id"
+           f" WHERE i.user_id = u.id AND i.{quote('primary')}"
+           f" ORDER BY CASE WHEN i.type = '{UserIdentifier.Type.EMAIL}' THEN 0 ELSE 1 END LIMIT 1),"
+           f" (SELECT pc.timezone FROM {table(UserCalendar)} pl JOIN {table(Calendar)} pc ON pc.id = pl.calendar_id"
+           f" WHERE pl.user_id = u.id AND pl.is_primary AND pc.timezone <> '' ORDER BY pl.id LIMIT 1),"
+           f" {calendars.sql} FROM {table(User)} u"
+           f" LEFT JOIN {table(UserCalendar)} l ON l.user_id = u.id AND l.account_id = %s"
+           f" LEFT JOIN {table(Calendar)} c ON c.id = l.calendar_id"
+           f" WHERE u.account_id = %s AND (u.id IN ({{ids}}) OR LOWER(u.email) IN ({{emails}}))"
+           f" ORDER BY u.id, l.is_primary DESC, c.name, l.id")
+    return sql, users, calendars, converters(data, "p")
 
 
 def _busy_events(*, calendar_ids: list[str], start: datetime, end: datetime) -> QuerySet[CalendarEvent]:
@@ -272,8 +298,8 @@ def availability_find(*, account: Account, participants: list[str], start: datet
                       limit: int) -> dict:
     """`POST /availability`: collective slots of the participants (see calendars_app.availability.slots).
 
-    Queries: two for the participants (`participants_load`), one for all their busy occurrences
-    (`participants_busy_load`): three whatever the number of participants and occurrences. The default duration is the first participant's meeting default
+    Queries: one for the participants (`participants_load`), one for all their busy occurrences
+    (`participants_busy_load`): two whatever the number of participants and occurrences. The default duration is the first participant's meeting default
     for `meeting_type`.
     """
     contexts = participants_load(account=account, references=participants)

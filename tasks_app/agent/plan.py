@@ -93,9 +93,9 @@ def _people(task: Task, message: Message | None) -> tuple[list[ParticipantContex
     (preferences, zone, calendars); the other handles (outside participants); the zones of the owner's
     contacts among the handles (by handle key).
 
-    Three queries: `handles_read` (which also reads the owner's identifiers, kept on the owner's context
-    for supervision), then `participants_load`'s two for every candidate at once, the owner by id, the
-    rest by email or identifier (`skip_unknown`: a handle naming no user is outside)."""
+    Two queries: `handles_read` (which also reads the owner's identifiers, kept on the owner's context
+    for supervision), then `participants_load` for every candidate at once, the owner by id, the rest
+    by email or identifier (`skip_unknown`: a handle naming no user is outside)."""
     found: list[str] = []
     assistant_keys: set[str] = set()
     if message is not None:

@@ -1,75 +1,38 @@
-"""The agent step's hot reads, written as SQL. Why: a step is a dozen statements, and building each
-through the ORM (resolving the joins, compiling the SQL) costs about as much as the database's answer
-(bench/README.md, scenario 13); these run on every step, in the shape they always have, so the SQL is
-written once here. The rows are turned into model instances with the backends' own converters, so a
-row read here is the row the ORM would have loaded (PostgreSQL and SQLite alike).
+"""The agent step's hot reads, written as SQL (`tskr.infra.sql` says why): they run on every step, in
+the shape they always have, and merge what the ORM would read in several queries into one.
 """
-from collections.abc import Sequence
 from functools import cache
 
 from django.db import connection
-from django.db.models import Model
 
 from accounts.models import Account, Assistant, User
 from conversations.models import Chat, Message
 from directory.models import Contact, UserIdentifier
 
+from tskr.infra.sql import Columns, quote, table
+
 from ..models import Task
 
 
-class _Columns:
-    """A model's concrete columns under a table alias in a hand-written SELECT, and the instance a
-    slice of the row loads (None for the NULLs of an outer join)."""
-
-    def __init__(self, model: type[Model], alias: str):
-        self.model, self.alias = model, alias
-        self.fields = model._meta.concrete_fields
-        self.names = [field.attname for field in self.fields]
-        quote = connection.ops.quote_name
-        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
-        self.converters = []
-        for index, field in enumerate(self.fields):
-            column = field.get_col(alias)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                self.converters.append((index, column, found))
-
-    def __len__(self) -> int:
-        return len(self.fields)
-
-    def load(self, values: Sequence) -> Model | None:
-        if values[0] is None:
-            return None
-        values = list(values)
-        for index, column, converters in self.converters:
-            for converter in converters:
-                values[index] = converter(values[index], column, connection)
-        return self.model.from_db(connection.alias, self.names, values)
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 @cache
-def _locked_sql(vendor: str) -> tuple[str, list[_Columns]]:
+def _locked_sql(vendor: str) -> tuple[str, list[Columns]]:
     """The task locked with what a step reads of it, in one SELECT: its account, owner, assistant, source
     chat and that chat's assistant (joined), its source message and that message's sender (joined on
     `metadata.sourceMessageId`, `->>` on both engines), and its followers (one row each)."""
-    parts = [_Columns(Task, "t"), _Columns(Account, "a"), _Columns(User, "o"), _Columns(Assistant, "s"),
-             _Columns(Chat, "c"), _Columns(Assistant, "ca"), _Columns(Message, "m"), _Columns(User, "ms"),
-             _Columns(User, "f")]
-    followers = connection.ops.quote_name(Task.followers.through._meta.db_table)
-    sql = (f"SELECT {', '.join(part.sql for part in parts)} FROM {_table(Task)} t"
-           f" JOIN {_table(Account)} a ON a.id = t.account_id"
-           f" LEFT JOIN {_table(User)} o ON o.id = t.owner_id"
-           f" LEFT JOIN {_table(Assistant)} s ON s.id = t.assistant_id"
-           f" LEFT JOIN {_table(Chat)} c ON c.id = t.source_chat_id"
-           f" LEFT JOIN {_table(Assistant)} ca ON ca.id = c.assistant_id"
-           f" LEFT JOIN {_table(Message)} m ON m.id = (t.metadata ->> 'sourceMessageId')"
+    parts = [Columns(Task, "t"), Columns(Account, "a"), Columns(User, "o"), Columns(Assistant, "s"),
+             Columns(Chat, "c"), Columns(Assistant, "ca"), Columns(Message, "m"), Columns(User, "ms"),
+             Columns(User, "f")]
+    followers = quote(Task.followers.through._meta.db_table)
+    sql = (f"SELECT {', '.join(part.sql for part in parts)} FROM {table(Task)} t"
+           f" JOIN {table(Account)} a ON a.id = t.account_id"
+           f" LEFT JOIN {table(User)} o ON o.id = t.owner_id"
+           f" LEFT JOIN {table(Assistant)} s ON s.id = t.assistant_id"
+           f" LEFT JOIN {table(Chat)} c ON c.id = t.source_chat_id"
+           f" LEFT JOIN {table(Assistant)} ca ON ca.id = c.assistant_id"
+           f" LEFT JOIN {table(Message)} m ON m.id = (t.metadata ->> 'sourceMessageId')"
            f" AND m.chat_id = t.source_chat_id AND m.account_id = t.account_id"
-           f" LEFT JOIN {_table(User)} ms ON ms.id = m.sender_id"
-           f" LEFT JOIN {followers} tf ON tf.task_id = t.id LEFT JOIN {_table(User)} f ON f.id = tf.user_id"
+           f" LEFT JOIN {table(User)} ms ON ms.id = m.sender_id"
+           f" LEFT JOIN {followers} tf ON tf.task_id = t.id LEFT JOIN {table(User)} f ON f.id = tf.user_id"
            f" WHERE t.account_id = %s AND t.id = %s")
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF t"
@@ -111,12 +74,12 @@ def handles_read(*, task: Task, keys: list[str]) -> tuple[dict[str, str], dict[s
     marks = ", ".join(["%s"] * len(keys))
     branches, params = [], []
     if keys:
-        branches.append(f"SELECT 'user', value, user_id FROM {_table(UserIdentifier)}"
+        branches.append(f"SELECT 'user', value, user_id FROM {table(UserIdentifier)}"
                         f" WHERE account_id = %s AND user_id IS NOT NULL AND value IN ({marks})")
-        branches.append(f"SELECT 'zone', email, timezone FROM {_table(Contact)}"
+        branches.append(f"SELECT 'zone', email, timezone FROM {table(Contact)}"
                         f" WHERE account_id = %s AND user_id = %s AND email IN ({marks}) AND timezone <> ''")
         params += [task.account_id, *keys, task.account_id, task.owner_id, *keys]
-    branches.append(f"SELECT 'owner', value, user_id FROM {_table(UserIdentifier)} WHERE user_id = %s")
+    branches.append(f"SELECT 'owner', value, user_id FROM {table(UserIdentifier)} WHERE user_id = %s")
     params.append(task.owner_id)
     by_identifier, contact_zones, owner_identifiers = {}, {}, []
     with connection.cursor() as cursor:

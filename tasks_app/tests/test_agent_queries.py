@@ -22,18 +22,18 @@ def pending_request(alice, inbox, capture, cc) -> Task:
 
 
 @pytest.mark.parametrize("cc", [("carol@partner.test",), ("carol@partner.test", "bob@acme.test")])
-def test_the_first_step_proposes_in_at_most_12_queries_whatever_the_participants(
+def test_the_first_step_proposes_in_at_most_11_queries_whatever_the_participants(
         alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks,
         django_assert_max_num_queries, cc):
     set_supervision(alice, "supervised")
     task = pending_request(alice, inbox, django_capture_on_commit_callbacks, cc)
-    # 10 queries: the task locked with its account, owner, assistants, followers and source message
+    # 9 queries: the task locked with its account, owner, assistants, followers and source message
     # (one SELECT); the handles' identifiers, the owner's contacts' zones and the owner's identifiers
-    # (one UNION ALL); the participants and their calendars; their busy time; the proposed meeting;
+    # (one UNION ALL); the participants with their calendars; their busy time; the proposed meeting;
     # the approval (INSERT ... ON CONFLICT DO NOTHING); the task's activity; its row; the approval's
     # event and the task's two in one INSERT. 2 savepoint statements: the step's own (the test runs
     # in a transaction), none for the approval nor for the update inside the step.
-    with django_assert_max_num_queries(10 + 2):
+    with django_assert_max_num_queries(9 + 2):
         task_start(account_id=alice.account.id, task_id=task.id)
     task.refresh_from_db()
     assert task.status == Task.Status.IN_PROGRESS and task.metadata["waitingFor"] == "approval"
