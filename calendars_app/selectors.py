@@ -1,14 +1,12 @@
 """Reads of the calendars app. A calendar is listed through its UserCalendar link (role, isPrimary,
 userIdentifier come from the link), so every list is of links with the calendar joined in."""
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, datetime, timedelta, timezone as dt_timezone
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
-from django.db.models import (
-    BigIntegerField, BooleanField, DateField, Exists, F, Func, OuterRef, Q, QuerySet, Value,
-)
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, User
@@ -16,7 +14,6 @@ from directory.models import IdentifierPreferences, UserIdentifier
 from directory.preferences import skill_view
 from tskr.exceptions import NotFound
 from tskr.infra.sql import Columns, convert, converters, quote, table
-
 
 from . import hooks
 from .availability.slots import Occurrence, Participant, Rules, find_slots, occurrence_interval, time_issues
@@ -42,20 +39,6 @@ BUSY = (~Q(status=CalendarEvent.Status.CANCELLED) & Q(transparency=CalendarEvent
 #: limit and time-block runs need the whole local days at the window's edges (offsets reach +-14 h).
 MARGIN = timedelta(days=2)
 OCCURRENCE_FIELDS = ("start", "end", "all_day", "start_date", "end_date")
-
-
-class Epoch(Func):
-    """A datetime column as whole seconds since 1970 (providers send whole seconds). Why: psycopg turns
-    `timestamptz` text into datetimes slowly, and availability reads thousands; numbers are fetched several
-    times faster (bench/README.md, "Measurements behind the code"). SQLite's stored
-    text goes through julianday (a float, hence the rounding)."""
-
-    template = "ROUND(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
-    output_field = BigIntegerField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, **extra_context,
-                           template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0) AS INTEGER)")
 
 
 def calendar_event_list(*, queryset: QuerySet[CalendarEvent], user: User, start: datetime, end: datetime,
@@ -223,27 +206,23 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
     """Each participant's busy occurrences around `[start, end)`, in one query for all of them whatever
     their number (a calendar two participants read counts for both): their synced events and, in the
     same query (UNION ALL), the meetings TSKR booked for them, keyed by the user's id instead of a
-    calendar's."""
+    calendar's (`_busy_sql`: the same rows as `_busy_events` and `_booked_meetings`, written as SQL)."""
+    if not participants:
+        return []
     readers: dict[str, list[int]] = {}
     for index, participant in enumerate(participants):
         for key in [*participant.calendar_ids, participant.user.id]:
             readers.setdefault(key, []).append(index)
     found: list[list[Occurrence]] = [[] for _ in participants]
-    events = (_busy_events(calendar_ids=list(readers), start=start, end=end)
-              .annotate(start_epoch=Epoch("start"), end_epoch=Epoch("end"))
-              .values_list("calendar_id", "start_epoch", "end_epoch", "all_day", "start_date", "end_date"))
-    meetings = (_booked_meetings(user_ids=[participant.user.id for participant in participants], start=start, end=end)
-                .annotate(key=F("owner_id"), start_epoch=Epoch("start_at"), end_epoch=Epoch("end_at"),
-                          all_day=Value(False, output_field=BooleanField()),
-                          start_date=Value(None, output_field=DateField()),
-                          end_date=Value(None, output_field=DateField()))
-                .values_list("key", "start_epoch", "end_epoch", "all_day", "start_date", "end_date"))
-    query = events.union(meetings, all=True).query
-    # The ORM's SQL, fetched without its per-value converters (a third of this function's time for
-    # 3,000 rows); only SQLite's dates come back as text.
-    sql, params = query.sql_with_params()
+    calendar_ids = [key for participant in participants for key in participant.calendar_ids]
+    user_ids = [participant.user.id for participant in participants]
+    sql, holding_params = _busy_sql(connection.vendor)
+    adapt = connection.ops.adapt_datetimefield_value
+    until, since = adapt(end + MARGIN), adapt(start - MARGIN)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql.format(calendars=", ".join(["%s"] * len(calendar_ids)) or "NULL",
+                                  users=", ".join(["%s"] * len(user_ids))),
+                       [*calendar_ids, until, since, *holding_params, *user_ids, until, since])
         rows = cursor.fetchall()
     utc, instant = dt_timezone.utc, datetime.fromtimestamp
     for calendar_id, begin, finish, all_day, start_date, end_date in rows:
@@ -253,6 +232,34 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
         for index in readers[calendar_id]:
             found[index].append(occurrence)
     return found
+
+
+@cache
+def _busy_sql(vendor: str) -> tuple[str, list]:
+    """`participants_busy_load`'s query, written as SQL (`tskr.infra.sql` says why: availability and every
+    agent step read it; building it through the ORM cost as much as running it). Instants come back as
+    whole seconds since 1970 (providers send whole seconds): psycopg turns `timestamptz` text into
+    datetimes slowly, and availability reads thousands; numbers are fetched several times faster
+    (bench/README.md, "Measurements behind the code"); SQLite's stored text goes through julianday (a
+    float, hence the rounding). The meetings are tasks_app's, reached through the hook
+    (`_meetings`): their table and the condition of those holding time are compiled once from its
+    querysets, whose SQL never changes."""
+    meetings = _meetings()
+    table_name = table(meetings.all.model)
+    holding, holding_params = meetings.holding_time.values("pk").query.sql_with_params()
+    epoch = ("ROUND(EXTRACT(EPOCH FROM {}))::bigint" if vendor == "postgresql"
+             else "CAST(ROUND((julianday({}) - 2440587.5) * 86400.0) AS INTEGER)")
+    busy = (f"e.status <> '{CalendarEvent.Status.CANCELLED}' AND e.transparency = '{CalendarEvent.Transparency.OPAQUE}'"
+            f" AND e.response_status <> '{CalendarEvent.ResponseStatus.DECLINED}'")
+    sql = (f"SELECT e.calendar_id, {epoch.format('e.start')}, {epoch.format('e.' + quote('end'))},"
+           f" e.all_day, e.start_date, e.end_date FROM {table(CalendarEvent)} e"
+           f" WHERE e.calendar_id IN ({{calendars}}) AND e.start < %s AND e.{quote('end')} > %s AND {busy}"
+           f" AND NOT EXISTS (SELECT 1 FROM {table_name} b WHERE b.calendar_id = e.calendar_id"
+           f" AND b.provider_event_id = e.provider_id)"
+           f" UNION ALL SELECT m.owner_id, {epoch.format('m.start_at')}, {epoch.format('m.end_at')}, FALSE, NULL, NULL"
+           f" FROM {table_name} m WHERE m.id IN ({holding.replace('{', '{{').replace('}', '}}')})"
+           f" AND m.owner_id IN ({{users}}) AND m.start_at < %s AND m.end_at > %s")
+    return sql, list(holding_params)
 
 
 def participant_busy_events(*, participant: ParticipantContext, start: datetime,
