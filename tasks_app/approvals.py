@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.events import event_emit
@@ -23,6 +23,7 @@ from directory.selectors import user_preferences
 from tskr.exceptions import ApplicationError, Conflict, Forbidden
 from tskr.hooks import Hook
 from tskr.infra.ids import derived_id
+from tskr.infra.sql import insert
 
 from .models import Approval, Meeting, Task
 from .outbound import outbound_message_send
@@ -125,7 +126,9 @@ def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision
     approval = Approval(account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner,
                         kind=kind, payload=payload, created_at=now,
                         expires_at=now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS))
-    if not _insert_unless_submitted(approval):
+    # A step submits a key once and only a retried one finds it: one INSERT in the common case, with
+    # neither a read first nor the savepoint that catching the constraint's IntegrityError would need.
+    if not insert(approval, unless_conflict_on=("account_id", "key")):
         return ActionOutcome(approval=Approval.objects.get(account_id=task.account_id, key=key))
     event = {"account_id": task.account_id, "type": EventType.APPROVAL_REQUESTED, "data": _approval_data(approval)}
     if events is None:
@@ -133,24 +136,6 @@ def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision
     else:
         events.append(event)
     return ActionOutcome(approval=approval)
-
-
-def _insert_unless_submitted(approval: Approval) -> bool:
-    """INSERT the approval unless its key was submitted before (`ON CONFLICT DO NOTHING` on the key's
-    unique constraint); whether it was written. Why not `create()`: a step submits a key once and only a
-    retried one finds it, so the common case is one statement, with neither a read first nor the
-    savepoint that catching the constraint's IntegrityError would need."""
-    quote = connection.ops.quote_name
-    fields = Approval._meta.concrete_fields
-    values = [field.get_db_prep_save(field.pre_save(approval, True), connection) for field in fields]
-    sql = (f"INSERT INTO {quote(Approval._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
-           f" VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (account_id, {quote('key')}) DO NOTHING"
-           f" RETURNING {quote('id')}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        written = cursor.fetchone() is not None
-    approval._state.adding, approval._state.db = not written, connection.alias
-    return written
 
 
 def _claim(approval: Approval, *, actor_user: User, status: str, **fields) -> Approval:

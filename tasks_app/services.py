@@ -36,6 +36,7 @@ from conversations.models import EngineCall, Message
 from conversations.usage import EngineCallRecorder
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, ValidationFailed
 from tskr.infra.locks import hold_lock, try_acquire
+from tskr.infra.sql import insert, update
 from tskr.services import model_update
 
 from . import reminders
@@ -80,9 +81,12 @@ def task_ensure_transition(*, task: Task, status: str) -> None:
 
 def activity_add(task: Task, type: str, content: str, *, actor_user: User | None = None,
                  actor_assistant: Assistant | None = None, **extra) -> Activity:
-    """One entry of the task's history (call inside the transaction of the change it records)."""
-    return Activity.objects.create(account_id=task.account_id, task=task, type=type, content=content,
-                                   actor_user=actor_user, actor_assistant=actor_assistant, **extra)
+    """One entry of the task's history (call inside the transaction of the change it records): one
+    INSERT written by hand (`tskr.infra.sql` says why; every change of a task writes one)."""
+    activity = Activity(account_id=task.account_id, task=task, type=type, content=content, actor_user=actor_user,
+                        actor_assistant=actor_assistant, **extra)
+    insert(activity)
+    return activity
 
 
 def task_data(task: Task) -> dict:
@@ -283,7 +287,8 @@ def _task_update(*, task: Task, actor_user: User | None, actor_assistant: Assist
         activity_add(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
                   metadata={"from": task.status, "to": new_status}, **actor)
         task.status = new_status
-    model_update(task, fields)
+    model_update(task, fields, save=False)
+    update(task, [*fields, "status"])  # the row is locked: only what changed is written
     _emit_task_changes(task, before, first=events)
     _schedule_in_step(task, previous_type=previous_type)
     return task

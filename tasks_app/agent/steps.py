@@ -37,6 +37,7 @@ from conversations.services import ChatBusy
 from directory.selectors import user_preferences
 from tskr.exceptions import ApplicationError
 from tskr.infra.locks import hold_lock
+from tskr.infra.sql import insert
 
 from .. import reminders, services
 from ..approvals import action_submit
@@ -340,7 +341,10 @@ def _hold_proposal(task: Task, plan: Plan, slots: list[dict]) -> Meeting:
     meeting.end_at = datetime.fromisoformat(slots[0]["end"])
     meeting.timezone, meeting.meeting_type, meeting.slots = plan.timezone, plan.meeting_type, slots
     meeting.attendees = [{"email": email, "name": ""} for email in plan.outside + plan.internal_emails[1:]]
-    meeting.save()
+    if meeting._state.adding:
+        insert(meeting)
+    else:
+        meeting.save()
     return meeting
 
 

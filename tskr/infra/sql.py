@@ -55,3 +55,36 @@ class Columns:
         for index, found in self.converters:
             values[index] = convert(values[index], found)
         return self.model.from_db(connection.alias, self.names, values)
+
+
+def insert(instance: Model, *, unless_conflict_on: tuple[str, ...] = ()) -> bool:
+    """INSERT `instance` as one statement, as `save()` on a new row writes it (defaults and `auto_now`
+    applied by the fields' `pre_save`; no signals: the project has none). With `unless_conflict_on` (the
+    columns of a unique constraint), a row already holding those values is left as it is
+    (`ON CONFLICT DO NOTHING`, on both engines), with neither a read first nor a savepoint. Whether
+    the row was written."""
+    fields = instance._meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    sql = (f"INSERT INTO {table(type(instance))} ({', '.join(quote(field.column) for field in fields)})"
+           f" VALUES ({', '.join(['%s'] * len(fields))})")
+    if unless_conflict_on:
+        pk = quote(instance._meta.pk.column)
+        sql += f" ON CONFLICT ({', '.join(map(quote, unless_conflict_on))}) DO NOTHING RETURNING {pk}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        written = cursor.fetchone() is not None if unless_conflict_on else True
+    instance._state.adding, instance._state.db = not written, connection.alias
+    return written
+
+
+def update(instance: Model, names: list[str]) -> None:
+    """UPDATE the columns `names` (field names or attnames; `auto_now` ones are refreshed by `pre_save`)
+    of `instance`'s row as one statement, as `save(update_fields=...)` does."""
+    fields = [instance._meta.get_field(name) for name in names]
+    fields += [field for field in instance._meta.concrete_fields if getattr(field, "auto_now", False)
+               and field not in fields]
+    values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    sql = (f"UPDATE {table(type(instance))} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)}"
+           f" WHERE {quote(instance._meta.pk.column)} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, instance.pk])
