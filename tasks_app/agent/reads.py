@@ -4,6 +4,7 @@ the shape they always have, and merge what the ORM would read in several queries
 from functools import cache
 
 from django.db import connection
+from django.db.models import prefetch_related_objects
 
 from accounts.models import Account, Assistant, User
 from conversations.models import Chat, Message
@@ -17,13 +18,15 @@ from ..models import Task
 @cache
 def _locked_sql(vendor: str) -> tuple[str, list[Columns]]:
     """The task locked with what a step reads of it, in one SELECT: its account, owner, assistant, source
-    chat and that chat's assistant (joined), its source message and that message's sender (joined on
-    `metadata.sourceMessageId`, `->>` on both engines), and its followers (one row each)."""
+    chat and that chat's assistant, and its source message (joined on `metadata.sourceMessageId`, `->>`
+    on both engines), and whether it has followers. Each joined table costs PostgreSQL's planner more
+    than the row costs to read, so the rare ones stay out: the followers are read only when there are
+    some, the message's sender only when it is asked for (a message without a `from`)."""
     parts = [Columns(Task, "t"), Columns(Account, "a"), Columns(User, "o"), Columns(Assistant, "s"),
-             Columns(Chat, "c"), Columns(Assistant, "ca"), Columns(Message, "m"), Columns(User, "ms"),
-             Columns(User, "f")]
+             Columns(Chat, "c"), Columns(Assistant, "ca"), Columns(Message, "m")]
     followers = quote(Task.followers.through._meta.db_table)
-    sql = (f"SELECT {', '.join(part.sql for part in parts)} FROM {table(Task)} t"
+    sql = (f"SELECT {', '.join(part.sql for part in parts)},"
+           f" EXISTS (SELECT 1 FROM {followers} tf WHERE tf.task_id = t.id) FROM {table(Task)} t"
            f" JOIN {table(Account)} a ON a.id = t.account_id"
            f" LEFT JOIN {table(User)} o ON o.id = t.owner_id"
            f" LEFT JOIN {table(Assistant)} s ON s.id = t.assistant_id"
@@ -31,8 +34,6 @@ def _locked_sql(vendor: str) -> tuple[str, list[Columns]]:
            f" LEFT JOIN {table(Assistant)} ca ON ca.id = c.assistant_id"
            f" LEFT JOIN {table(Message)} m ON m.id = (t.metadata ->> 'sourceMessageId')"
            f" AND m.chat_id = t.source_chat_id AND m.account_id = t.account_id"
-           f" LEFT JOIN {table(User)} ms ON ms.id = m.sender_id"
-           f" LEFT JOIN {followers} tf ON tf.task_id = t.id LEFT JOIN {table(User)} f ON f.id = tf.user_id"
            f" WHERE t.account_id = %s AND t.id = %s")
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF t"
@@ -43,27 +44,27 @@ def task_locked(*, account_id: str, task_id: str) -> tuple[Task | None, Message 
     """The task with its row locked for the step (the caller is in a transaction), its relations loaded
     as `select_related("account", "owner", "assistant", "source_chat__assistant")` and
     `prefetch_related("followers")` load them, and its source message (chat processing records it as
-    `metadata.sourceMessageId`; None when there is none), with its sender. One query."""
+    `metadata.sourceMessageId`; None when there is none). One query, two when the task has followers."""
     sql, parts = _locked_sql(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [account_id, task_id])
-        rows = cursor.fetchall()
-    if not rows:
+        row = cursor.fetchone()
+    if row is None:
         return None, None
     loaded, start = [], 0
-    for part in parts[:-1]:
-        loaded.append(part.load(rows[0][start:start + len(part)]))
+    for part in parts:
+        loaded.append(part.load(row[start:start + len(part)]))
         start += len(part)
-    task, account, owner, assistant, chat, chat_assistant, message, sender = loaded
+    task, account, owner, assistant, chat, chat_assistant, message = loaded
     task.account, task.owner, task.assistant, task.source_chat = account, owner, assistant, chat
     if chat is not None:
         chat.assistant = chat_assistant
-    followers = [follower for row in rows if (follower := parts[-1].load(row[start:])) is not None]
-    queryset = task.followers.none()  # filled as a prefetch fills it, without asking the database
-    queryset._result_cache, queryset._prefetch_done = followers, True
-    task._prefetched_objects_cache = {"followers": queryset}
+    if row[start]:
+        prefetch_related_objects([task], "followers")
+    else:  # none: the task's events say so without asking the database, as task_create does
+        task._prefetched_objects_cache = {"followers": task.followers.none()}
     if message is not None:
-        message.chat, message.sender = chat, sender
+        message.chat = chat
     return task, message
 
 

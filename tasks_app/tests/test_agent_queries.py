@@ -3,6 +3,7 @@ same bound with one internal participant and with two, supervised (the proposal 
 import pytest
 
 from calendars_app.tests.conftest import providers  # noqa: F401  fixture
+from accounts.models import Event
 from directory.models import UserIdentifier
 from tasks_app.agent import task_start
 from tasks_app.models import Approval, Task
@@ -54,3 +55,18 @@ def test_a_participant_named_by_another_identifier_is_internal_and_an_unknown_ha
     assert plan["internal"] == [alice.user.id, bob.user.id]
     assert plan["internalEmails"] == ["alice@acme.test", "bob@acme.test"]
     assert plan["outside"] == ["carol@partner.test", "U0NOBODY"]
+
+
+def test_the_first_step_of_a_task_with_followers_announces_them_and_its_approval_first(
+        alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks):
+    """The followers are read only when the task has some (`reads.task_locked`); the held proposal's
+    `approval.requested` goes in the same INSERT as the task's events, before them."""
+    set_supervision(alice, "supervised")
+    task = pending_request(alice, inbox, django_capture_on_commit_callbacks, ("carol@partner.test",))
+    task.followers.add(bob.user)
+    before = set(Event.objects.filter(account=alice.account).values_list("id", flat=True))
+    task_start(account_id=alice.account.id, task_id=task.id)
+    events = list(Event.objects.filter(account=alice.account).exclude(id__in=before).order_by("created_at", "id")
+                  .values_list("type", "data"))
+    assert [type_ for type_, _ in events] == ["approval.requested", "task.updated", "task.status_changed"]
+    assert [follower["id"] for follower in events[1][1]["followers"]] == [bob.user.id]
