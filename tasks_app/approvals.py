@@ -79,12 +79,13 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _execute(*, task: Task, kind: str, payload: dict, key: str, owner: User) -> Message | Meeting:
+def _execute(*, task: Task, kind: str, payload: dict, key: str, owner: User,
+             events: list[dict] | None = None) -> Message | Meeting:
     """Run one action. Ids are derived from `key`, so running it again finds what the first run made."""
     if kind == Kind.SEND_MESSAGE:
         return outbound_message_send(task=task, content=payload["content"], to=payload.get("to", []),
                                      cc=payload.get("cc", []), subject=payload.get("subject"),
-                                     in_reply_to=payload.get("inReplyTo"), key=f"action:{key}")
+                                     in_reply_to=payload.get("inReplyTo"), key=f"action:{key}", events=events)
     if kind == Kind.BOOK_MEETING:
         return meeting_book(task=task, actor_user=owner, start_at=_parse(payload["start"]),
                             end_at=_parse(payload["end"]), title=payload.get("title"),
@@ -116,12 +117,14 @@ def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision
     `supervision` and `owner_identifiers`: the owner's `preferences.scheduling.defaults.supervision` and
     identifiers' values when the caller has read them already (the agent's participants), else read here.
     `events`: a list the caller emits itself later in the same transaction (`events_emit_many`, one
-    INSERT with its own events); `approval.requested` is appended to it instead of emitted here.
+    INSERT with its own events); `approval.requested` (or a message's `message.outbound`) is appended to
+    it instead of emitted here.
     """
     owner = _owner(task)
     if not _needs_approval(owner=owner, kind=kind, payload=payload, supervision=supervision,
                            owner_identifiers=owner_identifiers):
-        return ActionOutcome(result=_execute(task=task, kind=kind, payload=payload, key=key, owner=owner))
+        return ActionOutcome(result=_execute(task=task, kind=kind, payload=payload, key=key, owner=owner,
+                                             events=events))
     now = timezone.now()
     approval = Approval(account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner,
                         kind=kind, payload=payload, created_at=now,

@@ -288,7 +288,7 @@ def _propose(task: Task, plan: Plan, contexts: list[ParticipantContext], *, in_r
     meeting = _hold_proposal(task, plan, slots)
     owner_name = task.owner.full_name if task.owner else ""
     body = texts.proposal(plan=plan, slots=slots, owner_name=owner_name, lead=lead)
-    events: list[dict] = []  # a held proposal's approval.requested, emitted with the task's events
+    events: list[dict] = []  # the proposal's approval.requested or message.outbound, with the task's events
     said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"propose:{round_}", in_reply_to=in_reply_to,
                  contexts=contexts, events=events)
     _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL if said.approval_id else WaitingFor.REPLY,

@@ -70,3 +70,17 @@ def test_the_first_step_of_a_task_with_followers_announces_them_and_its_approval
                   .values_list("type", "data"))
     assert [type_ for type_, _ in events] == ["approval.requested", "task.updated", "task.status_changed"]
     assert [follower["id"] for follower in events[1][1]["followers"]] == [bob.user.id]
+
+
+def test_the_first_step_unsupervised_sends_its_proposal_in_at_most_16_queries(
+        alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks,
+        django_assert_max_num_queries):
+    set_supervision(alice, "unsupervised")
+    task = pending_request(alice, inbox, django_capture_on_commit_callbacks, ("carol@partner.test",))
+    # 14 queries: the task locked (as above); the handles; the participants; their busy time; the
+    # proposed meeting; the chat's platform and subject; is the message (its id derived from the step)
+    # new; the message, the chat's counters and chat.message.created; the message's activity; the
+    # status activity; the task's row; message.outbound and the task's two events in one INSERT. 2
+    # savepoint statements: the step's own (no read and savepoint for a keyed message.outbound).
+    with django_assert_max_num_queries(14 + 2):
+        task_start(account_id=alice.account.id, task_id=task.id)
