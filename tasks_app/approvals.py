@@ -10,6 +10,7 @@ The agent reacts to decisions through the `approval_decided` hook.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -98,10 +99,17 @@ def _execute(*, task: Task, kind: str, payload: dict, key: str, owner: User,
     return meeting_cancel(task=task, meeting_id=payload["meetingId"], actor_user=owner)
 
 
-def _approval_data(approval: Approval) -> dict:
+@cache
+def _approval_serializer():
+    """One serializer for every approval's event data: its fields are built once (a serializer builds
+    them on first use, deep-copying the declared ones), and `to_representation` keeps no state."""
     from .api.serializers import ApprovalSerializer  # the serializers import this module
 
-    return ApprovalSerializer(approval).data
+    return ApprovalSerializer()
+
+
+def _approval_data(approval: Approval) -> dict:
+    return _approval_serializer().to_representation(approval)
 
 
 def _result_reference(result: Message | Meeting) -> dict:

@@ -7,6 +7,7 @@ each backend's own converters, so a row read this way is the row the ORM would h
 (PostgreSQL and SQLite alike). Only for fixed shapes on measured hot paths; everything else stays ORM.
 """
 from collections.abc import Sequence
+from functools import cache
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -65,16 +66,23 @@ def insert(instance: Model, *, unless_conflict_on: tuple[str, ...] = ()) -> bool
     the row was written."""
     fields = instance._meta.concrete_fields
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    sql = (f"INSERT INTO {table(type(instance))} ({', '.join(quote(field.column) for field in fields)})"
-           f" VALUES ({', '.join(['%s'] * len(fields))})")
-    if unless_conflict_on:
-        pk = quote(instance._meta.pk.column)
-        sql += f" ON CONFLICT ({', '.join(map(quote, unless_conflict_on))}) DO NOTHING RETURNING {pk}"
     with connection.cursor() as cursor:
+        sql = _insert_sql(connection.vendor, type(instance), unless_conflict_on)
         cursor.execute(sql, values)
         written = cursor.fetchone() is not None if unless_conflict_on else True
     instance._state.adding, instance._state.db = not written, connection.alias
     return written
+
+
+@cache
+def _insert_sql(vendor: str, model: type[Model], unless_conflict_on: tuple[str, ...]) -> str:
+    fields = model._meta.concrete_fields
+    sql = (f"INSERT INTO {table(model)} ({', '.join(quote(field.column) for field in fields)})"
+           f" VALUES ({', '.join(['%s'] * len(fields))})")
+    if unless_conflict_on:
+        pk = quote(model._meta.pk.column)
+        sql += f" ON CONFLICT ({', '.join(map(quote, unless_conflict_on))}) DO NOTHING RETURNING {pk}"
+    return sql
 
 
 def update(instance: Model, names: list[str]) -> None:
