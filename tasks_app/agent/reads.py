@@ -18,13 +18,15 @@ from ..models import Task
 @cache
 def _locked_sql(vendor: str) -> tuple[str, list[Columns]]:
     """The task locked with what a step reads of it, in one SELECT: its account, owner, assistant, source
-    chat and that chat's assistant, and its source message (joined on `metadata.sourceMessageId`, `->>`
-    on both engines), and whether it has followers. Each joined table costs PostgreSQL's planner more
+    chat and that chat's assistant, and its source message (joined on `metadata.sourceMessageId`:
+    `json_extract` on SQLite, whose `->>` needs 3.38), and whether it has followers. Each joined table costs PostgreSQL's planner more
     than the row costs to read, so the rare ones stay out: the followers are read only when there are
     some, the message's sender only when it is asked for (a message without a `from`)."""
     parts = [Columns(Task, "t"), Columns(Account, "a"), Columns(User, "o"), Columns(Assistant, "s"),
              Columns(Chat, "c"), Columns(Assistant, "ca"), Columns(Message, "m")]
     followers = quote(Task.followers.through._meta.db_table)
+    source = ("t.metadata ->> 'sourceMessageId'" if vendor == "postgresql"
+              else "json_extract(t.metadata, '$.sourceMessageId')")
     sql = (f"SELECT {', '.join(part.sql for part in parts)},"
            f" EXISTS (SELECT 1 FROM {followers} tf WHERE tf.task_id = t.id) FROM {table(Task)} t"
            f" JOIN {table(Account)} a ON a.id = t.account_id"
@@ -32,7 +34,7 @@ def _locked_sql(vendor: str) -> tuple[str, list[Columns]]:
            f" LEFT JOIN {table(Assistant)} s ON s.id = t.assistant_id"
            f" LEFT JOIN {table(Chat)} c ON c.id = t.source_chat_id"
            f" LEFT JOIN {table(Assistant)} ca ON ca.id = c.assistant_id"
-           f" LEFT JOIN {table(Message)} m ON m.id = (t.metadata ->> 'sourceMessageId')"
+           f" LEFT JOIN {table(Message)} m ON m.id = ({source})"
            f" AND m.chat_id = t.source_chat_id AND m.account_id = t.account_id"
            f" WHERE t.account_id = %s AND t.id = %s")
     if connection.features.has_select_for_update_of:

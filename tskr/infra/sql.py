@@ -67,9 +67,8 @@ def insert(instance: Model, *, unless_conflict_on: tuple[str, ...] = ()) -> bool
     fields = instance._meta.concrete_fields
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     with connection.cursor() as cursor:
-        sql = _insert_sql(connection.vendor, type(instance), unless_conflict_on)
-        cursor.execute(sql, values)
-        written = cursor.fetchone() is not None if unless_conflict_on else True
+        cursor.execute(_insert_sql(connection.vendor, type(instance), unless_conflict_on), values)
+        written = cursor.rowcount == 1  # 0 when the conflict left the row alone
     instance._state.adding, instance._state.db = not written, connection.alias
     return written
 
@@ -79,9 +78,8 @@ def _insert_sql(vendor: str, model: type[Model], unless_conflict_on: tuple[str, 
     fields = model._meta.concrete_fields
     sql = (f"INSERT INTO {table(model)} ({', '.join(quote(field.column) for field in fields)})"
            f" VALUES ({', '.join(['%s'] * len(fields))})")
-    if unless_conflict_on:
-        pk = quote(model._meta.pk.column)
-        sql += f" ON CONFLICT ({', '.join(map(quote, unless_conflict_on))}) DO NOTHING RETURNING {pk}"
+    if unless_conflict_on:  # SQLite has it since 3.24, below the 3.31 Django requires
+        sql += f" ON CONFLICT ({', '.join(map(quote, unless_conflict_on))}) DO NOTHING"
     return sql
 
 
