@@ -2,20 +2,18 @@
 userIdentifier come from the link), so every list is of links with the calendar joined in."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone as dt_timezone
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
-from django.db.models import (
-    BigIntegerField, BooleanField, Case, DateField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When,
-)
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, User
 from directory.models import IdentifierPreferences, UserIdentifier
 from directory.preferences import skill_view
 from tskr.exceptions import NotFound
-
+from tskr.infra.sql import Columns, convert, converters, quote, table
 
 from . import hooks
 from .availability.slots import Occurrence, Participant, Rules, find_slots, occurrence_interval, time_issues
@@ -41,20 +39,6 @@ BUSY = (~Q(status=CalendarEvent.Status.CANCELLED) & Q(transparency=CalendarEvent
 #: limit and time-block runs need the whole local days at the window's edges (offsets reach +-14 h).
 MARGIN = timedelta(days=2)
 OCCURRENCE_FIELDS = ("start", "end", "all_day", "start_date", "end_date")
-
-
-class Epoch(Func):
-    """A datetime column as whole seconds since 1970 (providers send whole seconds). Why: psycopg turns
-    `timestamptz` text into datetimes slowly, and availability reads thousands; numbers are fetched much
-    faster (bench/README.md, "Measurements behind the code"). SQLite's stored
-    text goes through julianday (a float, hence the rounding)."""
-
-    template = "ROUND(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
-    output_field = BigIntegerField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, **extra_context,
-                           template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0) AS INTEGER)")
 
 
 def calendar_event_list(*, queryset: QuerySet[CalendarEvent], user: User, start: datetime, end: datetime,
@@ -89,6 +73,9 @@ class ParticipantContext:
     scheduling: dict
     zone: ZoneInfo
     calendars: list[Calendar]
+    #: The values of the user's identifiers, when a caller read them with the rest (the scheduling
+    #: agent, for its task owner: is a recipient the owner?); None otherwise.
+    identifiers: list[str] | None = None
 
     @property
     def calendar_ids(self) -> list[str]:
@@ -117,11 +104,7 @@ def zone_or_none(name: str | None) -> ZoneInfo | None:
 def participants_load(*, account: Account, references: list[str], skip_unknown: bool = False,
                       ) -> list[ParticipantContext]:
     """The users named by id or email (case-insensitive), in the order given, with their scheduling
-    preferences, timezone and calendars. Two queries whatever their number:
-
-    1. the users, each with the stored preferences of their primary identifier (email first) and their
-       primary calendar's timezone as subqueries;
-    2. their calendar links with the calendars.
+    preferences, timezone and calendars. One query whatever their number (`_participants_sql`).
 
     Preferences are `preferences.scheduling` with the defaults merged in; the timezone is the user's,
     else their primary calendar's, else UTC; the calendars are those named (by referenceId) in
@@ -129,28 +112,33 @@ def participants_load(*, account: Account, references: list[str], skip_unknown: 
     account raises 404 `user_not_found`, unless `skip_unknown` (the agent passes every handle of a
     message to learn which are users of the account: the others are left out).
     """
-    emails = [reference.lower() for reference in references]
-    preferences = (IdentifierPreferences.objects.filter(user_identifier__user=OuterRef("pk"),
-                                                        user_identifier__primary=True)
-                   .order_by(Case(When(user_identifier__type=UserIdentifier.Type.EMAIL, then=0), default=1))
-                   .values("data")[:1])
-    primary_zone = (UserCalendar.objects.filter(user=OuterRef("pk"), is_primary=True).exclude(calendar__timezone="")
-                    .order_by("id").values("calendar__timezone")[:1])
-    users = list(User.objects.filter(account=account).annotate(email_lower=Lower("email"))
-                 .filter(Q(id__in=references) | Q(email_lower__in=emails))
-                 .annotate(preferences_data=Subquery(preferences), primary_zone=Subquery(primary_zone)))
-    by_reference = {}
-    for user in users:
-        by_reference[user.id] = by_reference[user.email_lower] = user
+    if not references:
+        return []
+    sql, user_columns, calendar_columns, preferences = _participants_sql(connection.vendor)
+    marks = ", ".join(["%s"] * len(references))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(ids=marks, emails=marks),
+                       [account.id, account.id, *references, *(reference.lower() for reference in references)])
+        rows = cursor.fetchall()
+    by_reference, calendars_of = {}, {}
+    width, id_index = len(user_columns), user_columns.names.index("id")
+    for row in rows:
+        user = by_reference.get(row[id_index])
+        if user is None:
+            user = user_columns.load(row[:width])
+            user.email_lower = user.email.lower()
+            user.preferences_data = convert(row[width], preferences)
+            user.primary_zone = row[width + 1]
+            by_reference[user.id] = by_reference[user.email_lower] = user
+            calendars_of[user.id] = []
+        calendar = calendar_columns.load(row[width + 2:])
+        if calendar is not None:
+            calendars_of[user.id].append(calendar)
     missing = [reference for reference in references if reference not in by_reference
                and reference.lower() not in by_reference]
     if missing and not skip_unknown:
         raise NotFound(f"No user of this account: {', '.join(missing)}", error_code="user_not_found",
                        details={"participants": missing})
-    links: dict[str, list[Calendar]] = {}
-    for link in (UserCalendar.objects.filter(account=account, user__in=users).select_related("calendar")
-                 .order_by("-is_primary", "calendar__name", "id")):
-        links.setdefault(link.user_id, []).append(link.calendar)
     contexts, seen = [], set()
     for reference in references:
         user = by_reference.get(reference) or by_reference.get(reference.lower())
@@ -159,11 +147,35 @@ def participants_load(*, account: Account, references: list[str], skip_unknown: 
         seen.add(user.id)
         scheduling = skill_view(user.preferences_data or {}, "scheduling")
         read = set(scheduling["calendars"]["read"])
-        calendars = list({calendar.id: calendar for calendar in links.get(user.id, [])
+        calendars = list({calendar.id: calendar for calendar in calendars_of[user.id]
                           if not read or calendar.reference_id in read}.values())
         zone = zone_or_none(user.timezone) or zone_or_none(user.primary_zone) or ZoneInfo("UTC")
         contexts.append(ParticipantContext(user=user, scheduling=scheduling, zone=zone, calendars=calendars))
     return contexts
+
+
+@cache
+def _participants_sql(vendor: str) -> tuple:
+    """`participants_load`'s query, written as SQL (`tskr.infra.sql` says why: availability and every
+    agent step load their participants): the users named by id or lower-cased email, each with the
+    stored preferences of their primary identifier (email first) and their primary calendar's timezone
+    as subqueries, and their calendar links of the account with the calendars (one row each, primary
+    first, then by name: a user without any has one row of NULLs)."""
+    users, calendars = Columns(User, "u"), Columns(Calendar, "c")
+    data = IdentifierPreferences._meta.get_field("data")
+    sql = (f"SELECT {users.sql},"
+           f" (SELECT p.{quote(data.column)} FROM {table(IdentifierPreferences)} p"
+           f" JOIN {table(UserIdentifier)} i ON i.id = p.user_identifier_id"
+           f" WHERE i.user_id = u.id AND i.{quote('primary')}"
+           f" ORDER BY CASE WHEN i.type = '{UserIdentifier.Type.EMAIL}' THEN 0 ELSE 1 END LIMIT 1),"
+           f" (SELECT pc.timezone FROM {table(UserCalendar)} pl JOIN {table(Calendar)} pc ON pc.id = pl.calendar_id"
+           f" WHERE pl.user_id = u.id AND pl.is_primary AND pc.timezone <> '' ORDER BY pl.id LIMIT 1),"
+           f" {calendars.sql} FROM {table(User)} u"
+           f" LEFT JOIN {table(UserCalendar)} l ON l.user_id = u.id AND l.account_id = %s"
+           f" LEFT JOIN {table(Calendar)} c ON c.id = l.calendar_id"
+           f" WHERE u.account_id = %s AND (u.id IN ({{ids}}) OR LOWER(u.email) IN ({{emails}}))"
+           f" ORDER BY u.id, l.is_primary DESC, c.name, l.id")
+    return sql, users, calendars, converters(data, "p")
 
 
 def _busy_events(*, calendar_ids: list[str], start: datetime, end: datetime) -> QuerySet[CalendarEvent]:
@@ -194,27 +206,23 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
     """Each participant's busy occurrences around `[start, end)`, in one query for all of them whatever
     their number (a calendar two participants read counts for both): their synced events and, in the
     same query (UNION ALL), the meetings TSKR booked for them, keyed by the user's id instead of a
-    calendar's."""
+    calendar's (`_busy_sql`: the same rows as `_busy_events` and `_booked_meetings`, written as SQL)."""
+    if not participants:
+        return []
     readers: dict[str, list[int]] = {}
     for index, participant in enumerate(participants):
         for key in [*participant.calendar_ids, participant.user.id]:
             readers.setdefault(key, []).append(index)
     found: list[list[Occurrence]] = [[] for _ in participants]
-    events = (_busy_events(calendar_ids=list(readers), start=start, end=end)
-              .annotate(start_epoch=Epoch("start"), end_epoch=Epoch("end"))
-              .values_list("calendar_id", "start_epoch", "end_epoch", "all_day", "start_date", "end_date"))
-    meetings = (_booked_meetings(user_ids=[participant.user.id for participant in participants], start=start, end=end)
-                .annotate(key=F("owner_id"), start_epoch=Epoch("start_at"), end_epoch=Epoch("end_at"),
-                          all_day=Value(False, output_field=BooleanField()),
-                          start_date=Value(None, output_field=DateField()),
-                          end_date=Value(None, output_field=DateField()))
-                .values_list("key", "start_epoch", "end_epoch", "all_day", "start_date", "end_date"))
-    query = events.union(meetings, all=True).query
-    # The ORM's SQL, fetched without its per-value converters (a large share of this function's time
-    # for thousands of rows: bench/README.md); only SQLite's dates come back as text.
-    sql, params = query.sql_with_params()
+    calendar_ids = [key for participant in participants for key in participant.calendar_ids]
+    user_ids = [participant.user.id for participant in participants]
+    sql, holding_params = _busy_sql(connection.vendor)
+    adapt = connection.ops.adapt_datetimefield_value
+    until, since = adapt(end + MARGIN), adapt(start - MARGIN)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql.format(calendars=", ".join(["%s"] * len(calendar_ids)) or "NULL",
+                                  users=", ".join(["%s"] * len(user_ids))),
+                       [*calendar_ids, until, since, *holding_params, *user_ids, until, since])
         rows = cursor.fetchall()
     utc, instant = dt_timezone.utc, datetime.fromtimestamp
     for calendar_id, begin, finish, all_day, start_date, end_date in rows:
@@ -224,6 +232,34 @@ def participants_busy_load(*, participants: list[ParticipantContext], start: dat
         for index in readers[calendar_id]:
             found[index].append(occurrence)
     return found
+
+
+@cache
+def _busy_sql(vendor: str) -> tuple[str, list]:
+    """`participants_busy_load`'s query, written as SQL (`tskr.infra.sql` says why: availability and every
+    agent step read it; building it through the ORM cost as much as running it). Instants come back as
+    whole seconds since 1970 (providers send whole seconds): psycopg turns `timestamptz` text into
+    datetimes slowly, and availability reads thousands; numbers are fetched much faster
+    (bench/README.md, "Measurements behind the code"); SQLite's stored text goes through julianday (a
+    float, hence the rounding). The meetings are tasks_app's, reached through the hook
+    (`_meetings`): their table and the condition of those holding time are compiled once from its
+    querysets, whose SQL never changes."""
+    meetings = _meetings()
+    table_name = table(meetings.all.model)
+    holding, holding_params = meetings.holding_time.values("pk").query.sql_with_params()
+    epoch = ("ROUND(EXTRACT(EPOCH FROM {}))::bigint" if vendor == "postgresql"
+             else "CAST(ROUND((julianday({}) - 2440587.5) * 86400.0) AS INTEGER)")
+    busy = (f"e.status <> '{CalendarEvent.Status.CANCELLED}' AND e.transparency = '{CalendarEvent.Transparency.OPAQUE}'"
+            f" AND e.response_status <> '{CalendarEvent.ResponseStatus.DECLINED}'")
+    sql = (f"SELECT e.calendar_id, {epoch.format('e.start')}, {epoch.format('e.' + quote('end'))},"
+           f" e.all_day, e.start_date, e.end_date FROM {table(CalendarEvent)} e"
+           f" WHERE e.calendar_id IN ({{calendars}}) AND e.start < %s AND e.{quote('end')} > %s AND {busy}"
+           f" AND NOT EXISTS (SELECT 1 FROM {table_name} b WHERE b.calendar_id = e.calendar_id"
+           f" AND b.provider_event_id = e.provider_id)"
+           f" UNION ALL SELECT m.owner_id, {epoch.format('m.start_at')}, {epoch.format('m.end_at')}, FALSE, NULL, NULL"
+           f" FROM {table_name} m WHERE m.id IN ({holding.replace('{', '{{').replace('}', '}}')})"
+           f" AND m.owner_id IN ({{users}}) AND m.start_at < %s AND m.end_at > %s")
+    return sql, list(holding_params)
 
 
 def participant_busy_events(*, participant: ParticipantContext, start: datetime,
@@ -269,8 +305,8 @@ def availability_find(*, account: Account, participants: list[str], start: datet
                       limit: int) -> dict:
     """`POST /availability`: collective slots of the participants (see calendars_app.availability.slots).
 
-    Queries: two for the participants (`participants_load`), one for all their busy occurrences
-    (`participants_busy_load`): three whatever the number of participants and occurrences. The default duration is the first participant's meeting default
+    Queries: one for the participants (`participants_load`), one for all their busy occurrences
+    (`participants_busy_load`): two whatever the number of participants and occurrences. The default duration is the first participant's meeting default
     for `meeting_type`.
     """
     contexts = participants_load(account=account, references=participants)

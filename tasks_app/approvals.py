@@ -10,9 +10,10 @@ The agent reacts to decisions through the `approval_decided` hook.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.events import event_emit
@@ -23,6 +24,7 @@ from directory.selectors import user_preferences
 from tskr.exceptions import ApplicationError, Conflict, Forbidden
 from tskr.hooks import Hook
 from tskr.infra.ids import derived_id
+from tskr.infra.sql import insert
 
 from .models import Approval, Meeting, Task
 from .outbound import outbound_message_send
@@ -59,14 +61,17 @@ def _owner(task: Task) -> User:
     return task.owner
 
 
-def _needs_approval(*, owner: User, kind: str, payload: dict, supervision: str | None) -> bool:
+def _needs_approval(*, owner: User, kind: str, payload: dict, supervision: str | None,
+                    owner_identifiers: list[str] | None) -> bool:
     if supervision is None:
         supervision = user_preferences(user=owner, skill="scheduling")["defaults"]["supervision"]
     if supervision != "supervised":
         return False
     if kind != Kind.SEND_MESSAGE:
         return True
-    owner_handles = {handle.lower() for handle in (owner.email, *owner.identifiers.values_list("value", flat=True))}
+    if owner_identifiers is None:
+        owner_identifiers = list(owner.identifiers.values_list("value", flat=True))
+    owner_handles = {handle.lower() for handle in (owner.email, *owner_identifiers)}
     recipients = [*payload.get("to", []), *payload.get("cc", [])]
     return any(recipient.lower() not in owner_handles for recipient in recipients)
 
@@ -75,12 +80,13 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _execute(*, task: Task, kind: str, payload: dict, key: str, owner: User) -> Message | Meeting:
+def _execute(*, task: Task, kind: str, payload: dict, key: str, owner: User,
+             events: list[dict] | None = None) -> Message | Meeting:
     """Run one action. Ids are derived from `key`, so running it again finds what the first run made."""
     if kind == Kind.SEND_MESSAGE:
         return outbound_message_send(task=task, content=payload["content"], to=payload.get("to", []),
                                      cc=payload.get("cc", []), subject=payload.get("subject"),
-                                     in_reply_to=payload.get("inReplyTo"), key=f"action:{key}")
+                                     in_reply_to=payload.get("inReplyTo"), key=f"action:{key}", events=events)
     if kind == Kind.BOOK_MEETING:
         return meeting_book(task=task, actor_user=owner, start_at=_parse(payload["start"]),
                             end_at=_parse(payload["end"]), title=payload.get("title"),
@@ -93,39 +99,53 @@ def _execute(*, task: Task, kind: str, payload: dict, key: str, owner: User) -> 
     return meeting_cancel(task=task, meeting_id=payload["meetingId"], actor_user=owner)
 
 
-def _approval_data(approval: Approval) -> dict:
+@cache
+def _approval_serializer():
+    """One serializer for every approval's event data: its fields are built once (a serializer builds
+    them on first use, deep-copying the declared ones), and `to_representation` keeps no state."""
     from .api.serializers import ApprovalSerializer  # the serializers import this module
 
-    return ApprovalSerializer(approval).data
+    return ApprovalSerializer()
+
+
+def _approval_data(approval: Approval) -> dict:
+    return _approval_serializer().to_representation(approval)
 
 
 def _result_reference(result: Message | Meeting) -> dict:
     return {"messageId": result.id} if isinstance(result, Message) else {"meetingId": result.id}
 
 
-def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision: str | None = None) -> ActionOutcome:
+def action_submit(*, task: Task, kind: str, payload: dict, key: str, supervision: str | None = None,
+                  owner_identifiers: list[str] | None = None, events: list[dict] | None = None) -> ActionOutcome:
     """Run the action now, or hold it for the owner's approval when supervision asks (module doc).
 
     `key` identifies the step that submits (for instance the task, the inbound message and the action):
     submitting again with it answers the same approval, or finds what the first run produced.
-    `supervision`: the owner's `preferences.scheduling.defaults.supervision` when the caller has read
-    their preferences already (the agent's participants), else read here.
+    `supervision` and `owner_identifiers`: the owner's `preferences.scheduling.defaults.supervision` and
+    identifiers' values when the caller has read them already (the agent's participants), else read here.
+    `events`: a list the caller emits itself later in the same transaction (`events_emit_many`, one
+    INSERT with its own events); `approval.requested` (or a message's `message.outbound`) is appended to
+    it instead of emitted here.
     """
     owner = _owner(task)
-    if not _needs_approval(owner=owner, kind=kind, payload=payload, supervision=supervision):
-        return ActionOutcome(result=_execute(task=task, kind=kind, payload=payload, key=key, owner=owner))
+    if not _needs_approval(owner=owner, kind=kind, payload=payload, supervision=supervision,
+                           owner_identifiers=owner_identifiers):
+        return ActionOutcome(result=_execute(task=task, kind=kind, payload=payload, key=key, owner=owner,
+                                             events=events))
     now = timezone.now()
-    # Inserted first (a step submits a key once; only a retried one finds it): one savepoint, no read.
-    try:
-        with transaction.atomic():
-            approval = Approval.objects.create(
-                account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner, kind=kind,
-                payload=payload, created_at=now, expires_at=now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS))
-            event_emit(account_id=task.account_id, type=EventType.APPROVAL_REQUESTED, data=_approval_data(approval))
-    except IntegrityError:
-        approval = Approval.objects.filter(account_id=task.account_id, key=key).first()
-        if approval is None:  # another constraint broken: not a resubmission
-            raise
+    approval = Approval(account_id=task.account_id, key=key, task=task, chat_id=task.source_chat_id, owner=owner,
+                        kind=kind, payload=payload, created_at=now,
+                        expires_at=now + timedelta(hours=settings.TSKR_APPROVAL_TTL_HOURS))
+    # A step submits a key once and only a retried one finds it: one INSERT in the common case, with
+    # neither a read first nor the savepoint that catching the constraint's IntegrityError would need.
+    if not insert(approval, unless_conflict_on=("account_id", "key")):
+        return ActionOutcome(approval=Approval.objects.get(account_id=task.account_id, key=key))
+    event = {"account_id": task.account_id, "type": EventType.APPROVAL_REQUESTED, "data": _approval_data(approval)}
+    if events is None:
+        event_emit(**event)
+    else:
+        events.append(event)
     return ActionOutcome(approval=approval)
 
 

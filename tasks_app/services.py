@@ -36,6 +36,7 @@ from conversations.models import EngineCall, Message
 from conversations.usage import EngineCallRecorder
 from tskr.exceptions import ApplicationError, BadRequest, Conflict, NotFound, ValidationFailed
 from tskr.infra.locks import hold_lock, try_acquire
+from tskr.infra.sql import insert, update
 from tskr.services import model_update
 
 from . import reminders
@@ -80,9 +81,12 @@ def task_ensure_transition(*, task: Task, status: str) -> None:
 
 def activity_add(task: Task, type: str, content: str, *, actor_user: User | None = None,
                  actor_assistant: Assistant | None = None, **extra) -> Activity:
-    """One entry of the task's history (call inside the transaction of the change it records)."""
-    return Activity.objects.create(account_id=task.account_id, task=task, type=type, content=content,
-                                   actor_user=actor_user, actor_assistant=actor_assistant, **extra)
+    """One entry of the task's history (call inside the transaction of the change it records): one
+    INSERT written by hand (`tskr.infra.sql` says why; every change of a task writes one)."""
+    activity = Activity(account_id=task.account_id, task=task, type=type, content=content, actor_user=actor_user,
+                        actor_assistant=actor_assistant, **extra)
+    insert(activity)
+    return activity
 
 
 def task_data(task: Task) -> dict:
@@ -107,10 +111,10 @@ def _task_changes(task: Task, before: dict) -> list[dict]:
     return events
 
 
-def _emit_task_changes(task: Task, before: dict) -> None:
-    events = _task_changes(task, before)
+def _emit_task_changes(task: Task, before: dict, *, first: list[dict] = ()) -> None:
+    events = [*first, *_task_changes(task, before)]
     if events:
-        events_emit_many(events)  # one INSERT for both
+        events_emit_many(events)  # one INSERT for all
 
 
 def task_create(*, account: Account, title: str, actor_user: User | None = None,
@@ -242,9 +246,8 @@ def _describe_edit(field: str, old: str, new: str) -> str:
     return "Description updated" if old else "Description added"
 
 
-@transaction.atomic
 def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: Assistant | None = None,
-                locked: bool = False, **fields) -> Task:
+                locked: bool = False, events: list[dict] | None = None, **fields) -> Task:
     """Apply a partial update and record it.
 
     Steps: lock the row (a concurrent update or processing run sees the result, not a stale status);
@@ -254,8 +257,19 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
 
     `locked`: the caller already holds the row's lock in this transaction and passes that row, as
     loaded then (owner selected, followers prefetched) and changed only through this function, so it is
-    updated as is instead of read again (the agent's steps update their task up to three times a step).
+    updated as is instead of read again (the agent's steps update their task up to three times a step),
+    and without a savepoint of its own: the caller's transaction is all or nothing already, and nobody
+    continues it after a failed update, so the two savepoint statements would buy nothing.
+    `events`: events of the same change the caller recorded (`events_emit_many`'s items, an approval the
+    step held), emitted before the task's own in their one INSERT.
     """
+    with transaction.atomic(savepoint=not locked):
+        return _task_update(task=task, actor_user=actor_user, actor_assistant=actor_assistant, locked=locked,
+                            events=events or [], **fields)
+
+
+def _task_update(*, task: Task, actor_user: User | None, actor_assistant: Assistant | None, locked: bool,
+                 events: list[dict], **fields) -> Task:
     if not locked:
         # Owner and followers loaded with the row: the events' before and after, and the view's answer, reuse them.
         task = (Task.objects.select_for_update(of=("self",)).select_related("owner").prefetch_related("followers")
@@ -283,8 +297,9 @@ def task_update(*, task: Task, actor_user: User | None = None, actor_assistant: 
         activity_add(task, Activity.Type.STATUS_CHANGE, f"Status changed from {task.status} to {new_status}",
                   metadata={"from": task.status, "to": new_status}, **actor)
         task.status = new_status
-    model_update(task, fields)
-    _emit_task_changes(task, before)
+    model_update(task, fields, save=False)
+    update(task, [*fields, "status"])  # the row is locked: only what changed is written
+    _emit_task_changes(task, before, first=events)
     _schedule_in_step(task, previous_type=previous_type)
     return task
 

@@ -187,14 +187,14 @@ def test_availability_costs_three_queries_whatever_the_participants_and_events(
         CalendarEventFactory.create_batch(events, calendar=calendar, start=day + timedelta(hours=12))
     client = alice.client
     client.post("/availability", {})  # provision and warm the certificate cache
-    # 1. the token's user; 2. the participants with their preferences and primary calendar's zone;
-    # 3. their calendar links; 4. their busy occurrences.
-    with django_assert_max_num_queries(4):
+    # 1. the token's user; 2. the participants with their preferences, primary calendar's zone and
+    # calendars; 3. their busy occurrences.
+    with django_assert_max_num_queries(3):
         response = client.post("/availability", {"start": day.isoformat(), "participants": [
             person.user.id for person in people]})
     assert response.status_code == 200 and response.json()["availability"]["slots"]
-    # the same four for one participant
-    with django_assert_max_num_queries(4):
+    # the same three for one participant
+    with django_assert_max_num_queries(3):
         assert client.post("/availability", {"start": day.isoformat()}).status_code == 200
 
 

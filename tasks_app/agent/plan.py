@@ -10,16 +10,15 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import CharField, F, Value
 from django.utils import timezone
 
 from calendars_app.selectors import ParticipantContext, participants_load, zone_or_none
 from conversations.addressing import analyse, handle_key, handles
 from conversations.engine.scheduling import read_duration, read_meeting_type, read_when, read_window
 from conversations.models import Message
-from directory.models import Contact, UserIdentifier
 
 from ..models import Task
+from .reads import handles_read
 
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: The default window: this many working days (days the owner has working hours) after the notice.
@@ -94,8 +93,9 @@ def _people(task: Task, message: Message | None) -> tuple[list[ParticipantContex
     (preferences, zone, calendars); the other handles (outside participants); the zones of the owner's
     contacts among the handles (by handle key).
 
-    Three queries: `_handles_read`, then `participants_load`'s two for every candidate at once, the
-    owner by id, the rest by email or identifier (`skip_unknown`: a handle naming no user is outside)."""
+    Two queries: `handles_read` (which also reads the owner's identifiers, kept on the owner's context
+    for supervision), then `participants_load` for every candidate at once, the owner by id, the rest
+    by email or identifier (`skip_unknown`: a handle naming no user is outside)."""
     found: list[str] = []
     assistant_keys: set[str] = set()
     if message is not None:
@@ -111,32 +111,16 @@ def _people(task: Task, message: Message | None) -> tuple[list[ParticipantContex
     for value in found:
         if value and handle_key(value) not in assistant_keys:
             keys.setdefault(handle_key(value), value)
-    by_identifier, contact_zones = _handles_read(task, list(keys))
+    by_identifier, contact_zones, owner_identifiers = handles_read(task=task, keys=list(keys))
     references = [task.owner_id] + [by_identifier.get(key) or key for key in keys
                                     if key in by_identifier or "@" in key]
     contexts = participants_load(account=task.account, references=references, skip_unknown=True)
+    if contexts and contexts[0].user.id == task.owner_id:
+        contexts[0].identifiers = owner_identifiers
     users = {context.user.id for context in contexts}
     emails = {handle_key(context.user.email) for context in contexts}
     outside = [value for key, value in keys.items() if key not in emails and by_identifier.get(key) not in users]
     return contexts, outside, contact_zones
-
-
-def _handles_read(task: Task, keys: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Which handle keys are identifiers of users of the account (key -> user id), and the zones of the
-    task owner's contacts with those addresses (key -> `timezone`, set ones only). One query: the two
-    reads have one shape, so they go as one UNION ALL (a round trip less per step)."""
-    if not keys:
-        return {}, {}
-    kind = {name: Value(name, output_field=CharField()) for name in ("user", "zone")}
-    identifiers = (UserIdentifier.objects.filter(account_id=task.account_id, user__isnull=False, value__in=keys)
-                   .annotate(kind=kind["user"], key=F("value"), found=F("user_id")).values_list("kind", "key", "found"))
-    contacts = (Contact.objects.filter(account_id=task.account_id, user_id=task.owner_id, email__in=keys)
-                .exclude(timezone="").annotate(kind=kind["zone"], key=F("email"), found=F("timezone"))
-                .values_list("kind", "key", "found"))
-    by_identifier, contact_zones = {}, {}
-    for kind, key, found in identifiers.union(contacts, all=True):
-        (by_identifier if kind == "user" else contact_zones)[key] = found
-    return by_identifier, contact_zones
 
 
 def recipient_zone(*, owner: ParticipantContext, recipient: str, contexts: list[ParticipantContext],

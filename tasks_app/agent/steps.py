@@ -39,13 +39,15 @@ from conversations.services import ChatBusy
 from directory.selectors import user_preferences
 from tskr.exceptions import ApplicationError
 from tskr.infra.locks import hold_lock
+from tskr.infra.sql import insert
 
 from .. import reminders, services
 from ..approvals import action_submit, approvals_withdraw
 from ..models import Approval, Meeting, Task
 from ..schedule import actions_cancel
 from . import texts
-from .plan import Plan, default_window, plan_build, source_message
+from .plan import Plan, default_window, plan_build
+from .reads import task_locked
 
 #: Slots offered per proposal, on different days where the window allows.
 SLOTS_PER_PROPOSAL = 3
@@ -168,11 +170,10 @@ def task_start(*, account_id: str, task_id: str) -> None:
     planned, or no longer pending, is left alone; 409 AgentBusy while another run holds the task."""
     with hold_lock(services.task_lock_name(task_id), services.PROCESS_LOCK_TTL_MS, on_busy=AgentBusy()):
         with transaction.atomic():
-            task = _locked(account_id=account_id, task_id=task_id)
+            task, source = task_locked(account_id=account_id, task_id=task_id)
             if (task is None or task.type != Skill.SCHEDULING or task.status != Task.Status.PENDING
                     or "scheduling" in (task.metadata or {}) or task.owner_id is None):
                 return
-            source = source_message(task)
             plan, contexts = plan_build(task, source=source)
             _first(task, plan, contexts, in_reply_to=source.id if source else None)
 
@@ -198,10 +199,8 @@ def task_step_apply(*, account: Account, chat: Chat, message: Message, step: Tas
 
 def _locked(*, account_id: str, task_id: str) -> Task | None:
     """The task, its row locked for the step, with what the step reads of it (its account for the
-    participants, its followers for the events of `_update`, which updates this very row)."""
-    return (Task.objects.select_for_update(of=("self",))
-            .select_related("account", "owner", "assistant", "source_chat__assistant").prefetch_related("followers")
-            .filter(account_id=account_id, id=task_id).first())
+    participants, its followers for the events of `_update`, which updates this very row): one query."""
+    return task_locked(account_id=account_id, task_id=task_id)[0]
 
 
 def _continue_dated(task: Task, message: Message) -> _Said | None:
@@ -318,12 +317,13 @@ def _propose(task: Task, plan: Plan, contexts: list[ParticipantContext], *, in_r
     meeting = _hold_proposal(task, plan, slots)
     owner_name = task.owner.full_name if task.owner else ""
     body = texts.proposal(plan=plan, slots=slots, owner_name=owner_name, lead=lead)
+    events: list[dict] = []  # the proposal's approval.requested or message.outbound, with the task's events
     said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"propose:{round_}", in_reply_to=in_reply_to,
-                 supervision=_supervision(task, contexts))
+                 contexts=contexts, events=events)
     _update(task, status=Task.Status.IN_PROGRESS, waiting_for=WaitingFor.APPROVAL if said.approval_id else WaitingFor.REPLY,
             scheduling=plan.stored(), round=round_, meetingId=meeting.id,
             offered=sorted(offered | {slot["start"] for slot in slots}),
-            approvalId=said.approval_id, proposeNext=None)
+            approvalId=said.approval_id, proposeNext=None, events=events)
     return said
 
 
@@ -370,7 +370,10 @@ def _hold_proposal(task: Task, plan: Plan, slots: list[dict]) -> Meeting:
     meeting.end_at = datetime.fromisoformat(slots[0]["end"])
     meeting.timezone, meeting.meeting_type, meeting.slots = plan.timezone, plan.meeting_type, slots
     meeting.attendees = [{"email": email, "name": ""} for email in plan.outside + plan.internal_emails[1:]]
-    meeting.save()
+    if meeting._state.adding:
+        insert(meeting)
+    else:
+        meeting.save()
     return meeting
 
 
@@ -459,20 +462,27 @@ def _supervision(task: Task, contexts: list[ParticipantContext]) -> str | None:
 
 
 def _send(task: Task, plan: Plan, body: str, *, to: list[str], cc: list[str], key: str,
-          in_reply_to: str | None, supervision: str | None = None) -> _Said:
+          in_reply_to: str | None, contexts: list[ParticipantContext] | None = None,
+          events: list[dict] | None = None) -> _Said:
+    """Submit a message (`contexts`: the participants, whose owner's supervision and identifiers, when
+    loaded, spare `action_submit` their reads; `events`: see `action_submit`)."""
     to_owner = to == plan.internal_emails[:1] and task.owner is not None  # greeted by name; others: "Hello,"
     content = texts.wrap(body, platform=plan.platform, assistant=services.task_assistant(task),
                          to_name=task.owner.first_name if to_owner else "")
+    supervision = _supervision(task, contexts) if contexts else None
+    identifiers = contexts[0].identifiers if supervision is not None else None
     outcome = action_submit(task=task, kind="send_message", key=_key(task, key), supervision=supervision,
+                            owner_identifiers=identifiers, events=events,
                             payload={"content": content, "to": to, "cc": cc, "subject": None, "inReplyTo": in_reply_to})
     if outcome.approval is not None:
         return _Said(approval_id=outcome.approval.id)
     return _Said(message=outcome.result)
 
 
-def _update(task: Task, *, status: str, waiting_for: str | None, **metadata) -> Task:
-    """Status and agent metadata in one `task_update` (its activity and webhook events), on the row the
-    step locked (`_locked`), not read again."""
+def _update(task: Task, *, status: str, waiting_for: str | None, events: list[dict] | None = None,
+            **metadata) -> Task:
+    """Status and agent metadata in one `task_update` (its activity and webhook events, after `events`),
+    on the row the step locked (`_locked`), not read again."""
     merged = {**(task.metadata or {}), "waitingFor": waiting_for}
     for key, value in metadata.items():  # None removes the agent's key (the integrator's keys stay)
         if value is None:
@@ -480,7 +490,7 @@ def _update(task: Task, *, status: str, waiting_for: str | None, **metadata) -> 
         else:
             merged[key] = value
     updated = services.task_update(task=task, actor_assistant=services.task_assistant(task), status=status,
-                                   metadata=merged, locked=True)
+                                   metadata=merged, locked=True, events=events)
     task.status, task.metadata = updated.status, updated.metadata
     return task
 

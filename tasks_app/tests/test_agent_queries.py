@@ -3,6 +3,7 @@ same bound with one internal participant and with two, supervised (the proposal 
 import pytest
 
 from calendars_app.tests.conftest import providers  # noqa: F401  fixture
+from accounts.models import Event
 from directory.models import UserIdentifier
 from tasks_app.agent import task_start
 from tasks_app.models import Approval, Task
@@ -22,17 +23,18 @@ def pending_request(alice, inbox, capture, cc) -> Task:
 
 
 @pytest.mark.parametrize("cc", [("carol@partner.test",), ("carol@partner.test", "bob@acme.test")])
-def test_the_first_step_proposes_in_at_most_20_queries_whatever_the_participants(
+def test_the_first_step_proposes_in_at_most_11_queries_whatever_the_participants(
         alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks,
         django_assert_max_num_queries, cc):
     set_supervision(alice, "supervised")
     task = pending_request(alice, inbox, django_capture_on_commit_callbacks, cc)
-    # 14 queries: the task locked (with its account, owner, assistants) and its followers; the source
-    # message; the handles' identifiers and the owner's contacts' zones (one UNION ALL); the participants
-    # and their calendars; their busy time; the proposed meeting; the owner's identifiers (is a recipient
-    # the owner?); the approval and its event; the task's activity, its row and its two events (one
-    # INSERT). 6 savepoints: the step's, the approval's and the task update's, each set and released.
-    with django_assert_max_num_queries(14 + 6):
+    # 9 queries: the task locked with its account, owner, assistants, followers and source message
+    # (one SELECT); the handles' identifiers, the owner's contacts' zones and the owner's identifiers
+    # (one UNION ALL); the participants with their calendars; their busy time; the proposed meeting;
+    # the approval (INSERT ... ON CONFLICT DO NOTHING); the task's activity; its row; the approval's
+    # event and the task's two in one INSERT. 2 savepoint statements: the step's own (the test runs
+    # in a transaction), none for the approval nor for the update inside the step.
+    with django_assert_max_num_queries(9 + 2):
         task_start(account_id=alice.account.id, task_id=task.id)
     task.refresh_from_db()
     assert task.status == Task.Status.IN_PROGRESS and task.metadata["waitingFor"] == "approval"
@@ -53,3 +55,32 @@ def test_a_participant_named_by_another_identifier_is_internal_and_an_unknown_ha
     assert plan["internal"] == [alice.user.id, bob.user.id]
     assert plan["internalEmails"] == ["alice@acme.test", "bob@acme.test"]
     assert plan["outside"] == ["carol@partner.test", "U0NOBODY"]
+
+
+def test_the_first_step_of_a_task_with_followers_announces_them_and_its_approval_first(
+        alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks):
+    """The followers are read only when the task has some (`reads.task_locked`); the held proposal's
+    `approval.requested` goes in the same INSERT as the task's events, before them."""
+    set_supervision(alice, "supervised")
+    task = pending_request(alice, inbox, django_capture_on_commit_callbacks, ("carol@partner.test",))
+    task.followers.add(bob.user)
+    before = set(Event.objects.filter(account=alice.account).values_list("id", flat=True))
+    task_start(account_id=alice.account.id, task_id=task.id)
+    events = list(Event.objects.filter(account=alice.account).exclude(id__in=before).order_by("created_at", "id")
+                  .values_list("type", "data"))
+    assert [type_ for type_, _ in events] == ["approval.requested", "task.updated", "task.status_changed"]
+    assert [follower["id"] for follower in events[1][1]["followers"]] == [bob.user.id]
+
+
+def test_the_first_step_unsupervised_sends_its_proposal_in_at_most_16_queries(
+        alice, bob, inbox, alice_calendar, bob_calendar, django_capture_on_commit_callbacks,
+        django_assert_max_num_queries):
+    set_supervision(alice, "unsupervised")
+    task = pending_request(alice, inbox, django_capture_on_commit_callbacks, ("carol@partner.test",))
+    # 14 queries: the task locked (as above); the handles; the participants; their busy time; the
+    # proposed meeting; the chat's platform and subject; is the message (its id derived from the step)
+    # new; the message, the chat's counters and chat.message.created; the message's activity; the
+    # status activity; the task's row; message.outbound and the task's two events in one INSERT. 2
+    # savepoint statements: the step's own (no read and savepoint for a keyed message.outbound).
+    with django_assert_max_num_queries(14 + 2):
+        task_start(account_id=alice.account.id, task_id=task.id)

@@ -1,0 +1,95 @@
+"""The agent step's hot reads, written as SQL (`tskr.infra.sql` says why): they run on every step, in
+the shape they always have, and merge what the ORM would read in several queries into one.
+"""
+from functools import cache
+
+from django.db import connection
+from django.db.models import prefetch_related_objects
+
+from accounts.models import Account, Assistant, User
+from conversations.models import Chat, Message
+from directory.models import Contact, UserIdentifier
+
+from tskr.infra.sql import Columns, quote, table
+
+from ..models import Task
+
+
+@cache
+def _locked_sql(vendor: str) -> tuple[str, list[Columns]]:
+    """The task locked with what a step reads of it, in one SELECT: its account, owner, assistant, source
+    chat and that chat's assistant, and its source message (joined on `metadata.sourceMessageId`:
+    `json_extract` on SQLite, whose `->>` needs 3.38), and whether it has followers. Each joined table costs PostgreSQL's planner more
+    than the row costs to read, so the rare ones stay out: the followers are read only when there are
+    some, the message's sender only when it is asked for (a message without a `from`)."""
+    parts = [Columns(Task, "t"), Columns(Account, "a"), Columns(User, "o"), Columns(Assistant, "s"),
+             Columns(Chat, "c"), Columns(Assistant, "ca"), Columns(Message, "m")]
+    followers = quote(Task.followers.through._meta.db_table)
+    source = ("t.metadata ->> 'sourceMessageId'" if vendor == "postgresql"
+              else "json_extract(t.metadata, '$.sourceMessageId')")
+    sql = (f"SELECT {', '.join(part.sql for part in parts)},"
+           f" EXISTS (SELECT 1 FROM {followers} tf WHERE tf.task_id = t.id) FROM {table(Task)} t"
+           f" JOIN {table(Account)} a ON a.id = t.account_id"
+           f" LEFT JOIN {table(User)} o ON o.id = t.owner_id"
+           f" LEFT JOIN {table(Assistant)} s ON s.id = t.assistant_id"
+           f" LEFT JOIN {table(Chat)} c ON c.id = t.source_chat_id"
+           f" LEFT JOIN {table(Assistant)} ca ON ca.id = c.assistant_id"
+           f" LEFT JOIN {table(Message)} m ON m.id = ({source})"
+           f" AND m.chat_id = t.source_chat_id AND m.account_id = t.account_id"
+           f" WHERE t.account_id = %s AND t.id = %s")
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF t"
+    return sql, parts
+
+
+def task_locked(*, account_id: str, task_id: str) -> tuple[Task | None, Message | None]:
+    """The task with its row locked for the step (the caller is in a transaction), its relations loaded
+    as `select_related("account", "owner", "assistant", "source_chat__assistant")` and
+    `prefetch_related("followers")` load them, and its source message (chat processing records it as
+    `metadata.sourceMessageId`; None when there is none). One query, two when the task has followers."""
+    sql, parts = _locked_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account_id, task_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    loaded, start = [], 0
+    for part in parts:
+        loaded.append(part.load(row[start:start + len(part)]))
+        start += len(part)
+    task, account, owner, assistant, chat, chat_assistant, message = loaded
+    task.account, task.owner, task.assistant, task.source_chat = account, owner, assistant, chat
+    if chat is not None:
+        chat.assistant = chat_assistant
+    if row[start]:
+        prefetch_related_objects([task], "followers")
+    else:  # none: the task's events say so without asking the database, as task_create does
+        task._prefetched_objects_cache = {"followers": task.followers.none()}
+    if message is not None:
+        message.chat = chat
+    return task, message
+
+
+def handles_read(*, task: Task, keys: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Which handle keys are identifiers of users of the account (key -> user id); the zones of the task
+    owner's contacts with those addresses (key -> `timezone`, set ones only); and the owner's own
+    identifiers (is a recipient the owner?). One query: the three reads have one shape (a UNION ALL)."""
+    marks = ", ".join(["%s"] * len(keys))
+    branches, params = [], []
+    if keys:
+        branches.append(f"SELECT 'user', value, user_id FROM {table(UserIdentifier)}"
+                        f" WHERE account_id = %s AND user_id IS NOT NULL AND value IN ({marks})")
+        branches.append(f"SELECT 'zone', email, timezone FROM {table(Contact)}"
+                        f" WHERE account_id = %s AND user_id = %s AND email IN ({marks}) AND timezone <> ''")
+        params += [task.account_id, *keys, task.account_id, task.owner_id, *keys]
+    branches.append(f"SELECT 'owner', value, user_id FROM {table(UserIdentifier)} WHERE user_id = %s")
+    params.append(task.owner_id)
+    by_identifier, contact_zones, owner_identifiers = {}, {}, []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        for kind, key, found in cursor.fetchall():
+            if kind == "owner":
+                owner_identifiers.append(key)
+            else:
+                (by_identifier if kind == "user" else contact_zones)[key] = found
+    return by_identifier, contact_zones, owner_identifiers
