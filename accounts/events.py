@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tskr.infra.ids import derived_id, new_id
+from tskr.infra.sql import table
 
 from .delivery import deliver_on_commit
 from .models import Event
@@ -26,55 +27,61 @@ def event_emit(*, account_id: str, type: str, data: dict, previous_attributes: d
     retried agent step, a scheduled action fired again after a crash) records and delivers the event once;
     the second call returns the first event.
     """
-    if previous_attributes is not None:
-        data = {**data, "previousAttributes": previous_attributes}
-    event = Event(id=derived_id("evt", key) if key is not None else new_id("evt"), account_id=account_id,
-                  type=type, data=data, created_at=timezone.now())
-    if not _event_insert(event):
+    event = _event(account_id=account_id, type=type, data=data, previous_attributes=previous_attributes, key=key)
+    if not _events_insert([event]):
         return Event.objects.get(id=event.id)
-    event._state.adding, event._state.db = False, connection.alias
     deliver_on_commit(account_id=account_id, event_id=event.id)
     return event
 
 
-def _event_insert(event: Event) -> bool:
-    """INSERT the event unless its id is taken (a keyed event recorded before); True when it was written.
-
-    Written as SQL rather than `Model.save()` or `get_or_create()` because this statement is on every
-    write path that emits: the ORM's building of it was a large share of emitting's cost (bench/README.md),
-    and a keyed emit through `get_or_create` took a SELECT and a savepoint around the INSERT. With
-    `ON CONFLICT DO NOTHING` (PostgreSQL, and every SQLite Django supports) the one statement's row count
-    says whether the row is new.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, [event.id, event.account_id, event.type, json.dumps(event.data),
-                                     connection.ops.adapt_datetimefield_value(event.created_at)])
-        return cursor.rowcount == 1
-
-
-_INSERT_SQL = (f"INSERT INTO {Event._meta.db_table} (id, account_id, type, data, created_at)"
-               " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING")
-
-
-def events_emit_many(events: list[dict]) -> list[Event]:
+def events_emit_many(events: list[dict]) -> None:
     """`event_emit` for several events (each a dict of its keyword arguments) in one INSERT, in the order
     given: the events of one change (a task's `task.updated` and `task.status_changed`) or of writes made in
     batches (the scheduled actions a dispatcher fires together). A keyed event already recorded is left
-    as it is, as `event_emit` leaves it. Returns the events written."""
-    rows = []
-    for spec in events:
-        data, previous = spec["data"], spec.get("previous_attributes")
-        event = Event(account_id=spec["account_id"], type=spec["type"],
-                      data=data if previous is None else {**data, "previousAttributes": previous})
-        if spec.get("key") is not None:
-            event.id = derived_id("evt", spec["key"])
-        rows.append(event)
-    keyed = [spec["key"] for spec in events if spec.get("key") is not None]
-    recorded = set(Event.objects.filter(id__in=[derived_id("evt", key) for key in keyed])
-                   .values_list("id", flat=True)) if keyed else set()
-    written = Event.objects.bulk_create([event for event in rows if event.id not in recorded])
-    for event in written:
+    as it is, as `event_emit` leaves it."""
+    keyed = [derived_id("evt", spec["key"]) for spec in events if spec.get("key") is not None]
+    recorded = set(Event.objects.filter(id__in=keyed).values_list("id", flat=True)) if keyed else set()
+    rows = [event for event in (_event(**spec) for spec in events) if event.id not in recorded]
+    _events_insert(rows)
+    for event in rows:
         deliver_on_commit(account_id=event.account_id, event_id=event.id)
+
+
+def _event(*, account_id: str, type: str, data: dict, previous_attributes: dict | None = None,
+           key: str | None = None) -> Event:
+    if previous_attributes is not None:
+        data = {**data, "previousAttributes": previous_attributes}
+    event = Event(id=derived_id("evt", key) if key is not None else new_id("evt"), account_id=account_id,
+                  type=type, data=data, created_at=timezone.now())
+    event._state.adding, event._state.db = False, connection.alias
+    return event
+
+
+_COLUMNS = ("id", "account_id", "type", "data", "created_at")
+
+
+def _events_insert(events: list[Event]) -> int:
+    """INSERT the events whose ids are not taken (a keyed event recorded before); how many were written.
+
+    Written as SQL rather than `save()`, `get_or_create()` or `bulk_create()` because this statement is on
+    every write path that emits: the ORM's building of it was a large share of emitting's cost, a keyed
+    emit through `get_or_create` took a SELECT and a savepoint around the INSERT, and `bulk_create` sends
+    PostgreSQL arrays whose text psycopg escapes slowly (bench/README.md). With `ON CONFLICT DO NOTHING`
+    (PostgreSQL, and every SQLite Django supports) the statement's row count says what is new.
+    """
+    if not events:
+        return 0
+    adapt, written = connection.ops.adapt_datetimefield_value, 0
+    size = connection.ops.bulk_batch_size(_COLUMNS, events)  # SQLite's bound on parameters
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), size):
+            batch = events[start:start + size]
+            cursor.execute(
+                f"INSERT INTO {table(Event)} ({', '.join(_COLUMNS)}) VALUES "
+                f"{', '.join(['(%s, %s, %s, %s, %s)'] * len(batch))} ON CONFLICT (id) DO NOTHING",
+                [value for event in batch for value in
+                 (event.id, event.account_id, event.type, json.dumps(event.data), adapt(event.created_at))])
+            written += cursor.rowcount
     return written
 
 
