@@ -324,3 +324,34 @@ def test_exp_within_the_leeway_is_still_accepted_and_beyond_it_expired(alice, se
     settings.TSKR_JWT_LEEWAY_SECONDS = 60
     assert ApiClient(sign(alice, {"iat": now() - 120, "exp": now() - 30})).get("/users").status_code == 200
     assert_rejected(ApiClient(sign(alice, {"iat": now() - 300, "exp": now() - 90})).get("/users"), "token_expired")
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda segment: segment[:-4] + "!!!!",  # outside the base64url alphabet
+    lambda segment: "+" + segment[1:],  # standard base64, not base64url
+    lambda segment: segment + "=",  # padding that does not make a whole quantum
+    # the same bytes with a bit set in the unused tail (342 characters: the last one carries 2 bits)
+    lambda segment: segment[:-1] + _ALPHABET[_ALPHABET.index(segment[-1]) ^ 1],
+])
+def test_a_signature_segment_that_is_not_canonical_base64url_is_malformed(alice, tamper):
+    header, claims, signature = alice.token().split(".")
+    assert len(signature) % 4 == 2
+    assert_rejected(ApiClient(f"{header}.{claims}.{tamper(signature)}").get("/users"), "malformed_token")
+
+
+def test_a_signature_padded_to_a_whole_quantum_still_verifies(alice):
+    header, claims, signature = alice.token().split(".")
+    padded = signature + "=" * (-len(signature) % 4)
+    assert padded != signature  # 256 bytes of RSA-2048 signature: 342 characters, two '=' make 344
+    assert ApiClient(f"{header}.{claims}.{padded}").get("/users").status_code == 200
+
+
+def test_a_not_before_in_the_future_or_not_a_number_is_refused(alice):
+    assert_rejected(ApiClient(sign(alice, {"iat": now(), "exp": now() + 600, "nbf": now() + 300})).get("/users"),
+                    "token_not_yet_valid")
+    assert_rejected(ApiClient(sign(alice, {"iat": now(), "exp": now() + 600, "nbf": "soon"})).get("/users"),
+                    "malformed_token")
+    assert ApiClient(sign(alice, {"iat": now(), "exp": now() + 600, "nbf": now() - 5})).get("/users").status_code == 200
