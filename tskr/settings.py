@@ -96,6 +96,11 @@ _database["CONN_MAX_AGE"] = env_int("TSKR_DB_CONN_MAX_AGE", 60, minimum=0)
 _database["CONN_HEALTH_CHECKS"] = True
 if _database["ENGINE"] == "django.db.backends.postgresql":
     _database["OPTIONS"].setdefault("connect_timeout", env_int("TSKR_DB_CONNECT_TIMEOUT", 3, minimum=1))
+    # Server-side binding lets psycopg prepare a statement once a connection has run it 5 times: the
+    # hot paths' statements are then never planned again (planning was most of their cost). Off behind
+    # a transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21).
+    if env_bool("TSKR_DB_PREPARED_STATEMENTS", True):
+        _database["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 else:
     # BEGIN IMMEDIATE: concurrent writers queue for the lock instead of failing a read-to-write upgrade.
     _database["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
