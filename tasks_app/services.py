@@ -128,13 +128,14 @@ def task_create(*, account: Account, title: str, actor_user: User | None = None,
     savepoint of its own (two statements fewer per task, e.g. in chat processing): a refused input
     leaves the caller's transaction usable, a failed write fails it whole, as every caller lets it.
     `task.created` is emitted, or added to `events` for a caller that emits it with its own events in
-    its transaction (one INSERT: chat processing)."""
+    its transaction (one INSERT: chat processing). The task's INSERT is written by hand, as an activity's."""
     task_validate_type(type)
     _validate_status(status)
     with transaction.atomic(savepoint=False):
-        task = Task.objects.create(account=account, title=title, description=description, type=type, status=status,
-                                   owner=owner, assistant=assistant, source_chat=source_chat, parent=parent,
-                                   metadata=metadata or {}, due_at=due_at, template=template, summary=summary)
+        task = Task(account=account, title=title, description=description, type=type, status=status, owner=owner,
+                    assistant=assistant, source_chat=source_chat, parent=parent, metadata=metadata or {},
+                    due_at=due_at, template=template, summary=summary)
+        insert(task)
         if followers:
             task.followers.set(followers)
         else:  # none: the event's data (and the API's answer) says so without asking the database

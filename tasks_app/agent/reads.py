@@ -12,7 +12,7 @@ from directory.models import Contact, UserIdentifier
 
 from tskr.infra.sql import Columns, quote, table
 
-from ..models import Task
+from ..models import Meeting, Task
 
 
 @cache
@@ -68,6 +68,38 @@ def task_locked(*, account_id: str, task_id: str) -> tuple[Task | None, Message 
     if message is not None:
         message.chat = chat
     return task, message
+
+
+@cache
+def _in_hand_sql(statuses: int) -> tuple[str, list[Columns]]:
+    parts = [Columns(Task, "t"), Columns(User, "o")]
+    marks = ", ".join(["%s"] * statuses)
+    return (f"SELECT {', '.join(part.sql for part in parts)} FROM {table(Task)} t"
+            f" LEFT JOIN {table(User)} o ON o.id = t.owner_id"
+            f" WHERE t.account_id = %s AND t.source_chat_id = %s AND (t.status IN ({marks})"
+            f" OR (t.status = %s AND t.type = %s AND EXISTS (SELECT 1 FROM {table(Meeting)} m"
+            f" WHERE m.account_id = t.account_id AND m.task_id = t.id AND m.status IN (%s, %s) AND m.start_at > %s)))"
+            f" ORDER BY t.updated_at DESC, t.id DESC LIMIT %s"), parts
+
+
+def tasks_in_hand(*, account_id: str, chat_id: str, open_statuses: tuple[str, ...], skill: str, now,
+                  limit: int) -> list[Task]:
+    """The chat's tasks in `open_statuses`, and its completed `skill` tasks whose booked (or pending)
+    meeting starts after `now`; newest first, at most `limit`, each with its owner loaded. Chat
+    processing asks this of every message, mostly of a chat that has none: one prepared statement."""
+    sql, parts = _in_hand_sql(len(open_statuses))
+    pending, booked = Meeting.ACTIVE
+    params = [account_id, chat_id, *map(str, open_statuses), str(Task.Status.COMPLETED), str(skill), str(pending), str(booked),
+              connection.ops.adapt_datetimefield_value(now), limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    tasks = []
+    for row in rows:
+        task, owner = parts[0].load(row[:len(parts[0])]), parts[1].load(row[len(parts[0]):])
+        task.owner = owner
+        tasks.append(task)
+    return tasks
 
 
 def handles_read(*, task: Task, keys: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:

@@ -21,7 +21,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, TextChoices
+from django.db.models import TextChoices
 from django.utils import timezone
 
 from accounts.models import Account
@@ -47,7 +47,7 @@ from ..models import Approval, Meeting, Task
 from ..schedule import actions_cancel
 from . import texts
 from .plan import Plan, default_window, plan_build
-from .reads import task_locked
+from .reads import task_locked, tasks_in_hand
 
 #: Slots offered per proposal, on different days where the window allows.
 SLOTS_PER_PROPOSAL = 3
@@ -120,8 +120,10 @@ def open_tasks_for_chat(*, account: Account, chat: Chat, with_candidates: bool) 
     """The chat's tasks still in hand and its scheduling tasks whose booked meeting is ahead (they may be
     moved or called off), newest first (at most 5), with their open proposals and booked meetings (two
     queries), and `with_candidates`, the candidates of the newest one waiting for a reply (three more)."""
-    tasks = list(Task.objects.filter(account=account, source_chat=chat).filter(_in_hand(account))
-                 .select_related("owner").order_by("-updated_at", "-id")[:5])
+    tasks = tasks_in_hand(account_id=account.id, chat_id=chat.id, open_statuses=OPEN_STATUSES, skill=Skill.SCHEDULING,
+                          now=timezone.now(), limit=5)
+    for task in tasks:
+        task.account = account
     proposals, booked = {}, {}
     for meeting in Meeting.objects.filter(account_id=account.id, task__in=tasks, status__in=(
             Meeting.Status.PROPOSED, *Meeting.ACTIVE)).order_by("start_at") if tasks else ():
@@ -130,13 +132,6 @@ def open_tasks_for_chat(*, account: Account, chat: Chat, with_candidates: bool) 
                     and "scheduling" in task.metadata), None) if with_candidates else None
     return tuple(_with_booked(_open_task(task, proposals.get(task.id), with_candidates=task is waiting),
                               booked.get(task.id)) for task in tasks)
-
-
-def _in_hand(account: Account) -> Q:
-    """Open tasks, and completed scheduling tasks with a booked (or pending) meeting still ahead."""
-    ahead = Meeting.objects.filter(account_id=account.id, task=OuterRef("pk"), status__in=Meeting.ACTIVE,
-                                   start_at__gt=timezone.now())
-    return Q(status__in=OPEN_STATUSES) | (Q(status=Task.Status.COMPLETED, type=Skill.SCHEDULING) & Q(Exists(ahead)))
 
 
 def _with_booked(task: OpenTask, meeting: Meeting | None) -> OpenTask:

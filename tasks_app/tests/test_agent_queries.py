@@ -84,3 +84,52 @@ def test_the_first_step_unsupervised_sends_its_proposal_in_at_most_16_queries(
     # savepoint statements: the step's own (no read and savepoint for a keyed message.outbound).
     with django_assert_max_num_queries(14 + 2):
         task_start(account_id=alice.account.id, task_id=task.id)
+
+
+def test_the_tasks_in_hand_of_a_chat_are_its_open_ones_and_its_scheduling_ones_booked_ahead(
+        alice, bob, charlie, inbox, ava, django_assert_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.tests.factories import ChatFactory
+    from tasks_app.agent.reads import tasks_in_hand
+    from tasks_app.agent.steps import OPEN_STATUSES
+    from tasks_app.models import Meeting
+
+    from .factories import MeetingFactory, TaskFactory
+
+    now = timezone.now()
+    account, started = alice.account, now - timedelta(days=1)
+
+    def task(status, type="scheduling", chat=inbox, minutes=0, **fields):
+        made = TaskFactory(account=chat.account, source_chat=chat, status=status, type=type, owner=alice.user,
+                           **fields)
+        Task.objects.filter(id=made.id).update(updated_at=started + timedelta(minutes=minutes))
+        return made
+
+    pending, in_progress = task("pending", minutes=1), task("in_progress", type="travel", minutes=2)
+    clarifying = task("needs_clarification", minutes=3)
+    booked_ahead, booked_past = task("completed", minutes=4), task("completed", minutes=5)
+    MeetingFactory(task=booked_ahead, owner=alice.user, status=Meeting.Status.BOOKED, start_at=now + timedelta(hours=1))
+    MeetingFactory(task=booked_past, owner=alice.user, status=Meeting.Status.BOOKED, start_at=now - timedelta(hours=1))
+    cancelled_ahead = task("completed", minutes=6)
+    MeetingFactory(task=cancelled_ahead, owner=alice.user, status=Meeting.Status.CANCELLED,
+                   start_at=now + timedelta(hours=2))
+    task("completed", type="travel", minutes=7)
+    task("pending", chat=ChatFactory(assistant=ava), minutes=8)  # another chat of the account
+    other_account_chat = ChatFactory(assistant__account=charlie.account)
+    TaskFactory(account=charlie.account, source_chat=other_account_chat, status="pending")
+
+    def read(chat_id=inbox.id, account_id=account.id, limit=5):
+        return tasks_in_hand(account_id=account_id, chat_id=chat_id, open_statuses=OPEN_STATUSES,
+                             skill="scheduling", now=now, limit=limit)
+
+    with django_assert_num_queries(1):
+        found = read()
+        owners = {found_task.owner.email for found_task in found}  # loaded with the task
+    assert [found_task.id for found_task in found] == [booked_ahead.id, clarifying.id, in_progress.id, pending.id]
+    assert owners == {"alice@acme.test"}
+    assert found[0].metadata == {} and found[0].updated_at == started + timedelta(minutes=4)
+    assert [found_task.id for found_task in read(limit=2)] == [booked_ahead.id, clarifying.id]
+    assert read(chat_id=other_account_chat.id) == []  # another account's chat, asked for by this account
