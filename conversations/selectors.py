@@ -1,11 +1,14 @@
 """Reads of chats, messages, processing jobs and engine usage, every one scoped by account."""
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
 
+from django.db import connection
 from django.db.models import Case, Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
-from accounts.models import Account
+from accounts.models import Account, User
 from tskr.infra.aggregates import PercentileCont
+from tskr.infra.sql import Columns, table
 
 from .models import Chat, ChatJob, EngineCall, Message
 
@@ -48,15 +51,35 @@ def message_latest_inbound(*, chat: Chat) -> Message | None:
 
 def message_latest_inbound_and_transcript(*, chat: Chat) -> tuple[Message | None, list[Message]]:
     """The message the assistant answers (`message_latest_inbound`) and the transcript up to it: the last
-    TRANSCRIPT_LIMIT messages up to and including it, oldest first. One query: the messages up to the
-    newest inbound one's time, which is the first inbound message among them."""
-    newest_inbound = _inbound(Message.objects.filter(account_id=chat.account_id, chat=chat)).values("timestamp")[:1]
-    recent = list(Message.objects.filter(account_id=chat.account_id, chat=chat, timestamp__lte=Subquery(newest_inbound))
-                  .select_related("sender").order_by("-timestamp", "-id")[:TRANSCRIPT_LIMIT])
+    TRANSCRIPT_LIMIT messages up to and including it, oldest first, each with its sender. One statement,
+    written by hand (`tskr.infra.sql`; every processing runs it): the messages up to the newest inbound
+    one's time, among which the first inbound one is it."""
+    sql, parts = _transcript_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [chat.account_id, chat.id, chat.account_id, chat.id, str(Message.Role.USER),
+                             TRANSCRIPT_LIMIT])
+        rows = cursor.fetchall()
+    message_columns, sender_columns = parts
+    recent = []
+    for row in rows:
+        message = message_columns.load(row[:len(message_columns)])
+        message.sender = sender_columns.load(row[len(message_columns):])
+        recent.append(message)
     latest = next((message for message in recent if message.role == Message.Role.USER), None)
     if latest is None and recent:  # more than TRANSCRIPT_LIMIT replies written at the very same microsecond
         latest = message_latest_inbound(chat=chat)
     return latest, recent[::-1]
+
+
+@cache
+def _transcript_sql() -> tuple[str, tuple[Columns, Columns]]:
+    parts = (Columns(Message, "m"), Columns(User, "u"))
+    return (f"SELECT {parts[0].sql}, {parts[1].sql} FROM {table(Message)} m"
+            f" LEFT JOIN {table(User)} u ON u.id = m.sender_id"
+            f" WHERE m.account_id = %s AND m.chat_id = %s AND m.timestamp <= (SELECT i.timestamp"
+            f" FROM {table(Message)} i WHERE i.account_id = %s AND i.chat_id = %s AND i.role = %s"
+            f" ORDER BY i.timestamp DESC, i.id DESC LIMIT 1)"
+            f" ORDER BY m.timestamp DESC, m.id DESC LIMIT %s"), parts
 
 
 def chat_job_get(*, chat: Chat, job_id: str) -> ChatJob | None:

@@ -14,7 +14,7 @@ from conversations.engine.context import MEMORY_CHARS, MEMORY_LIMIT
 from conversations.models import Message
 from tasks_app.models import Task
 
-from .factories import MessageFactory
+from .factories import ChatFactory, MessageFactory
 from .fake_anthropic import Answer, text, tool_use
 from .test_process import post, process
 
@@ -80,16 +80,21 @@ def test_a_process_call_does_not_read_the_account_again(alice, chat, warm):
     assert not [query for query in captured.captured_queries if 'FROM "accounts_account"' in query["sql"]]
 
 
-def test_the_transcript_read_with_the_latest_message_is_the_one_read_apart(alice, chat):
+def test_the_transcript_read_with_the_latest_message_is_the_one_read_apart(alice, chat, django_assert_num_queries):
     post(alice, chat, "First")
     MessageFactory(chat=chat, role=Message.Role.ASSISTANT, content="Reply")
     latest = Message.objects.get(id=post(alice, chat, "Second")["id"])
     MessageFactory(chat=chat, role=Message.Role.ASSISTANT, content="Later, after the message answered")
+    MessageFactory(chat=ChatFactory(assistant=chat.assistant), content="Another chat's, later still")
 
-    found, transcript = selectors.message_latest_inbound_and_transcript(chat=chat)
+    with django_assert_num_queries(1):
+        found, transcript = selectors.message_latest_inbound_and_transcript(chat=chat)
+        senders = [message.sender.email if message.sender else None for message in transcript]
 
     assert found == latest == selectors.message_latest_inbound(chat=chat)
     assert [message.content for message in transcript] == ["First", "Reply", "Second"]
+    assert senders == ["alice@acme.test", None, "alice@acme.test"]
+    assert transcript[-1].timestamp == latest.timestamp and transcript[-1].metadata == latest.metadata
 
 
 def test_replies_sharing_the_latest_messages_time_past_the_transcript_limit_still_find_it(alice, chat):
