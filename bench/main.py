@@ -167,9 +167,8 @@ def main(argv=None) -> int:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     log(f"seeded in {time.monotonic() - started:.0f} s")
-    # The in-process scenarios (13) then run as a worker serves: on a connection of their own, not the
-    # one that copied and analysed the seed (the step took 10.5 ms on it, 8.4 ms on a new one), with
-    # what is loaded so far frozen out of the collector's reach, as tskr/wsgi.py settles a worker.
+    # The in-process scenario (13) then runs on a connection of its own, as a worker would, not on the
+    # one that copied and analysed the seed (the agent step was slower on it: bench/README.md).
     connection.close()
     get_redis().flushdb()  # the bench's own Redis db: rate-limit counters start from zero
 
