@@ -246,7 +246,10 @@ def _busy_sql(vendor: str) -> tuple[str, list]:
     querysets, whose SQL never changes."""
     meetings = _meetings()
     table_name = table(meetings.all.model)
-    holding, holding_params = meetings.holding_time.values("pk").query.sql_with_params()
+    # the holding condition itself (not `id IN (its query)`, a self-join the planner misjudged while the
+    # table was young), written on the table's own name, as the branch below reads it
+    query = meetings.holding_time.query
+    holding, holding_params = query.get_compiler(connection=connection).compile(query.where)
     epoch = ("ROUND(EXTRACT(EPOCH FROM {}))::bigint" if vendor == "postgresql"
              else "CAST(ROUND((julianday({}) - 2440587.5) * 86400.0) AS INTEGER)")
     busy = (f"e.status <> '{CalendarEvent.Status.CANCELLED}' AND e.transparency = '{CalendarEvent.Transparency.OPAQUE}'"
@@ -256,9 +259,10 @@ def _busy_sql(vendor: str) -> tuple[str, list]:
            f" WHERE e.calendar_id IN ({{calendars}}) AND e.start < %s AND e.{quote('end')} > %s AND {busy}"
            f" AND NOT EXISTS (SELECT 1 FROM {table_name} b WHERE b.calendar_id = e.calendar_id"
            f" AND b.provider_event_id = e.provider_id)"
-           f" UNION ALL SELECT m.owner_id, {epoch.format('m.start_at')}, {epoch.format('m.end_at')}, FALSE, NULL, NULL"
-           f" FROM {table_name} m WHERE m.id IN ({holding.replace('{', '{{').replace('}', '}}')})"
-           f" AND m.owner_id IN ({{users}}) AND m.start_at < %s AND m.end_at > %s")
+           f" UNION ALL SELECT {table_name}.owner_id, {epoch.format(table_name + '.start_at')},"
+           f" {epoch.format(table_name + '.end_at')}, FALSE, NULL, NULL"
+           f" FROM {table_name} WHERE {holding.replace('{', '{{').replace('}', '}}')}"
+           f" AND {table_name}.owner_id IN ({{users}}) AND {table_name}.start_at < %s AND {table_name}.end_at > %s")
     return sql, list(holding_params)
 
 

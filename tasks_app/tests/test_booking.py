@@ -254,6 +254,19 @@ def test_a_booked_meeting_is_busy_at_once_and_counted_once_after_the_sync(alice,
     assert len(busy) == 1
 
 
+def test_only_the_meetings_holding_their_owners_time_around_the_window_make_them_busy(alice, bob):
+    from .factories import MeetingFactory, TaskFactory
+
+    day = datetime(2026, 12, 1, tzinfo=dt_timezone.utc)
+    task = TaskFactory(account=alice.account, owner=alice.user)
+    for hour, status, owner in [(9, "pending", alice), (10, "booked", alice), (11, "proposed", alice),
+                                (12, "cancelled", alice), (13, "booked", bob), (24 * 4, "booked", alice)]:
+        MeetingFactory(task=task, owner=owner.user, status=status, start_at=day + timedelta(hours=hour))
+    context = participants_load(account=alice.account, references=[alice.user.id])
+    [busy] = participants_busy_load(participants=context, start=day, end=day + timedelta(hours=24))
+    assert [occurrence.start.hour for occurrence in busy] == [9, 10]
+
+
 def test_an_expired_token_is_refreshed_and_the_write_retried_once(alice, google):
     google.expire_access_tokens()
     response = _book(alice, _task(alice))
