@@ -1,5 +1,6 @@
-"""The agent step's hot reads, written as SQL (`tskr.infra.sql` says why): they run on every step, in
-the shape they always have, and merge what the ORM would read in several queries into one.
+"""The agent's hot reads, written as SQL (`tskr.infra.sql` says why): the step's, and the open tasks chat
+processing shows the engine for every message; they keep one shape, and merge what the ORM would read
+in several queries into one.
 """
 from functools import cache
 
@@ -88,9 +89,8 @@ def tasks_in_hand(*, account_id: str, chat_id: str, open_statuses: tuple[str, ..
     meeting starts after `now`; newest first, at most `limit`, each with its owner loaded. Chat
     processing asks this of every message, mostly of a chat that has none: one prepared statement."""
     sql, parts = _in_hand_sql(len(open_statuses))
-    pending, booked = Meeting.ACTIVE
-    params = [account_id, chat_id, *map(str, open_statuses), str(Task.Status.COMPLETED), str(skill), str(pending), str(booked),
-              connection.ops.adapt_datetimefield_value(now), limit]
+    values = [*open_statuses, Task.Status.COMPLETED, skill, *Meeting.ACTIVE]
+    params = [account_id, chat_id, *map(str, values), connection.ops.adapt_datetimefield_value(now), limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

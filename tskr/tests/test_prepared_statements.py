@@ -13,10 +13,12 @@ from accounts.models import Account
 
 
 def _database_options(**env) -> dict:
+    """The database OPTIONS the settings build from the environment `env` (in a process of its own)."""
     probe = ("import json; from django.conf import settings; "
              "print(json.dumps(settings.DATABASES['default']['OPTIONS']))")
+    inherited = {name: value for name, value in os.environ.items() if name != "TSKR_DB_PREPARED_STATEMENTS"}
     result = subprocess.run([sys.executable, "-c", probe], cwd=settings.BASE_DIR, capture_output=True, text=True,
-                            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tskr.settings", **env}, timeout=60,
+                            env={**inherited, "DJANGO_SETTINGS_MODULE": "tskr.settings", **env}, timeout=60,
                             check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
