@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.events import event_emit
+from accounts.events import event_emit, events_emit_many
 from accounts.models import EventType, User
 from calendars_app.services.booking import CalendarProviderError
 from conversations.models import Message
@@ -227,14 +227,18 @@ def approvals_expire() -> int:
 def approvals_withdraw(*, task: Task, reason: str) -> int:
     """Reject the task's pending approvals on its owner's behalf because what they hold no longer applies
     (the owner called the task off, the meeting moved): each with its `approval.rejected` event, the
-    agent not told (it withdrew them itself). Returns how many. Call inside the step's transaction."""
-    withdrawn = 0
-    now = timezone.now()
-    for approval in Approval.objects.select_for_update().filter(account_id=task.account_id, task=task,
-                                                                 status=Approval.Status.PENDING):
-        approval.status, approval.decided_at, approval.reason = Approval.Status.REJECTED, now, reason
-        approval.decided_by_id = task.owner_id
-        approval.save(update_fields=["status", "decided_at", "decided_by", "reason"])
-        event_emit(account_id=approval.account_id, type=EventType.APPROVAL_REJECTED, data=_approval_data(approval))
-        withdrawn += 1
-    return withdrawn
+    agent not told (it withdrew them itself). Returns how many. Call inside the step's transaction: the
+    rows locked, then one UPDATE and one INSERT of events whatever their number."""
+    pending = list(Approval.objects.select_for_update().filter(account_id=task.account_id, task=task,
+                                                                status=Approval.Status.PENDING))
+    if not pending:
+        return 0
+    decided = {"status": Approval.Status.REJECTED, "decided_at": timezone.now(), "reason": reason,
+               "decided_by_id": task.owner_id}
+    Approval.objects.filter(id__in=[approval.id for approval in pending]).update(**decided)
+    for approval in pending:
+        for name, value in decided.items():
+            setattr(approval, name, value)
+    events_emit_many([{"account_id": approval.account_id, "type": EventType.APPROVAL_REJECTED,
+                       "data": _approval_data(approval)} for approval in pending])
+    return len(pending)

@@ -419,10 +419,15 @@ def _book(task: Task, plan: Plan, contexts: list[ParticipantContext], *, start: 
     return _confirm(task, plan, outcome.result, in_reply_to=in_reply_to)
 
 
+def _drop_proposal(task: Task) -> None:
+    """The task's proposed meeting (its numbered slots) goes: a booking, a move or a call-off ended it."""
+    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+
+
 def _confirm(task: Task, plan: Plan, meeting: Meeting, *, in_reply_to: str | None) -> _Said:
     """The booking done: the proposal goes (the booked meeting replaces it), everyone is told, the task
     is completed (or waits for the confirmation's approval, when supervised)."""
-    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    _drop_proposal(task)
     body = texts.confirmation(plan=plan, start=meeting.start_at, title=meeting.title)
     said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"confirm:{meeting.id}", in_reply_to=in_reply_to)
     _update(task, status=Task.Status.COMPLETED, waiting_for=None, scheduling=plan.stored(), meetingId=meeting.id,
@@ -587,7 +592,7 @@ def _call_off(task: Task, message: Message, meeting: Meeting | None) -> _Said:
     for a clarification: the lifecycle allows no shorter way), which cancels its reminder and
     follow-ups; the owner is told what stopped."""
     approvals_withdraw(task=task, reason="Withdrawn: the task was called off in the chat")
-    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    _drop_proposal(task)
     called_off = {"messageId": message.id, "at": timezone.now().isoformat()}
     if meeting is not None:
         plan, contexts = _plan_of(task, message)
@@ -735,7 +740,7 @@ def _propose_move(task: Task, plan: Plan, contexts: list[ParticipantContext], me
 
 def _moved(task: Task, plan: Plan, meeting: Meeting, *, in_reply_to: str | None) -> _Said:
     """The meeting moved: the proposal made for it goes, everyone is told, the task is completed again."""
-    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    _drop_proposal(task)
     minutes = int((meeting.end_at - meeting.start_at).total_seconds() // 60)
     body = texts.moved(plan=plan, start=meeting.start_at, title=meeting.title, minutes=minutes)
     said = _send(task, plan, body, to=plan.to, cc=plan.cc, key=f"moved:{meeting.id}:{meeting.sequence}",
@@ -750,5 +755,5 @@ def _move_decided(task: Task, plan: Plan, meeting: Meeting | None) -> None:
     if meeting is not None:
         _moved(task, plan, meeting, in_reply_to=None)
         return
-    Meeting.objects.filter(account_id=task.account_id, task=task, status=Meeting.Status.PROPOSED).delete()
+    _drop_proposal(task)
     _update(task, status=Task.Status.COMPLETED, waiting_for=None, moving=None, approvalId=None)
