@@ -265,7 +265,9 @@ def _verified_claims(token: str, header: dict, key: RSAPublicKey, *, leeway: flo
     if len(segments) != 3:
         raise _malformed()
     payload, signature = _segment_bytes(segments[1]), _segment_bytes(segments[2])
-    if header.get("b64", True) is False:  # RFC 7797's unencoded payloads are not ours
+    # RFC 7515 §4.1.11: an extension marked critical must be understood, and we understand none (RFC
+    # 7797's unencoded payloads, `b64`, among them)
+    if "crit" in header or header.get("b64", True) is False:
         raise _malformed()
     try:
         key.verify(signature, f"{segments[0]}.{segments[1]}".encode("ascii"), PKCS1v15(), SHA256())

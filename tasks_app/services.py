@@ -4,7 +4,6 @@ Every change a person or an assistant makes to a task leaves an Activity saying 
 in the same transaction as the change, so the history can never disagree with the task.
 """
 import contextlib
-import re
 import time
 from datetime import timedelta
 

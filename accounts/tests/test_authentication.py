@@ -355,3 +355,11 @@ def test_a_not_before_in_the_future_or_not_a_number_is_refused(alice):
     assert_rejected(ApiClient(sign(alice, {"iat": now(), "exp": now() + 600, "nbf": "soon"})).get("/users"),
                     "malformed_token")
     assert ApiClient(sign(alice, {"iat": now(), "exp": now() + 600, "nbf": now() - 5})).get("/users").status_code == 200
+
+
+def test_a_header_with_critical_extensions_is_malformed(alice):
+    claims = {"iat": now(), "exp": now() + 600}
+    for extra in ({"crit": ["exp"], "exp": 1}, {"crit": ["b64"], "b64": False}):
+        token = jwt.encode(claims, alice.private_pem, algorithm="RS256",
+                           headers={"kid": alice.certificate.kid, **extra})
+        assert_rejected(ApiClient(token).get("/users"), "malformed_token")
